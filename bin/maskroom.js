@@ -8,4 +8,5 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error('maskroom: not built yet; run "npm run build:node" in the Maskroom folder.');
   process.exit(1);
 }
-await import(entry.href);
+const { main } = await import(entry.href);
+process.exit(await main(process.argv.slice(2)));
