@@ -3,7 +3,7 @@
 // in the engine worker against ONNX sessions and in tests. Difference from SAM, on purpose: the predicted-IoU
 // and stability filters and a preliminary box work on the 256² low-res logits, and only survivors are
 // upscaled, one at a time, straight into column-major RLE — memory stays O(batch × 256² + H), never B×H×W.
-import { countsToString } from '../rle/strings.js';
+import { countsToString, decode as decodeRle, encode as encodeRle } from '../rle/index.js';
 import { boxIou, boxXyxyToXywh, maskToBox, nms } from './boxes.js';
 import { boxArea, generateCropBoxes, isBoxNearCropEdge } from './crops.js';
 import { buildAllLayerPointGrids } from './grid.js';
@@ -30,8 +30,6 @@ export interface AmgBackend {
   setCrop(crop: BoxXyxy): Promise<void>;
   /** Decodes single positive points given flat `[x, y, …]` in crop pixels. */
   decode(points: Float64Array): Promise<AmgDecoded>;
-  /** Decodes one RLE to a row-major 0/1 mask (only used when `minMaskRegionArea > 0`). */
-  decodeRle?(rle: { size: [number, number]; counts: string }): Uint8Array;
 }
 
 /** Progress inside one image: crops and prompt batches done. */
@@ -218,7 +216,6 @@ export async function generateMasks(
       imW,
       options.minMaskRegionArea,
       Math.max(options.boxNmsThresh, options.cropNmsThresh),
-      backend,
     );
   }
   stats.final = kept.length;
@@ -243,51 +240,29 @@ function postprocessSmallRegions(
   imW: number,
   minArea: number,
   nmsThresh: number,
-  backend: AmgBackend,
 ): Candidate[] {
-  if (!backend.decodeRle) throw new Error('minMaskRegionArea needs a backend that can decode RLE');
   const boxes: BoxXyxy[] = [];
   const scores: number[] = [];
-  const changedMasks = new Map<number, Uint8Array>();
+  // Changed masks are kept as run lengths: only one H×W mask is decoded at any time.
+  const changed = new Map<number, number[]>();
   cands.forEach((c, i) => {
-    const mask = backend.decodeRle!({ size: [imH, imW], counts: c.counts });
+    const mask = decodeRle({ size: [imH, imW], counts: c.counts });
     const a = removeSmallRegions(mask, imH, imW, minArea, 'holes');
     const b = removeSmallRegions(a.mask, imH, imW, minArea, 'islands');
     const unchanged = !a.changed && !b.changed;
     boxes.push(unchanged ? c.box : maskToBox(b.mask, imH, imW));
     scores.push(unchanged ? 1 : 0);
-    if (!unchanged) changedMasks.set(i, b.mask);
+    if (!unchanged) changed.set(i, encodeRle(b.mask, imH, imW).counts);
   });
   const keep = nms(boxes, scores, nmsThresh);
   return keep.map((i) => {
     const c = cands[i]!;
-    const m = changedMasks.get(i);
-    if (!m) return c;
-    const { counts, area } = rowMajorToCounts(m, imH, imW);
+    const counts = changed.get(i);
+    if (!counts) return c;
+    let area = 0;
+    for (let k = 1; k < counts.length; k += 2) area += counts[k]!;
     return { ...c, counts: countsToString(counts), area, box: boxes[i]! };
   });
-}
-
-/** Column-major COCO run lengths of a row-major 0/1 mask, and its area. */
-export function rowMajorToCounts(mask: Uint8Array, h: number, w: number): { counts: number[]; area: number } {
-  const counts: number[] = [];
-  let cur = 0;
-  let run = 0;
-  let area = 0;
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) {
-      const v = mask[y * w + x] ? 1 : 0;
-      area += v;
-      if (v === cur) run++;
-      else {
-        counts.push(run);
-        cur = v;
-        run = 1;
-      }
-    }
-  }
-  counts.push(run);
-  return { counts, area };
 }
 
 /** Largest box IoU between any two masks (a check that NMS held; 0 for fewer than two). */
