@@ -7,6 +7,7 @@ import { AnnotationStatusSchema, BboxSchema, IdSchema, NoArgs, RleSchema } from 
 export const AnnotationSchema = z.object({
   id: IdSchema,
   imageId: IdSchema,
+  /** Stored annotations always have a category; `null` only ever appears in arguments (see create). */
   categoryId: IdSchema.nullable(),
   rle: RleSchema,
   bbox: BboxSchema,
@@ -14,6 +15,11 @@ export const AnnotationSchema = z.object({
   /** Decoder IoU prediction for machine-made masks, null for manual edits. */
   score: z.number().nullable(),
   status: AnnotationStatusSchema,
+  /**
+   * A box without a mask yet (e.g. imported from a detection dataset; boxes→masks turns it into one).
+   * Its `rle` is then the filled box, so it can still be drawn.
+   */
+  boxOnly: z.boolean().default(false),
   /** How it was made. */
   source: z.enum(['click', 'box', 'brush', 'auto', 'boxesToMasks', 'import']),
   createdAt: z.number(),
@@ -41,7 +47,7 @@ export const annotations = defineService('annotations', {
       result: z.array(AnnotationSchema),
     }),
     create: method({
-      doc: 'Creates an accepted annotation from a mask (e.g. the candidate the user kept). Its RLE size must match the image.',
+      doc: 'Creates an accepted annotation from a mask (the candidate the user kept); RLE size must match the image. categoryId null = the default category "object" (created when absent).',
       args: z.strictObject({
         imageId: IdSchema,
         categoryId: IdSchema.nullable(),
@@ -57,7 +63,7 @@ export const annotations = defineService('annotations', {
       result: AnnotationSchema,
     }),
     relabel: method({
-      doc: 'Sets the category of annotations.',
+      doc: 'Sets the category of annotations (null = the default category "object").',
       args: z.strictObject({ ids: z.array(IdSchema).min(1).max(10_000), categoryId: IdSchema.nullable() }),
       result: z.array(AnnotationSchema),
     }),

@@ -34,7 +34,7 @@ export const categories = defineService('categories', {
       result: CategorySchema,
     }),
     delete: method({
-      doc: 'Deletes a category; its annotations move to `reassignTo` or become uncategorised.',
+      doc: 'Deletes a category; its annotations move to `reassignTo` first. CONFLICT when it is still used and no reassignTo is given.',
       args: z.strictObject({ id: IdSchema, reassignTo: IdSchema.optional() }),
       result: z.null(),
     }),
