@@ -1,0 +1,82 @@
+import { RleError } from './errors.js';
+
+// pycocotools' compressed counts (maskApi.c rleToString / rleFrString): each count from the 4th on is stored
+// as the difference to the count two places back (runs of 0s and 1s alternate, so that is the same kind of
+// run), then written as signed little-endian 5-bit groups; bit 0x20 of a group says "more follows", bit 0x10
+// of the last group is the sign, and 48 is added to land in printable ASCII ('0'..'o').
+// Arithmetic instead of bit operators: deltas of masks above 2^31 pixels do not fit JS' 32-bit bit ops.
+
+/** Counts → pycocotools' compressed string; byte-identical to `rleToString`. */
+export function countsToString(counts: ArrayLike<number>): string {
+  const n = counts.length;
+  // Most groups are 1–3 characters; build with a char-code buffer, not string concatenation per group.
+  let buf = new Uint8Array(Math.max(16, n * 3));
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    let x = counts[i]!;
+    if (i > 2) x -= counts[i - 2]!;
+    let more = true;
+    while (more) {
+      if (p + 1 >= buf.length) {
+        const grown = new Uint8Array(buf.length * 2);
+        grown.set(buf);
+        buf = grown;
+      }
+      // x mod 32 in [0, 32) and floor(x / 32): the same as C's `x & 0x1f; x >>= 5` on two's complement.
+      let c = x - Math.floor(x / 32) * 32;
+      x = Math.floor(x / 32);
+      more = c & 0x10 ? x !== -1 : x !== 0;
+      if (more) c |= 0x20;
+      buf[p++] = c + 48;
+    }
+  }
+  let s = '';
+  const CHUNK = 8192;
+  for (let i = 0; i < p; i += CHUNK) {
+    s += String.fromCharCode.apply(null, Array.from(buf.subarray(i, Math.min(p, i + CHUNK))));
+  }
+  return s;
+}
+
+/**
+ * pycocotools' compressed string → counts; the inverse of {@link countsToString} (pycocotools `rleFrString`).
+ * Throws RleError 'bad-string' for characters outside '0'..'o', a truncated last group or a negative count.
+ */
+export function countsFromString(s: string): number[] {
+  if (typeof s !== 'string')
+    throw new RleError('bad-string', `counts string must be a string, got ${typeof s}`);
+  const counts: number[] = [];
+  const n = s.length;
+  let p = 0;
+  while (p < n) {
+    let x = 0;
+    let scale = 1;
+    let more = true;
+    const start = p;
+    while (more) {
+      if (p >= n) {
+        throw new RleError(
+          'bad-string',
+          `counts string ends inside a number (group starting at character ${start})`,
+        );
+      }
+      const c = s.charCodeAt(p) - 48;
+      if (c < 0 || c > 63) {
+        throw new RleError(
+          'bad-string',
+          `counts string has character ${JSON.stringify(s[p])} at ${p}; only '0'..'o' can occur`,
+        );
+      }
+      x += (c & 0x1f) * scale;
+      scale *= 32;
+      more = (c & 0x20) !== 0;
+      p++;
+      if (!more && c & 0x10) x -= scale;
+    }
+    const m = counts.length;
+    if (m > 2) x += counts[m - 2]!;
+    if (x < 0) throw new RleError('bad-string', `counts string decodes to a negative run (${x}) at run ${m}`);
+    counts.push(x);
+  }
+  return counts;
+}
