@@ -1,0 +1,120 @@
+// Image decoding for the encoder: any format sharp reads plus uncompressed BMP; EXIF orientation applied;
+// 8/16-bit, grey, RGBA and CMYK all end as 8-bit sRGB RGB at SAM's resized size. Runs inside the worker.
+import { readFile, stat } from 'node:fs/promises';
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import { decodeBmp, isBmp, readBmpHeader } from './bmp.js';
+import { ImageError } from './errors.js';
+import { geometryFor, type ImageGeometry } from './preprocess.js';
+
+/**
+ * Decompression-bomb guard: headers claiming more pixels than this are refused before any pixel is decoded.
+ * 100 MP is ~10× a phone photo; a 40000×40000 PNG (1.6 GP, 4.8 GB as RGB) is refused in microseconds.
+ */
+export const MAX_IMAGE_PIXELS = 100_000_000;
+
+export interface DecodedImage {
+  geometry: ImageGeometry;
+  /** EXIF orientation found in the file (1..8; 1 when absent). */
+  orientation: number;
+  /** The source format as detected from the bytes ("jpeg", "png", "webp", "tiff", "bmp", …). */
+  format: string;
+  /** Interleaved 8-bit RGB, resizedWidth × resizedHeight. */
+  rgb: Uint8Array;
+}
+
+/** Reads an image file, mapping file-system failures to ImageError codes. */
+export async function readImageFile(file: string): Promise<Buffer> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('not_found', `image not found: ${file}`, { file });
+    throw new ImageError('bad_input', `cannot read ${file}: ${(err as Error).message}`, { file });
+  }
+  if (!st.isFile()) throw new ImageError('not_a_file', `not a file: ${file}`, { file });
+  if (st.size === 0) throw new ImageError('empty', `image file is empty (0 bytes): ${file}`, { file });
+  return readFile(file);
+}
+
+function guardPixels(width: number, height: number, maxPixels: number): void {
+  if (!(width > 0 && height > 0)) throw new ImageError('corrupt', `image header gives an invalid size ${width}×${height}`);
+  if (width * height > maxPixels) {
+    throw new ImageError(
+      'too_large',
+      `image is ${width}×${height} (${((width * height) / 1e6).toFixed(0)} MP), over the ${maxPixels / 1e6} MP limit`,
+      { width, height, maxPixels },
+    );
+  }
+}
+
+function sharpError(err: unknown): ImageError {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/unsupported image format|bad seek|Input buffer has corrupt header/i.test(msg)) {
+    return new ImageError('unsupported_format', `not a supported image: ${msg}`);
+  }
+  if (/pixel limit/i.test(msg)) return new ImageError('too_large', msg);
+  return new ImageError('corrupt', `cannot decode image: ${msg}`);
+}
+
+/**
+ * Decodes `bytes` to RGB at SAM's resized size (bilinear), with EXIF orientation applied, refusing images
+ * whose header claims more than `maxPixels`. Throws ImageError: empty, unsupported_format, corrupt, too_large.
+ */
+export async function decodeForSam(bytes: Uint8Array, inputSize: number, maxPixels = MAX_IMAGE_PIXELS): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new ImageError('empty', 'image is empty (0 bytes)');
+  if (isBmp(bytes)) {
+    const h = readBmpHeader(bytes);
+    guardPixels(h.width, h.height, maxPixels);
+    const bmp = decodeBmp(bytes);
+    const geometry = geometryFor(bmp.width, bmp.height, inputSize);
+    const rgb = await resizeRgb(sharp(bmp.rgb, { raw: { width: bmp.width, height: bmp.height, channels: 3 } }), geometry);
+    return { geometry, orientation: 1, format: 'bmp', rgb };
+  }
+  let meta: Metadata;
+  try {
+    // Header only: no pixel is decoded here, so a bomb is refused before it can allocate.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw sharpError(err);
+  }
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  guardPixels(w, h, maxPixels);
+  const orientation = meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
+  const swap = orientation >= 5;
+  const geometry = geometryFor(swap ? h : w, swap ? w : h, inputSize);
+  const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
+    .rotate() // EXIF orientation → displayed orientation
+    .removeAlpha()
+    .toColourspace('srgb');
+  let rgb: Uint8Array;
+  try {
+    rgb = await resizeRgb(pipeline, geometry);
+  } catch (err) {
+    throw err instanceof ImageError ? err : sharpError(err);
+  }
+  return { geometry, orientation, format: meta.format ?? 'unknown', rgb };
+}
+
+async function resizeRgb(pipeline: Sharp, g: ImageGeometry): Promise<Uint8Array> {
+  const { data, info } = await pipeline
+    .resize({ width: g.resizedWidth, height: g.resizedHeight, fit: 'fill', kernel: 'linear' })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== g.resizedWidth || info.height !== g.resizedHeight) {
+    throw new ImageError('corrupt', `decoder produced ${info.width}×${info.height}, expected ${g.resizedWidth}×${g.resizedHeight}`);
+  }
+  if (info.channels === 3) return data;
+  // Grey sources can come out with one channel despite toColourspace; expand rather than fail.
+  const n = info.width * info.height;
+  const out = new Uint8Array(n * 3);
+  const c = info.channels;
+  for (let i = 0; i < n; i++) {
+    const v = data[i * c]!;
+    out[i * 3] = v;
+    out[i * 3 + 1] = v;
+    out[i * 3 + 2] = v;
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+// Messages between the engine (caller's thread) and its worker. Every request carries an id; the worker
+// answers each with exactly one response, errors included as data.
+import type { SerializedError } from './errors.js';
+import type { ProviderChoice } from './types.js';
+
+/** An image as the worker receives it. */
+export type ImageSource = { path: string } | { bytes: Uint8Array } | { key: string };
+
+export interface InitPayload {
+  modelDir: string;
+  provider: ProviderChoice;
+  /** null disables the disk cache. */
+  cacheDir: string | null;
+  memoryCacheBytes: number;
+}
+
+export interface WorkerRequest {
+  id: number;
+  op: string;
+  payload: unknown;
+}
+
+export type WorkerResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };

@@ -1,0 +1,104 @@
+// Public data types of the engine. They are plain data so they cross the worker boundary unchanged.
+import type { Rle } from '../../common/rle/index.js';
+import type { ModelManifest } from './manifest.js';
+import type { DecoderSignature } from './signature.js';
+
+/** Which execution provider to use. `auto`: CUDA when its libraries load, else CPU. */
+export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
+
+export interface ProviderInfo {
+  requested: ProviderChoice;
+  active: 'cuda' | 'cpu';
+  /** Why CUDA is not active when it was requested or `auto`; null when CUDA runs or CPU was asked for. */
+  fallbackReason: string | null;
+}
+
+/** Milliseconds per stage of one call; 0 for stages skipped (e.g. encoder on a cached embedding). */
+export interface StageTimings {
+  /** Reading the file and hashing its bytes. */
+  read: number;
+  /** Decoding the image, EXIF orientation, colour conversion and the bilinear resize (one sharp pipeline). */
+  decode: number;
+  /** Normalization and padding into the encoder tensor. */
+  preprocess: number;
+  encoder: number;
+  decoder: number;
+  /** Low-res logits → full-resolution binary mask. */
+  postprocess: number;
+  rle: number;
+  total: number;
+}
+
+/** Where an embedding came from: freshly encoded (false), the memory LRU or the disk cache. */
+export type CacheHit = false | 'memory' | 'disk';
+
+export interface EmbedResult {
+  /** sha256 (hex) of the image file's bytes; pass it to segment()/decodeLowRes() instead of the image. */
+  key: string;
+  /** Size as displayed (EXIF orientation applied); prompt coordinates refer to this frame. */
+  width: number;
+  height: number;
+  /** EXIF orientation read from the file (1 = none). */
+  orientation: number;
+  cached: CacheHit;
+  timings: StageTimings;
+}
+
+export interface MaskResult {
+  key: string;
+  width: number;
+  height: number;
+  /** Full-resolution mask, COCO compressed RLE. */
+  rle: Rle;
+  /** The decoder's predicted IoU for the chosen mask. */
+  score: number;
+  area: number;
+  /** [x, y, w, h] in image pixels (COCO bbox). */
+  bbox: [number, number, number, number];
+  /** Which decoder output was kept (0 = single-output mask; 1..3 = multimask). */
+  maskIndex: number;
+  /** 256×256 logits of the chosen mask: pass as `prompt.maskInput` to refine. */
+  lowRes: Float32Array;
+  cached: CacheHit;
+  timings: StageTimings;
+}
+
+export interface LowResResult {
+  /** Masks per prompt (4 for SAM decoders exported with multimask outputs). */
+  masksPerPrompt: number;
+  /** Predicted IoU, prompt-major: iou[b * masksPerPrompt + m]. */
+  iou: Float32Array;
+  /** Logits, lowRes[((b * masksPerPrompt + m) * 256 + y) * 256 + x]. */
+  lowRes: Float32Array;
+  /** Index of the mask SAM's rule picks for each prompt (best of 1..3 when multimask, else 0). */
+  best: Int32Array;
+  timings: { decoder: number; batches: number };
+}
+
+export interface DecodeLowResOptions {
+  /** Pick among the multimask outputs (true), take mask 0 (false), or decide per prompt (undefined). */
+  multimask?: boolean;
+  /** Largest batch sent to the batched decoder (default 64). */
+  pointsPerBatch?: number;
+}
+
+export interface SegmentOptions {
+  /** Override SAM's rule (multimask only for one point without a box). */
+  multimask?: boolean;
+  /** Logit threshold for the full-resolution mask (default 0). */
+  threshold?: number;
+}
+
+export interface EngineInfo {
+  model: ModelManifest;
+  provider: ProviderInfo;
+  decoder: DecoderSignature;
+  batchedDecoder: DecoderSignature | null;
+}
+
+export interface EngineStats {
+  encoderRuns: number;
+  decoderRuns: number;
+  memoryCache: { entries: number; bytes: number; budgetBytes: number };
+  diskCacheDir: string | null;
+}
