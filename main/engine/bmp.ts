@@ -22,13 +22,22 @@ export function readBmpHeader(bytes: Uint8Array): BmpHeader {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const pixelOffset = dv.getUint32(10, true);
   const dibSize = dv.getUint32(14, true);
-  if (dibSize < 40) throw new ImageError('unsupported_format', `BMP with a ${dibSize}-byte (OS/2) header is not supported`);
+  if (dibSize < 40)
+    throw new ImageError('unsupported_format', `BMP with a ${dibSize}-byte (OS/2) header is not supported`);
   const width = dv.getInt32(18, true);
   const rawHeight = dv.getInt32(22, true);
   const bitsPerPixel = dv.getUint16(28, true);
   const compression = dv.getUint32(30, true);
-  if (width <= 0 || rawHeight === 0) throw new ImageError('corrupt', `BMP has invalid size ${width}×${rawHeight}`);
-  return { width, height: Math.abs(rawHeight), topDown: rawHeight < 0, bitsPerPixel, compression, pixelOffset };
+  if (width <= 0 || rawHeight === 0)
+    throw new ImageError('corrupt', `BMP has invalid size ${width}×${rawHeight}`);
+  return {
+    width,
+    height: Math.abs(rawHeight),
+    topDown: rawHeight < 0,
+    bitsPerPixel,
+    compression,
+    pixelOffset,
+  };
 }
 
 const BI_RGB = 0;
@@ -38,7 +47,10 @@ const BI_ALPHABITFIELDS = 6;
 /** Channel position of a 32-bit BITFIELDS mask (only byte-aligned masks, as every real encoder writes). */
 function maskShift(mask: number): number {
   for (const s of [0, 8, 16, 24]) if (mask >>> 0 === (0xff << s) >>> 0) return s;
-  throw new ImageError('unsupported_format', `BMP channel mask 0x${(mask >>> 0).toString(16)} is not supported`);
+  throw new ImageError(
+    'unsupported_format',
+    `BMP channel mask 0x${(mask >>> 0).toString(16)} is not supported`,
+  );
 }
 
 /** Decodes an uncompressed 24- or 32-bit BMP to interleaved 8-bit RGB, top row first. */
@@ -50,7 +62,10 @@ export function decodeBmp(bytes: Uint8Array): { width: number; height: number; r
     // plain BGR
   } else if (h.bitsPerPixel === 32 && h.compression === BI_RGB) {
     // BGRX
-  } else if (h.bitsPerPixel === 32 && (h.compression === BI_BITFIELDS || h.compression === BI_ALPHABITFIELDS)) {
+  } else if (
+    h.bitsPerPixel === 32 &&
+    (h.compression === BI_BITFIELDS || h.compression === BI_ALPHABITFIELDS)
+  ) {
     if (bytes.length < 66) throw new ImageError('corrupt', 'BMP BITFIELDS masks are missing');
     shifts = [dv.getUint32(54, true), dv.getUint32(58, true), dv.getUint32(62, true)].map(maskShift);
   } else {
@@ -62,7 +77,10 @@ export function decodeBmp(bytes: Uint8Array): { width: number; height: number; r
   const bpp = h.bitsPerPixel / 8;
   const stride = Math.floor((h.bitsPerPixel * h.width + 31) / 32) * 4;
   if (h.pixelOffset + stride * h.height > bytes.length) {
-    throw new ImageError('corrupt', `BMP pixel data is truncated (${bytes.length} bytes, needs ${h.pixelOffset + stride * h.height})`);
+    throw new ImageError(
+      'corrupt',
+      `BMP pixel data is truncated (${bytes.length} bytes, needs ${h.pixelOffset + stride * h.height})`,
+    );
   }
   const rgb = new Uint8Array(h.width * h.height * 3);
   const [rs, gs, bs] = shifts as [number, number, number];

@@ -91,7 +91,9 @@ export class ByteLru<V> {
 export function defaultCacheDir(): string {
   const base =
     process.env.XDG_CACHE_HOME ||
-    (process.platform === 'win32' && process.env.LOCALAPPDATA ? process.env.LOCALAPPDATA : path.join(os.homedir(), '.cache'));
+    (process.platform === 'win32' && process.env.LOCALAPPDATA
+      ? process.env.LOCALAPPDATA
+      : path.join(os.homedir(), '.cache'));
   return path.join(base, 'maskroom', 'embeddings');
 }
 
@@ -124,7 +126,11 @@ export class DiskEmbeddingCache {
       return undefined;
     }
     try {
-      if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== EMBEDDING_FORMAT_VERSION) {
+      if (
+        buf.length < 12 ||
+        buf.readUInt32LE(0) !== MAGIC ||
+        buf.readUInt32LE(4) !== EMBEDDING_FORMAT_VERSION
+      ) {
         throw new Error('bad magic or version');
       }
       const headerLen = buf.readUInt32LE(8);

@@ -21,7 +21,11 @@ export function emptyTimings(): StageTimings {
   return { read: 0, decode: 0, preprocess: 0, encoder: 0, decoder: 0, postprocess: 0, rle: 0, total: 0 };
 }
 
-async function openSession(file: string, role: string, provider: ProviderInfo): Promise<ort.InferenceSession> {
+async function openSession(
+  file: string,
+  role: string,
+  provider: ProviderInfo,
+): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(file, sessionOptions(provider));
   } catch (err) {
@@ -59,20 +63,48 @@ export class EngineContext implements WorkerContext {
     const encoder = await openSession(info.encoderPath, 'encoder', provider);
     const sessions: ort.InferenceSession[] = [encoder];
     try {
-      const encoderSig = checkEncoder(m.files.encoder, meta(encoder.inputMetadata), meta(encoder.outputMetadata), m.inputSize, m.embedding.shape);
+      const encoderSig = checkEncoder(
+        m.files.encoder,
+        meta(encoder.inputMetadata),
+        meta(encoder.outputMetadata),
+        m.inputSize,
+        m.embedding.shape,
+      );
       const decoder = await openSession(info.decoderPath, 'decoder', provider);
       sessions.push(decoder);
-      const decoderSig = checkDecoder(m.files.decoder, meta(decoder.inputMetadata), meta(decoder.outputMetadata), m.decoderFormat, m.embedding.shape);
+      const decoderSig = checkDecoder(
+        m.files.decoder,
+        meta(decoder.inputMetadata),
+        meta(decoder.outputMetadata),
+        m.decoderFormat,
+        m.embedding.shape,
+      );
       let batched: ort.InferenceSession | null = null;
       let batchedSig: DecoderSignature | null = null;
       if (info.decoderBatchedPath && m.files.decoderBatched) {
         batched = await openSession(info.decoderBatchedPath, 'batched decoder', provider);
         sessions.push(batched);
-        batchedSig = checkDecoder(m.files.decoderBatched, meta(batched.inputMetadata), meta(batched.outputMetadata), 'sam-onnx-batched', m.embedding.shape);
+        batchedSig = checkDecoder(
+          m.files.decoderBatched,
+          meta(batched.inputMetadata),
+          meta(batched.outputMetadata),
+          'sam-onnx-batched',
+          m.embedding.shape,
+        );
       } else if (m.decoderFormat === 'sam-onnx-batched') {
         [batched, batchedSig] = [decoder, decoderSig];
       }
-      return new EngineContext(m, provider, encoder, encoderSig, decoder, decoderSig, batched, batchedSig, init);
+      return new EngineContext(
+        m,
+        provider,
+        encoder,
+        encoderSig,
+        decoder,
+        decoderSig,
+        batched,
+        batchedSig,
+        init,
+      );
     } catch (err) {
       await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
       throw err;
@@ -84,16 +116,22 @@ export class EngineContext implements WorkerContext {
     const t0 = performance.now();
     if ('key' in source) {
       const hit = this.lookup(source.key);
-      if (!hit) throw new EngineError('unknown_embedding', `no embedding with key ${source.key} in the memory or disk cache`);
+      if (!hit)
+        throw new EngineError(
+          'unknown_embedding',
+          `no embedding with key ${source.key} in the memory or disk cache`,
+        );
       t.total = performance.now() - t0;
       return { record: hit.record, cached: hit.cached, timings: t };
     }
     let bytes: Uint8Array;
     if ('path' in source) {
-      if (typeof source.path !== 'string' || source.path === '') throw new ImageError('bad_input', 'image path must be a non-empty string');
+      if (typeof source.path !== 'string' || source.path === '')
+        throw new ImageError('bad_input', 'image path must be a non-empty string');
       bytes = await readImageFile(source.path);
     } else {
-      if (!(source.bytes instanceof Uint8Array)) throw new ImageError('bad_input', 'image bytes must be a Uint8Array');
+      if (!(source.bytes instanceof Uint8Array))
+        throw new ImageError('bad_input', 'image bytes must be a Uint8Array');
       bytes = source.bytes;
       if (bytes.length === 0) throw new ImageError('empty', 'image is empty (0 bytes)');
     }
@@ -117,7 +155,8 @@ export class EngineContext implements WorkerContext {
   }
 
   private lookup(key: string): { record: EmbeddingRecord; cached: 'memory' | 'disk' } | null {
-    if (!KEY_RE.test(key)) throw new EngineError('unknown_embedding', `not an embedding key: "${key}" (expected 64 hex digits)`);
+    if (!KEY_RE.test(key))
+      throw new EngineError('unknown_embedding', `not an embedding key: "${key}" (expected 64 hex digits)`);
     const mem = this.memory.get(key);
     if (mem) return { record: mem, cached: 'memory' };
     const disk = this.disk?.read(key);
@@ -150,7 +189,10 @@ export class EngineContext implements WorkerContext {
     const emb = out[this.encoderSig.outputName];
     const expected = m.embedding.shape.reduce((a, b) => a * b, 1);
     if (!emb || !(emb.data instanceof Float32Array) || emb.data.length !== expected) {
-      throw new EngineError('model_mismatch', `encoder output has ${emb?.data.length ?? 0} values, manifest embedding shape needs ${expected}`);
+      throw new EngineError(
+        'model_mismatch',
+        `encoder output has ${emb?.data.length ?? 0} values, manifest embedding shape needs ${expected}`,
+      );
     }
     const record: EmbeddingRecord = {
       key,
@@ -175,7 +217,10 @@ export class EngineContext implements WorkerContext {
   }
 
   /** One prompt through the single-prompt decoder (or the batched one with B = 1 if that is all there is). */
-  async decodeOne(record: EmbeddingRecord, p: EncodedPrompt): Promise<{ iou: Float32Array; lowRes: Float32Array; ms: number }> {
+  async decodeOne(
+    record: EmbeddingRecord,
+    p: EncodedPrompt,
+  ): Promise<{ iou: Float32Array; lowRes: Float32Array; ms: number }> {
     if (this.decoder.format === 'sam-onnx-batched') {
       const r = await this.runBatched(this.decoderSession, this.decoder, record, [p]);
       return { iou: r.iou, lowRes: r.lowRes, ms: r.ms };
@@ -187,7 +232,11 @@ export class EngineContext implements WorkerContext {
       point_labels: new ort.Tensor('float32', p.labels, [1, n]),
       mask_input: new ort.Tensor('float32', p.maskInput ?? new Float32Array(PLANE), [1, 1, LOW_RES, LOW_RES]),
       has_mask_input: new ort.Tensor('float32', Float32Array.of(p.maskInput ? 1 : 0), [1]),
-      orig_im_size: new ort.Tensor('float32', Float32Array.of(record.geometry.height, record.geometry.width), [2]),
+      orig_im_size: new ort.Tensor(
+        'float32',
+        Float32Array.of(record.geometry.height, record.geometry.width),
+        [2],
+      ),
     };
     const t0 = performance.now();
     let out: ort.InferenceSession.ReturnType;
@@ -244,12 +293,19 @@ export class EngineContext implements WorkerContext {
     const iou = out.iou_predictions!.data as Float32Array;
     const lowRes = out.low_res_masks!.data as Float32Array;
     if (iou.length !== B * sig.masksPerPrompt || lowRes.length !== B * sig.masksPerPrompt * PLANE) {
-      throw new EngineError('model_mismatch', `batched decoder returned ${iou.length} scores for ${B} prompts`);
+      throw new EngineError(
+        'model_mismatch',
+        `batched decoder returned ${iou.length} scores for ${B} prompts`,
+      );
     }
     return { iou, lowRes, ms: performance.now() - t0 };
   }
 
-  async decodeLowRes(record: EmbeddingRecord, prompts: EncodedPrompt[], pointsPerBatch = 64): Promise<Omit<LowResResult, 'best'>> {
+  async decodeLowRes(
+    record: EmbeddingRecord,
+    prompts: EncodedPrompt[],
+    pointsPerBatch = 64,
+  ): Promise<Omit<LowResResult, 'best'>> {
     const useBatched = this.batchedSession && this.batchedDecoder;
     const M = (useBatched ? this.batchedDecoder : this.decoder)!.masksPerPrompt;
     const iou = new Float32Array(prompts.length * M);
@@ -274,19 +330,29 @@ export class EngineContext implements WorkerContext {
     return {
       encoderRuns: this.encoderRuns,
       decoderRuns: this.decoderRuns,
-      memoryCache: { entries: this.memory.size, bytes: this.memory.bytes, budgetBytes: this.memory.budgetBytes },
+      memoryCache: {
+        entries: this.memory.size,
+        bytes: this.memory.bytes,
+        budgetBytes: this.memory.budgetBytes,
+      },
       diskCacheDir: this.disk?.dir ?? null,
     };
   }
 
   async release(): Promise<void> {
-    const s = new Set([this.encoder, this.decoderSession, this.batchedSession].filter((x): x is ort.InferenceSession => !!x));
+    const s = new Set(
+      [this.encoder, this.decoderSession, this.batchedSession].filter((x): x is ort.InferenceSession => !!x),
+    );
     await Promise.all([...s].map((x) => x.release().catch(() => undefined)));
   }
 }
 
-function meta(list: readonly ort.InferenceSession.ValueMetadata[]): { name: string; isTensor: boolean; type?: string; shape?: (number | string)[] }[] {
+function meta(
+  list: readonly ort.InferenceSession.ValueMetadata[],
+): { name: string; isTensor: boolean; type?: string; shape?: (number | string)[] }[] {
   return list.map((m) =>
-    m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false },
+    m.isTensor
+      ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] }
+      : { name: m.name, isTensor: false },
   );
 }

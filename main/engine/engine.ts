@@ -52,7 +52,8 @@ function toSource(input: ImageInput): ImageSource {
     if (KEY_RE.test(input) && !existsSync(input)) return { key: input };
     return { path: input };
   }
-  if (input && typeof input === 'object' && typeof (input as { key?: unknown }).key === 'string') return { key: input.key };
+  if (input && typeof input === 'object' && typeof (input as { key?: unknown }).key === 'string')
+    return { key: input.key };
   throw new ImageError('bad_input', 'an image is a path, a Uint8Array/Buffer or {key}');
 }
 
@@ -73,7 +74,9 @@ function spawnWorker(): Worker {
 /** Path of tsx's ESM API (its "import" export; require.resolve would give the CommonJS one). */
 function tsxEsmApi(): string {
   const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
   return path.join(path.dirname(pkgFile), pkg.exports['./esm/api']!.import.default);
 }
 
@@ -97,7 +100,10 @@ export class SamEngine {
     const info = loadModelInfo(opts.modelDir); // fail fast, before a thread starts
     const provider = opts.provider ?? 'auto';
     if (!['auto', 'cuda', 'cpu'].includes(provider)) {
-      throw new EngineError('provider_unavailable', `unknown provider "${String(provider)}" (auto, cuda or cpu)`);
+      throw new EngineError(
+        'provider_unavailable',
+        `unknown provider "${String(provider)}" (auto, cuda or cpu)`,
+      );
     }
     const memoryCacheBytes = opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES;
     if (!(Number.isFinite(memoryCacheBytes) && memoryCacheBytes >= 0)) {
@@ -183,7 +189,10 @@ export class SamEngine {
 
   private post<T>(op: string, payload: unknown, transfer: ArrayBuffer[]): Promise<T> {
     const w = this.worker;
-    if (!w) return Promise.reject(new EngineError(this.closed ? 'closed' : 'worker_crashed', 'the engine worker is not running'));
+    if (!w)
+      return Promise.reject(
+        new EngineError(this.closed ? 'closed' : 'worker_crashed', 'the engine worker is not running'),
+      );
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -192,7 +201,9 @@ export class SamEngine {
         w.postMessage(req, transfer);
       } catch (err) {
         this.pending.delete(id);
-        reject(new EngineError('bad_prompt', `request cannot be sent to the worker: ${(err as Error).message}`));
+        reject(
+          new EngineError('bad_prompt', `request cannot be sent to the worker: ${(err as Error).message}`),
+        );
       }
     });
   }

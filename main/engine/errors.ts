@@ -20,13 +20,7 @@ export type EngineErrorCode =
 
 /** Why an image could not be read. */
 export type ImageErrorCode =
-  | 'not_found'
-  | 'not_a_file'
-  | 'empty'
-  | 'unsupported_format'
-  | 'corrupt'
-  | 'too_large'
-  | 'bad_input';
+  'not_found' | 'not_a_file' | 'empty' | 'unsupported_format' | 'corrupt' | 'too_large' | 'bad_input';
 
 /** An error of the SAM engine (model, provider, prompt, worker). */
 export class EngineError extends Error {

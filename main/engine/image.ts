@@ -29,7 +29,8 @@ export async function readImageFile(file: string): Promise<Buffer> {
     st = await stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('not_found', `image not found: ${file}`, { file });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new ImageError('not_found', `image not found: ${file}`, { file });
     throw new ImageError('bad_input', `cannot read ${file}: ${(err as Error).message}`, { file });
   }
   if (!st.isFile()) throw new ImageError('not_a_file', `not a file: ${file}`, { file });
@@ -38,7 +39,8 @@ export async function readImageFile(file: string): Promise<Buffer> {
 }
 
 function guardPixels(width: number, height: number, maxPixels: number): void {
-  if (!(width > 0 && height > 0)) throw new ImageError('corrupt', `image header gives an invalid size ${width}×${height}`);
+  if (!(width > 0 && height > 0))
+    throw new ImageError('corrupt', `image header gives an invalid size ${width}×${height}`);
   if (width * height > maxPixels) {
     throw new ImageError(
       'too_large',
@@ -61,14 +63,21 @@ function sharpError(err: unknown): ImageError {
  * Decodes `bytes` to RGB at SAM's resized size (bilinear), with EXIF orientation applied, refusing images
  * whose header claims more than `maxPixels`. Throws ImageError: empty, unsupported_format, corrupt, too_large.
  */
-export async function decodeForSam(bytes: Uint8Array, inputSize: number, maxPixels = MAX_IMAGE_PIXELS): Promise<DecodedImage> {
+export async function decodeForSam(
+  bytes: Uint8Array,
+  inputSize: number,
+  maxPixels = MAX_IMAGE_PIXELS,
+): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageError('empty', 'image is empty (0 bytes)');
   if (isBmp(bytes)) {
     const h = readBmpHeader(bytes);
     guardPixels(h.width, h.height, maxPixels);
     const bmp = decodeBmp(bytes);
     const geometry = geometryFor(bmp.width, bmp.height, inputSize);
-    const rgb = await resizeRgb(sharp(bmp.rgb, { raw: { width: bmp.width, height: bmp.height, channels: 3 } }), geometry);
+    const rgb = await resizeRgb(
+      sharp(bmp.rgb, { raw: { width: bmp.width, height: bmp.height, channels: 3 } }),
+      geometry,
+    );
     return { geometry, orientation: 1, format: 'bmp', rgb };
   }
   let meta: Metadata;
@@ -81,7 +90,8 @@ export async function decodeForSam(bytes: Uint8Array, inputSize: number, maxPixe
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   guardPixels(w, h, maxPixels);
-  const orientation = meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
+  const orientation =
+    meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
   const swap = orientation >= 5;
   const geometry = geometryFor(swap ? h : w, swap ? w : h, inputSize);
   const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
@@ -103,7 +113,10 @@ async function resizeRgb(pipeline: Sharp, g: ImageGeometry): Promise<Uint8Array>
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   if (info.width !== g.resizedWidth || info.height !== g.resizedHeight) {
-    throw new ImageError('corrupt', `decoder produced ${info.width}×${info.height}, expected ${g.resizedWidth}×${g.resizedHeight}`);
+    throw new ImageError(
+      'corrupt',
+      `decoder produced ${info.width}×${info.height}, expected ${g.resizedWidth}×${g.resizedHeight}`,
+    );
   }
   if (info.channels === 3) return data;
   // Grey sources can come out with one channel despite toColourspace; expand rather than fail.

@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 export { SamEngine, type SamEngineOptions, type ImageInput } from './engine.js';
 export { EngineError, ImageError, type EngineErrorCode, type ImageErrorCode } from './errors.js';
-export { ModelManifestSchema, loadModelInfo, SAM_NORMALIZATION, type ModelManifest, type ModelInfo, type DecoderFormat } from './manifest.js';
+export {
+  ModelManifestSchema,
+  loadModelInfo,
+  SAM_NORMALIZATION,
+  type ModelManifest,
+  type ModelInfo,
+  type DecoderFormat,
+} from './manifest.js';
 export type { Prompt, PromptPoint } from './prompt.js';
 export { lowResToMask, chooseMask, LOW_RES } from './postprocess.js';
 export { geometryFor, toInputFrame, type ImageGeometry } from './preprocess.js';

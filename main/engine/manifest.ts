@@ -14,7 +14,10 @@ const rgb = z.tuple([z.number().finite(), z.number().finite(), z.number().finite
 const relFile = z
   .string()
   .min(1)
-  .refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'must be a file name inside the model folder');
+  .refine(
+    (p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'),
+    'must be a file name inside the model folder',
+  );
 
 /** Schema of `manifest.json` in a model folder. Exported so the store and UI validate the same thing. */
 export const ModelManifestSchema = z.object({
@@ -61,7 +64,9 @@ export function loadModelInfo(modelDir: string): ModelInfo {
   try {
     raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (err) {
-    throw new EngineError('manifest_invalid', `manifest.json is not JSON: ${(err as Error).message}`, { dir });
+    throw new EngineError('manifest_invalid', `manifest.json is not JSON: ${(err as Error).message}`, {
+      dir,
+    });
   }
   const parsed = ModelManifestSchema.safeParse(raw);
   if (!parsed.success) {

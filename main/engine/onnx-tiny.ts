@@ -36,7 +36,12 @@ function valueInfo(t: TinyTensor): number[] {
 export function tinyIdentityOnnx(inputs: TinyTensor[], outputs: TinyTensor[]): Uint8Array {
   if (outputs.length > inputs.length) throw new RangeError('each output needs an input to copy');
   const nodes = outputs.flatMap((o, k) =>
-    bytesField(1, [...str(1, inputs[k]!.name), ...str(2, o.name), ...str(3, `identity_${k}`), ...str(4, 'Identity')]),
+    bytesField(1, [
+      ...str(1, inputs[k]!.name),
+      ...str(2, o.name),
+      ...str(3, `identity_${k}`),
+      ...str(4, 'Identity'),
+    ]),
   );
   const graph = [
     ...nodes,
@@ -44,6 +49,11 @@ export function tinyIdentityOnnx(inputs: TinyTensor[], outputs: TinyTensor[]): U
     ...inputs.flatMap((i) => bytesField(11, valueInfo(i))),
     ...outputs.flatMap((o) => bytesField(12, valueInfo(o))),
   ];
-  const model = [...vint(1, 8), ...str(2, 'maskroom'), ...bytesField(7, graph), ...bytesField(8, [...str(1, ''), ...vint(2, 13)])];
+  const model = [
+    ...vint(1, 8),
+    ...str(2, 'maskroom'),
+    ...bytesField(7, graph),
+    ...bytesField(8, [...str(1, ''), ...vint(2, 13)]),
+  ];
   return Uint8Array.from(model);
 }

@@ -12,64 +12,81 @@ const PLANE = LOW_RES * LOW_RES;
 registerOp<{ source: ImageSource }, EmbedResult>('embed', async (ctx, { source }) => {
   const { record, cached, timings } = await ctx.embed(source);
   const g = record.geometry;
-  return { value: { key: record.key, width: g.width, height: g.height, orientation: record.orientation, cached, timings } };
-});
-
-registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskResult>('segment', async (ctx, payload) => {
-  const { record, cached, timings: t } = await ctx.embed(payload.source);
-  const opts = payload.opts ?? {};
-  const threshold = opts.threshold ?? 0;
-  if (!Number.isFinite(threshold)) throw new EngineError('bad_prompt', 'threshold must be a finite number');
-  const enc = ctx.encodePrompt(record, payload.prompt);
-  const start = performance.now();
-  const out = await ctx.decodeOne(record, enc);
-  t.decoder = out.ms;
-  const M = ctx.decoder.masksPerPrompt;
-  const index = chooseMask(out.iou, 0, M, opts.multimask ?? enc.ambiguous);
-  // A copy, so the transferred buffer holds one 256² plane and not the decoder's four.
-  const lowRes = out.lowRes.slice(index * PLANE, (index + 1) * PLANE);
-  let t0 = performance.now();
-  const g = record.geometry;
-  const mask = lowResToMask(lowRes, g, threshold);
-  t.postprocess = performance.now() - t0;
-  t0 = performance.now();
-  const counts = encode(mask, g.height, g.width);
-  const rle = compress(counts);
-  t.rle = performance.now() - t0;
-  t.total += performance.now() - start;
-  const value: MaskResult = {
-    key: record.key,
-    width: g.width,
-    height: g.height,
-    rle,
-    score: out.iou[index]!,
-    area: area(counts),
-    bbox: toBbox(counts),
-    maskIndex: index,
-    lowRes,
-    cached,
-    timings: t,
+  return {
+    value: {
+      key: record.key,
+      width: g.width,
+      height: g.height,
+      orientation: record.orientation,
+      cached,
+      timings,
+    },
   };
-  return { value, transfer: [lowRes.buffer as ArrayBuffer] };
 });
 
-registerOp<{ key: string; prompts: Prompt[]; opts?: DecodeLowResOptions }, LowResResult>('decodeLowRes', async (ctx, payload) => {
-  if (!Array.isArray(payload.prompts) || payload.prompts.length === 0) {
-    throw new EngineError('bad_prompt', 'decodeLowRes needs a non-empty array of prompts');
-  }
-  const opts = payload.opts ?? {};
-  const { record } = await ctx.embed({ key: payload.key });
-  const encoded = payload.prompts.map((p, i) => {
-    try {
-      return ctx.encodePrompt(record, p);
-    } catch (err) {
-      if (err instanceof EngineError) throw new EngineError(err.code, `prompt ${i}: ${err.message}`);
-      throw err;
+registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskResult>(
+  'segment',
+  async (ctx, payload) => {
+    const { record, cached, timings: t } = await ctx.embed(payload.source);
+    const opts = payload.opts ?? {};
+    const threshold = opts.threshold ?? 0;
+    if (!Number.isFinite(threshold)) throw new EngineError('bad_prompt', 'threshold must be a finite number');
+    const enc = ctx.encodePrompt(record, payload.prompt);
+    const start = performance.now();
+    const out = await ctx.decodeOne(record, enc);
+    t.decoder = out.ms;
+    const M = ctx.decoder.masksPerPrompt;
+    const index = chooseMask(out.iou, 0, M, opts.multimask ?? enc.ambiguous);
+    // A copy, so the transferred buffer holds one 256² plane and not the decoder's four.
+    const lowRes = out.lowRes.slice(index * PLANE, (index + 1) * PLANE);
+    let t0 = performance.now();
+    const g = record.geometry;
+    const mask = lowResToMask(lowRes, g, threshold);
+    t.postprocess = performance.now() - t0;
+    t0 = performance.now();
+    const counts = encode(mask, g.height, g.width);
+    const rle = compress(counts);
+    t.rle = performance.now() - t0;
+    t.total += performance.now() - start;
+    const value: MaskResult = {
+      key: record.key,
+      width: g.width,
+      height: g.height,
+      rle,
+      score: out.iou[index]!,
+      area: area(counts),
+      bbox: toBbox(counts),
+      maskIndex: index,
+      lowRes,
+      cached,
+      timings: t,
+    };
+    return { value, transfer: [lowRes.buffer as ArrayBuffer] };
+  },
+);
+
+registerOp<{ key: string; prompts: Prompt[]; opts?: DecodeLowResOptions }, LowResResult>(
+  'decodeLowRes',
+  async (ctx, payload) => {
+    if (!Array.isArray(payload.prompts) || payload.prompts.length === 0) {
+      throw new EngineError('bad_prompt', 'decodeLowRes needs a non-empty array of prompts');
     }
-  });
-  const r = await ctx.decodeLowRes(record, encoded, opts.pointsPerBatch);
-  const best = Int32Array.from(encoded, (e, b) => chooseMask(r.iou, b * r.masksPerPrompt, r.masksPerPrompt, opts.multimask ?? e.ambiguous));
-  return { value: { ...r, best }, transfer: [r.iou.buffer as ArrayBuffer, r.lowRes.buffer as ArrayBuffer] };
-});
+    const opts = payload.opts ?? {};
+    const { record } = await ctx.embed({ key: payload.key });
+    const encoded = payload.prompts.map((p, i) => {
+      try {
+        return ctx.encodePrompt(record, p);
+      } catch (err) {
+        if (err instanceof EngineError) throw new EngineError(err.code, `prompt ${i}: ${err.message}`);
+        throw err;
+      }
+    });
+    const r = await ctx.decodeLowRes(record, encoded, opts.pointsPerBatch);
+    const best = Int32Array.from(encoded, (e, b) =>
+      chooseMask(r.iou, b * r.masksPerPrompt, r.masksPerPrompt, opts.multimask ?? e.ambiguous),
+    );
+    return { value: { ...r, best }, transfer: [r.iou.buffer as ArrayBuffer, r.lowRes.buffer as ArrayBuffer] };
+  },
+);
 
 registerOp('stats', async (ctx) => ({ value: ctx.stats() }));

@@ -32,7 +32,14 @@ function axis(inSize: number, outSize: number, count: number): Axis {
 }
 
 /** Bilinear resize of a row-major h×w plane to outH×outW using precomputed axes. */
-function resizePlane(src: Float32Array, w: number, ax: Axis, ay: Axis, outW: number, outH: number): Float32Array {
+function resizePlane(
+  src: Float32Array,
+  w: number,
+  ax: Axis,
+  ay: Axis,
+  outW: number,
+  outH: number,
+): Float32Array {
   const h = src.length / w;
   const tmp = new Float32Array(h * outW);
   for (let y = 0; y < h; y++) {
@@ -97,7 +104,12 @@ export function lowResToMask(lowRes256: Float32Array, g: ImageGeometry, threshol
 }
 
 /** Index of the mask to keep: the best of 1..n−1 by predicted IoU for an ambiguous prompt, else 0. */
-export function chooseMask(iou: ArrayLike<number>, offset: number, masksPerPrompt: number, multimask: boolean): number {
+export function chooseMask(
+  iou: ArrayLike<number>,
+  offset: number,
+  masksPerPrompt: number,
+  multimask: boolean,
+): number {
   if (!multimask || masksPerPrompt < 2) return 0;
   let best = 1;
   for (let i = 2; i < masksPerPrompt; i++) if (iou[offset + i]! > iou[offset + best]!) best = i;

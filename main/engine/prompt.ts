@@ -54,7 +54,8 @@ export function encodePrompt(prompt: Prompt, g: ImageGeometry): EncodedPrompt {
   }
   if (prompt.box) {
     const b = prompt.box;
-    if (!Array.isArray(b) || b.length !== 4 || !b.every(finite)) throw bad('prompt.box must be [x0, y0, x1, y1] of finite numbers');
+    if (!Array.isArray(b) || b.length !== 4 || !b.every(finite))
+      throw bad('prompt.box must be [x0, y0, x1, y1] of finite numbers');
     const [x0, x1] = b[0] <= b[2] ? [b[0], b[2]] : [b[2], b[0]];
     const [y0, y1] = b[1] <= b[3] ? [b[1], b[3]] : [b[3], b[1]];
     if (x1 - x0 <= 0 || y1 - y0 <= 0) throw bad('prompt.box is empty');

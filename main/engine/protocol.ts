@@ -20,4 +20,5 @@ export interface WorkerRequest {
   payload: unknown;
 }
 
-export type WorkerResponse = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+export type WorkerResponse =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };

@@ -23,7 +23,11 @@ function ortLibDir(): string | null {
 /** Names the shared libraries the CUDA provider needs but the dynamic linker cannot find (Linux). */
 function missingLibraries(lib: string): string[] {
   try {
-    const out = execFileSync('ldd', [lib], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('ldd', [lib], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out
       .split('\n')
       .filter((l) => l.includes('not found'))
@@ -36,12 +40,23 @@ function missingLibraries(lib: string): string[] {
 
 async function probeCudaOnce(): Promise<Probe> {
   if (!(process.platform === 'linux' || process.platform === 'win32') || process.arch !== 'x64') {
-    return { ok: false, reason: `onnxruntime-node has no CUDA provider for ${process.platform}-${process.arch}` };
+    return {
+      ok: false,
+      reason: `onnxruntime-node has no CUDA provider for ${process.platform}-${process.arch}`,
+    };
   }
   const dir = ortLibDir();
-  const lib = dir && path.join(dir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+  const lib =
+    dir &&
+    path.join(
+      dir,
+      process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so',
+    );
   if (process.platform === 'linux' && lib && !existsSync(lib)) {
-    return { ok: false, reason: `CUDA provider not installed (${lib} missing; run "node scripts/install-cuda-provider.mjs")` };
+    return {
+      ok: false,
+      reason: `CUDA provider not installed (${lib} missing; run "node scripts/install-cuda-provider.mjs")`,
+    };
   }
   try {
     // A one-node model: creating its session loads the provider and CUDA/cuDNN, nothing else.
@@ -69,7 +84,9 @@ export async function chooseProvider(requested: ProviderChoice): Promise<Provide
   if (requested === 'cpu') return { requested, active: 'cpu', fallbackReason: null };
   cudaProbe ??= probeCudaOnce();
   const probe = await cudaProbe;
-  return probe.ok ? { requested, active: 'cuda', fallbackReason: null } : { requested, active: 'cpu', fallbackReason: probe.reason };
+  return probe.ok
+    ? { requested, active: 'cuda', fallbackReason: null }
+    : { requested, active: 'cpu', fallbackReason: probe.reason };
 }
 
 /** Session options for the chosen provider; CUDA keeps CPU as the fallback for nodes it does not implement. */

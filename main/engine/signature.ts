@@ -31,19 +31,36 @@ function mismatch(file: string, what: string, reason: string): EngineError {
 }
 
 /** Checks a tensor's rank and every fixed expected dimension (symbolic dims on either side match anything). */
-function checkShape(file: string, kind: 'input' | 'output', meta: TensorMeta, expected: (number | null)[]): void {
+function checkShape(
+  file: string,
+  kind: 'input' | 'output',
+  meta: TensorMeta,
+  expected: (number | null)[],
+): void {
   if (!meta.isTensor || (meta.type !== undefined && meta.type !== 'float32')) {
-    throw mismatch(file, `${kind} "${meta.name}"`, `must be a float32 tensor (is ${meta.type ?? 'not a tensor'})`);
+    throw mismatch(
+      file,
+      `${kind} "${meta.name}"`,
+      `must be a float32 tensor (is ${meta.type ?? 'not a tensor'})`,
+    );
   }
   const shape = meta.shape;
   if (!shape) return;
   if (shape.length !== expected.length) {
-    throw mismatch(file, `${kind} "${meta.name}"`, `has rank ${shape.length} [${shape.join(',')}], expected ${expected.length}`);
+    throw mismatch(
+      file,
+      `${kind} "${meta.name}"`,
+      `has rank ${shape.length} [${shape.join(',')}], expected ${expected.length}`,
+    );
   }
   expected.forEach((e, i) => {
     const d = shape[i];
     if (e !== null && fixed(d) && d !== e) {
-      throw mismatch(file, `${kind} "${meta.name}"`, `dimension ${i} is ${d}, expected ${e} (shape [${shape.join(',')}])`);
+      throw mismatch(
+        file,
+        `${kind} "${meta.name}"`,
+        `dimension ${i} is ${d}, expected ${e} (shape [${shape.join(',')}])`,
+      );
     }
   });
 }
@@ -61,7 +78,11 @@ export function checkEncoder(
   embeddingShape: readonly number[],
 ): EncoderSignature {
   if (inputs.length !== 1) {
-    throw mismatch(file, 'inputs', `must be exactly one image tensor, found ${inputs.map((i) => i.name).join(', ') || 'none'}`);
+    throw mismatch(
+      file,
+      'inputs',
+      `must be exactly one image tensor, found ${inputs.map((i) => i.name).join(', ') || 'none'}`,
+    );
   }
   const input = inputs[0]!;
   checkShape(file, 'input', input, [1, 3, inputSize, inputSize]);
@@ -88,14 +109,22 @@ export function checkDecoder(
   const needIn = (name: string): TensorMeta => {
     const m = ins.get(name);
     if (!m) {
-      throw mismatch(file, `input "${name}"`, `is missing (has: ${[...ins.keys()].join(', ') || 'none'}); not a ${expected} SAM decoder`);
+      throw mismatch(
+        file,
+        `input "${name}"`,
+        `is missing (has: ${[...ins.keys()].join(', ') || 'none'}); not a ${expected} SAM decoder`,
+      );
     }
     return m;
   };
   const needOut = (name: string): TensorMeta => {
     const m = outs.get(name);
     if (!m) {
-      throw mismatch(file, `output "${name}"`, `is missing (has: ${[...outs.keys()].join(', ') || 'none'}); not a ${expected} SAM decoder`);
+      throw mismatch(
+        file,
+        `output "${name}"`,
+        `is missing (has: ${[...outs.keys()].join(', ') || 'none'}); not a ${expected} SAM decoder`,
+      );
     }
     return m;
   };
@@ -113,16 +142,31 @@ export function checkDecoder(
     checkShape(file, 'input', needIn('orig_im_size'), [2]);
     checkShape(file, 'output', needOut('masks'), [1, null, null, null]);
   } else if (ins.has('orig_im_size')) {
-    throw mismatch(file, 'input "orig_im_size"', 'is present: this is an official single-prompt decoder, not sam-onnx-batched');
+    throw mismatch(
+      file,
+      'input "orig_im_size"',
+      'is present: this is an official single-prompt decoder, not sam-onnx-batched',
+    );
   }
-  const known = new Set(['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size']);
+  const known = new Set([
+    'image_embeddings',
+    'point_coords',
+    'point_labels',
+    'mask_input',
+    'has_mask_input',
+    'orig_im_size',
+  ]);
   for (const name of ins.keys()) {
     if (!known.has(name)) throw mismatch(file, `input "${name}"`, 'is not a SAM decoder input');
   }
   const m = [iou.shape?.[1], low.shape?.[1]].find(fixed);
   const masksPerPrompt = m ?? 4;
   if (masksPerPrompt !== 1 && masksPerPrompt !== 4) {
-    throw mismatch(file, 'output "iou_predictions"', `gives ${masksPerPrompt} masks per prompt; expected 1 or 4`);
+    throw mismatch(
+      file,
+      'output "iou_predictions"',
+      `gives ${masksPerPrompt} masks per prompt; expected 1 or 4`,
+    );
   }
   return { format: expected, masksPerPrompt };
 }

@@ -27,12 +27,19 @@ export interface WorkerContext {
   /** Validates and maps a prompt into the model's input frame. Throws EngineError `bad_prompt`. */
   encodePrompt(record: EmbeddingRecord, prompt: Prompt): EncodedPrompt;
   /** One prompt set through the single-prompt decoder: IoU (M) and low-res logits (M × 256²). */
-  decodeOne(record: EmbeddingRecord, prompt: EncodedPrompt): Promise<{ iou: Float32Array; lowRes: Float32Array; ms: number }>;
+  decodeOne(
+    record: EmbeddingRecord,
+    prompt: EncodedPrompt,
+  ): Promise<{ iou: Float32Array; lowRes: Float32Array; ms: number }>;
   /**
    * Low-res logits and IoU predictions for many prompt sets on one embedding: the batched decoder in chunks
    * of ≤ pointsPerBatch when the model has one, otherwise one decoder call per prompt.
    */
-  decodeLowRes(record: EmbeddingRecord, prompts: EncodedPrompt[], pointsPerBatch?: number): Promise<Omit<LowResResult, 'best'>>;
+  decodeLowRes(
+    record: EmbeddingRecord,
+    prompts: EncodedPrompt[],
+    pointsPerBatch?: number,
+  ): Promise<Omit<LowResResult, 'best'>>;
   stats(): EngineStats;
 }
 
@@ -54,6 +61,10 @@ export function registerOp<P, R>(name: string, handler: OpHandler<P, R>): void {
 
 export function getOp(name: string): OpHandler {
   const op = registry.get(name);
-  if (!op) throw new EngineError('unknown_op', `the engine worker has no op "${name}" (known: ${[...registry.keys()].join(', ')})`);
+  if (!op)
+    throw new EngineError(
+      'unknown_op',
+      `the engine worker has no op "${name}" (known: ${[...registry.keys()].join(', ')})`,
+    );
   return op;
 }

@@ -4,20 +4,29 @@ import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import sharp from 'sharp';
 import { decode } from '../../../common/rle/index.js';
-import { SamEngine, type MaskResult, type Prompt, type PromptPoint, type ProviderChoice } from '../../engine/index.js';
+import {
+  SamEngine,
+  type MaskResult,
+  type Prompt,
+  type PromptPoint,
+  type ProviderChoice,
+} from '../../engine/index.js';
 
 function numbers(value: string, what: string, count: number[]): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
   if (!count.includes(parts.length) || parts.some((p) => p === '') || !nums.every(Number.isFinite)) {
-    throw new InvalidArgumentError(`${what} must be ${count.map((c) => `${c} comma-separated numbers`).join(' or ')}, got "${value}"`);
+    throw new InvalidArgumentError(
+      `${what} must be ${count.map((c) => `${c} comma-separated numbers`).join(' or ')}, got "${value}"`,
+    );
   }
   return nums;
 }
 
 function parsePoint(value: string, previous: PromptPoint[] = []): PromptPoint[] {
   const [x, y, label = 1] = numbers(value, '--point', [2, 3]) as [number, number, number?];
-  if (label !== 0 && label !== 1) throw new InvalidArgumentError(`--point label must be 1 (positive) or 0 (negative), got ${label}`);
+  if (label !== 0 && label !== 1)
+    throw new InvalidArgumentError(`--point label must be 1 (positive) or 0 (negative), got ${label}`);
   return [...previous, { x, y, label }];
 }
 
@@ -47,7 +56,9 @@ async function writeMask(file: string, r: MaskResult): Promise<void> {
   const [h, w] = r.rle.size;
   const mask = decode(r.rle);
   for (let i = 0; i < mask.length; i++) mask[i] = mask[i] ? 255 : 0;
-  await sharp(mask, { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
+  await sharp(mask, { raw: { width: w, height: h, channels: 1 } })
+    .png()
+    .toFile(file);
 }
 
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
@@ -58,15 +69,25 @@ export function register(program: Command): void {
     .description('Segment one object in an image from point clicks and/or a box (SAM).')
     .argument('<image>', 'image file (JPEG, PNG, WebP, TIFF, BMP)')
     .requiredOption('-m, --model <dir>', 'model folder (manifest.json + ONNX files)')
-    .option('-p, --point <x,y[,label]>', 'a click in image pixels; label 1 = object (default), 0 = not object; repeatable', parsePoint)
+    .option(
+      '-p, --point <x,y[,label]>',
+      'a click in image pixels; label 1 = object (default), 0 = not object; repeatable',
+      parsePoint,
+    )
     .option('-b, --box <x0,y0,x1,y1>', 'a box around the object, in image pixels', parseBox)
-    .option('-o, --out <file>', 'write the mask: .png (8-bit, 255 inside) or .json (COCO RLE + score, bbox, area)')
-    .addOption(new Option('--provider <name>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .option(
+      '-o, --out <file>',
+      'write the mask: .png (8-bit, 255 inside) or .json (COCO RLE + score, bbox, area)',
+    )
+    .addOption(
+      new Option('--provider <name>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'),
+    )
     .option('--cache-dir <dir>', 'embedding cache folder (default: ~/.cache/maskroom/embeddings)')
     .option('--no-cache', 'do not read or write the disk embedding cache')
     .option('--json', 'print the result as one JSON object', false)
     .action(async (image: string, flags: SegmentFlags) => {
-      if (!flags.point?.length && !flags.box) throw new InvalidArgumentError('give at least one --point or a --box');
+      if (!flags.point?.length && !flags.box)
+        throw new InvalidArgumentError('give at least one --point or a --box');
       if (flags.out && !['.png', '.json'].includes(path.extname(flags.out).toLowerCase())) {
         throw new InvalidArgumentError(`--out must end in .png or .json, got "${flags.out}"`);
       }
@@ -76,7 +97,10 @@ export function register(program: Command): void {
         cacheDir: flags.cache ? flags.cacheDir : false,
       });
       try {
-        const prompt: Prompt = { ...(flags.point ? { points: flags.point } : {}), ...(flags.box ? { box: flags.box } : {}) };
+        const prompt: Prompt = {
+          ...(flags.point ? { points: flags.point } : {}),
+          ...(flags.box ? { box: flags.box } : {}),
+        };
         const r = await engine.segment(image, prompt);
         if (flags.out) await writeMask(flags.out, r);
         const p = engine.providerInfo();
