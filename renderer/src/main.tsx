@@ -1,0 +1,28 @@
+// Renderer entry: one store, one controller, one pixel worker, then React.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { connect } from './api/transport.js';
+import { PixelClient, type WorkerLike } from './pixels/client.js';
+import { Controller } from './state/controller.js';
+import { createAppStore } from './state/store.js';
+import { installTestHook } from './testHook.js';
+import { App } from './ui/App.js';
+import './ui/styles.css';
+
+const store = createAppStore();
+const worker = new Worker(new URL('./pixels/pixels.worker.ts', import.meta.url), { type: 'module', name: 'pixels' });
+const pixels = new PixelClient(worker as unknown as WorkerLike);
+const connection = connect((state, detail) => store.setState({ connection: state, connectionError: detail }));
+const controller = new Controller(connection.api, store, pixels);
+installTestHook(controller);
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App controller={controller} />
+  </StrictMode>,
+);
+
+connection.ready().then(
+  () => controller.start(),
+  (e: unknown) => store.setState({ connection: 'closed', connectionError: e instanceof Error ? e.message : String(e) }),
+);

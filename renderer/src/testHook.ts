@@ -1,0 +1,45 @@
+// `window.__maskroomTest`: a read-only window into the store for the e2e suite and the latency bench.
+// Everything it returns is a copy; it has no way to change state.
+import type { Controller } from './state/controller.js';
+
+export interface MaskroomTestHook {
+  /** RLE of the candidate mask on screen (null when none). */
+  candidateRle(): { size: [number, number]; counts: string } | null;
+  /** Prompt tool phase and sequence of the pending request. */
+  promptPhase(): string;
+  /** Annotations of the image on screen. */
+  annotations(): { id: number; categoryId: number | null; status: string; area: number; rle: { size: [number, number]; counts: string } }[];
+  selectedId(): number | null;
+  currentImage(): { id: number | null; width: number; height: number } | null;
+  embeddingState(): string;
+  /** Click → mask-drawn timings, newest last. */
+  timings(): { seq: number; t0: number; answeredAt: number | null; drawnAt: number | null }[];
+  view(): string;
+}
+
+declare global {
+  interface Window {
+    __maskroomTest?: MaskroomTestHook;
+  }
+}
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** Installs the hook on `window`. */
+export function installTestHook(c: Controller): void {
+  const s = () => c.store.getState();
+  const hook: MaskroomTestHook = {
+    candidateRle: () => clone(s().prompt.candidate?.rle ?? null),
+    promptPhase: () => s().prompt.phase,
+    annotations: () => clone(s().annotations.map((a) => ({ id: a.id, categoryId: a.categoryId, status: a.status, area: a.area, rle: a.rle }))),
+    selectedId: () => s().selectedId,
+    currentImage: () => {
+      const st = s();
+      return st.currentImage ? { id: st.currentImageId, width: st.currentImage.width, height: st.currentImage.height } : null;
+    },
+    embeddingState: () => s().embedding.state,
+    timings: () => clone(c.timings),
+    view: () => s().view,
+  };
+  Object.defineProperty(window, '__maskroomTest', { value: Object.freeze(hook), writable: false, configurable: false });
+}
