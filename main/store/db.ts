@@ -20,3 +20,21 @@ export function openDatabase(file: string, opts: { readonly?: boolean } = {}): D
   db.pragma('foreign_keys = ON');
   return db;
 }
+
+/**
+ * A read-only connection holding one read transaction, so a long export sees a single consistent
+ * snapshot while the app keeps writing through its own connection (WAL lets both run).
+ */
+export function openSnapshot(file: string): { db: Db; close: () => void } {
+  const db = openDatabase(file, { readonly: true });
+  db.exec('BEGIN');
+  // The snapshot starts at the first read, not at BEGIN.
+  db.prepare('SELECT count(*) FROM sqlite_master').get();
+  return {
+    db,
+    close: () => {
+      if (db.inTransaction) db.exec('COMMIT');
+      db.close();
+    },
+  };
+}

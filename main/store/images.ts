@@ -212,3 +212,10 @@ export function setImageStatus(db: Database, args: { id: number; status: ImageSt
 export function removeImage(db: Database, id: number): void {
   db.prepare('DELETE FROM images WHERE id = ?').run(id);
 }
+
+/** Id, path and missing flag of every image (light rows for re-scans). */
+export function listImagePaths(db: Database): { id: number; path: string; missing: boolean }[] {
+  return (db.prepare('SELECT id, path, missing FROM images ORDER BY id').all() as { id: number; path: string; missing: number }[]).map(
+    (r) => ({ id: r.id, path: r.path, missing: r.missing === 1 }),
+  );
+}

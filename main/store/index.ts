@@ -1,7 +1,9 @@
 // The project store's public API. See docs/store.md.
 export { initProject, openProject, PROJECT_FILE, FORMAT_VERSION, type Project } from './project.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
-export { openDatabase } from './db.js';
+export { openDatabase, openSnapshot } from './db.js';
+export { importFolder, type ImportReport, type ImportProgress, type ImportOptions } from './import-folder.js';
+export { readImageHeader, hashFile, IMAGE_EXTENSIONS, type ImageHeader } from './image-files.js';
 export { migrate, loadMigrations, schemaVersion, type Migration, type MigrationResult } from './migrate.js';
 export { checkRelativePath } from './paths.js';
 export type { ProjectSettings } from './settings.js';
