@@ -125,8 +125,7 @@ const SOURCES: readonly AnnotationSource[] = ['manual', 'auto', 'imported'];
 
 function imageSize(db: Database, imageId: number): [number, number] {
   const img = db.prepare('SELECT width, height FROM images WHERE id = ?').get(imageId) as
-    | { width: number; height: number }
-    | undefined;
+    { width: number; height: number } | undefined;
   if (!img) throw new StoreError('NOT_FOUND', `image ${imageId} does not exist`);
   return [img.height, img.width];
 }
@@ -187,7 +186,8 @@ export function annotationCounts(db: Database): Record<AnnotationState | 'boxOnl
 
 /** Creates an annotation; bbox and area are computed from the mask. Returns it. */
 export function createAnnotation(db: Database, a: NewAnnotation): Annotation {
-  if (!SOURCES.includes(a.source)) throw new StoreError('INVALID_ARGUMENT', `unknown source "${String(a.source)}"`);
+  if (!SOURCES.includes(a.source))
+    throw new StoreError('INVALID_ARGUMENT', `unknown source "${String(a.source)}"`);
   const state = a.state ?? 'accepted';
   if (!STATES.includes(state)) throw new StoreError('INVALID_ARGUMENT', `unknown state "${String(state)}"`);
   const size = a.size ?? imageSize(db, a.imageId);
@@ -198,8 +198,17 @@ export function createAnnotation(db: Database, a: NewAnnotation): Annotation {
     bbox = toBbox(a.rle) as Bbox;
     area = rleArea(a.rle);
   } else {
-    if (!a.bbox || a.bbox.length !== 4 || a.bbox.some((v) => !Number.isFinite(v)) || a.bbox[2] < 0 || a.bbox[3] < 0) {
-      throw new StoreError('INVALID_ARGUMENT', 'a box-only annotation needs a bbox [x, y, w, h] with w, h ≥ 0');
+    if (
+      !a.bbox ||
+      a.bbox.length !== 4 ||
+      a.bbox.some((v) => !Number.isFinite(v)) ||
+      a.bbox[2] < 0 ||
+      a.bbox[3] < 0
+    ) {
+      throw new StoreError(
+        'INVALID_ARGUMENT',
+        'a box-only annotation needs a bbox [x, y, w, h] with w, h ≥ 0',
+      );
     }
     bbox = a.bbox;
     area = bbox[2] * bbox[3];
@@ -292,7 +301,10 @@ export function updateAnnotation(db: Database, p: AnnotationPatch): Annotation {
 }
 
 /** Accepts or rejects (or re-proposes) annotations. */
-export function setAnnotationState(db: Database, args: { ids: number[]; state: AnnotationState; now?: number }): void {
+export function setAnnotationState(
+  db: Database,
+  args: { ids: number[]; state: AnnotationState; now?: number },
+): void {
   for (const id of args.ids) updateAnnotation(db, { id, state: args.state, now: args.now });
 }
 

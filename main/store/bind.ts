@@ -13,7 +13,8 @@ export type Bound<M> = {
 export function bindModule<M extends object>(db: Database, mod: M): Bound<M> {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(mod)) {
-    if (typeof fn === 'function') out[name] = (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(db, ...args);
+    if (typeof fn === 'function')
+      out[name] = (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(db, ...args);
   }
   return out as Bound<M>;
 }

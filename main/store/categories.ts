@@ -53,29 +53,32 @@ function check(c: { name?: string; color?: string; hotkey?: number | null }): vo
 
 /** All categories by id. */
 export function listCategories(db: Database): Category[] {
-  return db.prepare('SELECT id, name, color, supercategory, hotkey FROM categories ORDER BY id').all() as Category[];
+  return db
+    .prepare('SELECT id, name, color, supercategory, hotkey FROM categories ORDER BY id')
+    .all() as Category[];
 }
 
 /** The category with this id, or undefined. */
 export function getCategory(db: Database, id: number): Category | undefined {
   return db.prepare('SELECT id, name, color, supercategory, hotkey FROM categories WHERE id = ?').get(id) as
-    | Category
-    | undefined;
+    Category | undefined;
 }
 
 /** The category with this name, or undefined. */
 export function getCategoryByName(db: Database, name: string): Category | undefined {
-  return db.prepare('SELECT id, name, color, supercategory, hotkey FROM categories WHERE name = ?').get(name) as
-    | Category
-    | undefined;
+  return db
+    .prepare('SELECT id, name, color, supercategory, hotkey FROM categories WHERE name = ?')
+    .get(name) as Category | undefined;
 }
 
 /** Creates a category (undoable inside a history step); a taken name or hotkey is a CONSTRAINT error. */
 export function createCategory(db: Database, c: NewCategory): Category {
   check(c);
-  if (getCategoryByName(db, c.name)) throw new StoreError('CONSTRAINT', `category "${c.name}" already exists`);
+  if (getCategoryByName(db, c.name))
+    throw new StoreError('CONSTRAINT', `category "${c.name}" already exists`);
   if (c.hotkey != null) {
-    const other = db.prepare('SELECT name FROM categories WHERE hotkey = ?').get(c.hotkey) as { name: string } | undefined;
+    const other = db.prepare('SELECT name FROM categories WHERE hotkey = ?').get(c.hotkey) as
+      { name: string } | undefined;
     if (other) throw new StoreError('CONSTRAINT', `hotkey ${c.hotkey} is already used by "${other.name}"`);
   }
   const idFree = c.id !== undefined && !getCategory(db, c.id);
@@ -83,8 +86,13 @@ export function createCategory(db: Database, c: NewCategory): Category {
     Number(
       db
         .prepare('INSERT INTO categories (id, name, color, supercategory, hotkey) VALUES (?, ?, ?, ?, ?)')
-        .run(idFree ? c.id : null, c.name, c.color ?? colorFor(c.name), c.supercategory ?? null, c.hotkey ?? null)
-        .lastInsertRowid,
+        .run(
+          idFree ? c.id : null,
+          c.name,
+          c.color ?? colorFor(c.name),
+          c.supercategory ?? null,
+          c.hotkey ?? null,
+        ).lastInsertRowid,
     ),
   );
   return getCategory(db, id)!;
@@ -110,7 +118,9 @@ export function updateCategory(
     hotkey: args.hotkey === undefined ? cur.hotkey : args.hotkey,
   };
   const clash = db
-    .prepare('SELECT name FROM categories WHERE id <> ? AND (name = ? OR (hotkey IS NOT NULL AND hotkey = ?))')
+    .prepare(
+      'SELECT name FROM categories WHERE id <> ? AND (name = ? OR (hotkey IS NOT NULL AND hotkey = ?))',
+    )
     .get(args.id, next.name, next.hotkey) as { name: string } | undefined;
   if (clash) throw new StoreError('CONSTRAINT', `name or hotkey already used by category "${clash.name}"`);
   tracked(db, 'categories', args.id, () =>
@@ -123,9 +133,14 @@ export function updateCategory(
 
 /** Deletes a category (undoable inside a history step); refused while annotations use it. */
 export function removeCategory(db: Database, id: number): void {
-  const used = db.prepare('SELECT count(*) AS n FROM annotations WHERE category_id = ?').get(id) as { n: number };
+  const used = db.prepare('SELECT count(*) AS n FROM annotations WHERE category_id = ?').get(id) as {
+    n: number;
+  };
   if (used.n > 0) {
-    throw new StoreError('CONSTRAINT', `category ${id} is used by ${used.n} annotation(s); reassign or delete them first`);
+    throw new StoreError(
+      'CONSTRAINT',
+      `category ${id} is used by ${used.n} annotation(s); reassign or delete them first`,
+    );
   }
   tracked(db, 'categories', id, () => db.prepare('DELETE FROM categories WHERE id = ?').run(id));
 }

@@ -56,7 +56,14 @@ export function tracked<T>(db: Database, table: TrackedTable, id: number, write:
   if (before === undefined && after === undefined) return result;
   db.prepare(
     'INSERT INTO history_changes (step_id, seq, table_name, row_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(step.id, step.seq++, table, id, before ? JSON.stringify(before) : null, after ? JSON.stringify(after) : null);
+  ).run(
+    step.id,
+    step.seq++,
+    table,
+    id,
+    before ? JSON.stringify(before) : null,
+    after ? JSON.stringify(after) : null,
+  );
   return result;
 }
 
@@ -82,8 +89,9 @@ export function step<T>(db: Database, args: { label: string; now?: number }, fn:
   return db.transaction(() => {
     db.prepare('DELETE FROM history_steps WHERE undone = 1').run();
     const id = Number(
-      db.prepare('INSERT INTO history_steps (label, created_at) VALUES (?, ?)').run(args.label, args.now ?? Date.now())
-        .lastInsertRowid,
+      db
+        .prepare('INSERT INTO history_steps (label, created_at) VALUES (?, ?)')
+        .run(args.label, args.now ?? Date.now()).lastInsertRowid,
     );
     active.set(db, { id, seq: 0 });
     try {
@@ -124,12 +132,26 @@ interface ChangeRow {
 
 function changesOf(db: Database, stepId: number): ChangeRow[] {
   return db
-    .prepare('SELECT table_name, row_id, before_json, after_json FROM history_changes WHERE step_id = ? ORDER BY seq')
+    .prepare(
+      'SELECT table_name, row_id, before_json, after_json FROM history_changes WHERE step_id = ? ORDER BY seq',
+    )
     .all(stepId) as ChangeRow[];
 }
 
-function toStep(row: { id: number; label: string; undone: number; created_at: number; changes: number }): HistoryStep {
-  return { id: row.id, label: row.label, undone: row.undone === 1, createdAt: row.created_at, changes: row.changes };
+function toStep(row: {
+  id: number;
+  label: string;
+  undone: number;
+  created_at: number;
+  changes: number;
+}): HistoryStep {
+  return {
+    id: row.id,
+    label: row.label,
+    undone: row.undone === 1,
+    createdAt: row.created_at,
+    changes: row.changes,
+  };
 }
 
 const STEP_SELECT =
@@ -138,16 +160,14 @@ const STEP_SELECT =
 /** The step `undo` would revert, if any. */
 export function peekUndo(db: Database): HistoryStep | null {
   const row = db.prepare(`${STEP_SELECT} WHERE s.undone = 0 ORDER BY s.id DESC LIMIT 1`).get() as
-    | Parameters<typeof toStep>[0]
-    | undefined;
+    Parameters<typeof toStep>[0] | undefined;
   return row ? toStep(row) : null;
 }
 
 /** The step `redo` would re-apply, if any. */
 export function peekRedo(db: Database): HistoryStep | null {
   const row = db.prepare(`${STEP_SELECT} WHERE s.undone = 1 ORDER BY s.id ASC LIMIT 1`).get() as
-    | Parameters<typeof toStep>[0]
-    | undefined;
+    Parameters<typeof toStep>[0] | undefined;
   return row ? toStep(row) : null;
 }
 
@@ -160,7 +180,12 @@ export function undo(db: Database): HistoryStep | null {
     const changes = changesOf(db, s.id);
     for (let i = changes.length - 1; i >= 0; i--) {
       const c = changes[i]!;
-      applyRow(db, c.table_name, c.row_id, c.before_json === null ? null : (JSON.parse(c.before_json) as Row));
+      applyRow(
+        db,
+        c.table_name,
+        c.row_id,
+        c.before_json === null ? null : (JSON.parse(c.before_json) as Row),
+      );
     }
     db.prepare('UPDATE history_steps SET undone = 1 WHERE id = ?').run(s.id);
     return { ...s, undone: true };
@@ -183,9 +208,11 @@ export function redo(db: Database): HistoryStep | null {
 
 /** Steps, newest first (undone ones included, flagged). */
 export function listSteps(db: Database, args: { limit?: number } = {}): HistoryStep[] {
-  return (db.prepare(`${STEP_SELECT} ORDER BY s.id DESC LIMIT ?`).all(args.limit ?? 100) as Parameters<typeof toStep>[0][]).map(
-    toStep,
-  );
+  return (
+    db.prepare(`${STEP_SELECT} ORDER BY s.id DESC LIMIT ?`).all(args.limit ?? 100) as Parameters<
+      typeof toStep
+    >[0][]
+  ).map(toStep);
 }
 
 /** Forgets all history (e.g. after a bulk import that rewrote the rows). */

@@ -32,7 +32,8 @@ async function readBmpHeader(file: string): Promise<ImageHeader> {
   try {
     const buf = Buffer.alloc(26);
     const { bytesRead } = await fh.read(buf, 0, 26, 0);
-    if (bytesRead < 26 || buf.toString('latin1', 0, 2) !== 'BM') throw new Error('not a BMP file (no "BM" header)');
+    if (bytesRead < 26 || buf.toString('latin1', 0, 2) !== 'BM')
+      throw new Error('not a BMP file (no "BM" header)');
     const dibSize = buf.readUInt32LE(14);
     let width: number;
     let height: number;
@@ -59,7 +60,8 @@ export async function readImageHeader(file: string): Promise<ImageHeader> {
   if (/\.bmp$/i.test(file)) return readBmpHeader(file);
   const meta = await sharp(file).metadata();
   if (!meta.width || !meta.height) throw new Error('no image size in the header');
-  const orientation = meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
+  const orientation =
+    meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
   // Orientations 5-8 rotate by 90°: the displayed image is the stored one transposed.
   const swap = orientation >= 5;
   return {

@@ -117,13 +117,16 @@ export function listImages(
 
 /** Every image, streamed in id order (for exports; does not hold them all in memory). */
 export function* iterateImages(db: Database): Generator<ImageRecord> {
-  for (const r of db.prepare('SELECT * FROM images ORDER BY id').iterate() as Iterable<ImageRow>) yield toImage(r);
+  for (const r of db.prepare('SELECT * FROM images ORDER BY id').iterate() as Iterable<ImageRow>)
+    yield toImage(r);
 }
 
 /** Number of images per status, plus missing and total. */
 export function imageCounts(db: Database): Record<ImageStatus | 'missing' | 'total', number> {
   const out = { new: 0, in_progress: 0, done: 0, skipped: 0, missing: 0, total: 0 };
-  for (const r of db.prepare('SELECT status, missing, count(*) AS n FROM images GROUP BY status, missing').all() as {
+  for (const r of db
+    .prepare('SELECT status, missing, count(*) AS n FROM images GROUP BY status, missing')
+    .all() as {
     status: ImageStatus;
     missing: number;
     n: number;
@@ -202,7 +205,9 @@ export function setImageStatus(db: Database, args: { id: number; status: ImageSt
   tracked(db, 'images', args.id, () => {
     const done = args.status === 'done';
     const info = db
-      .prepare('UPDATE images SET status = ?, reviewed_at = CASE WHEN ? THEN ? ELSE reviewed_at END WHERE id = ?')
+      .prepare(
+        'UPDATE images SET status = ?, reviewed_at = CASE WHEN ? THEN ? ELSE reviewed_at END WHERE id = ?',
+      )
       .run(args.status, done ? 1 : 0, args.now ?? Date.now(), args.id);
     if (info.changes === 0) throw new StoreError('NOT_FOUND', `image ${args.id} does not exist`);
   });
@@ -215,7 +220,11 @@ export function removeImage(db: Database, id: number): void {
 
 /** Id, path and missing flag of every image (light rows for re-scans). */
 export function listImagePaths(db: Database): { id: number; path: string; missing: boolean }[] {
-  return (db.prepare('SELECT id, path, missing FROM images ORDER BY id').all() as { id: number; path: string; missing: number }[]).map(
-    (r) => ({ id: r.id, path: r.path, missing: r.missing === 1 }),
-  );
+  return (
+    db.prepare('SELECT id, path, missing FROM images ORDER BY id').all() as {
+      id: number;
+      path: string;
+      missing: number;
+    }[]
+  ).map((r) => ({ id: r.id, path: r.path, missing: r.missing === 1 }));
 }

@@ -41,9 +41,15 @@ async function makeFolder(root: string): Promise<void> {
   await solid(40, 30, 10).jpeg().toFile(path.join(root, 'a.jpg'));
   // Stored 40×30 but rotated 90° by EXIF orientation 6: displayed 30×40.
   await solid(40, 30, 20).jpeg().withMetadata({ orientation: 6 }).toFile(path.join(root, 'rotated.JPG'));
-  await solid(12, 10, 30).png().toFile(path.join(root, 'sub', 'b.png'));
-  await solid(14, 10, 40).webp().toFile(path.join(root, 'sub', 'c.webp'));
-  await solid(16, 10, 50).tiff().toFile(path.join(root, 'sub', 'deeper', 'd.tif'));
+  await solid(12, 10, 30)
+    .png()
+    .toFile(path.join(root, 'sub', 'b.png'));
+  await solid(14, 10, 40)
+    .webp()
+    .toFile(path.join(root, 'sub', 'c.webp'));
+  await solid(16, 10, 50)
+    .tiff()
+    .toFile(path.join(root, 'sub', 'deeper', 'd.tif'));
   writeFileSync(path.join(root, 'sub', 'e.bmp'), bmp(7, 5, true));
   writeFileSync(path.join(root, 'broken.jpg'), Buffer.from('this is not a jpeg'));
   writeFileSync(path.join(root, 'notes.txt'), 'ignored');
@@ -54,8 +60,16 @@ describe('folder import', () => {
   it('reads displayed sizes from headers, including EXIF rotation and BMP', async () => {
     const root = path.join(dir, 'imgs');
     await makeFolder(root);
-    expect(await readImageHeader(path.join(root, 'rotated.JPG'))).toMatchObject({ width: 30, height: 40, orientation: 6 });
-    expect(await readImageHeader(path.join(root, 'sub', 'e.bmp'))).toMatchObject({ width: 7, height: 5, format: 'bmp' });
+    expect(await readImageHeader(path.join(root, 'rotated.JPG'))).toMatchObject({
+      width: 30,
+      height: 40,
+      orientation: 6,
+    });
+    expect(await readImageHeader(path.join(root, 'sub', 'e.bmp'))).toMatchObject({
+      width: 7,
+      height: 5,
+      format: 'bmp',
+    });
     await expect(readImageHeader(path.join(root, 'broken.jpg'))).rejects.toThrow();
   });
 
@@ -66,7 +80,14 @@ describe('folder import', () => {
     const progress: ImportProgress[] = [];
     const r = await importFolder(p, root, { onProgress: (x) => progress.push(x), batchSize: 3 });
     expect(r.scanned).toBe(8);
-    expect(r.added.sort()).toEqual(['a.jpg', 'rotated.JPG', 'sub/b.png', 'sub/c.webp', 'sub/deeper/d.tif', 'sub/e.bmp']);
+    expect(r.added.sort()).toEqual([
+      'a.jpg',
+      'rotated.JPG',
+      'sub/b.png',
+      'sub/c.webp',
+      'sub/deeper/d.tif',
+      'sub/e.bmp',
+    ]);
     expect(r.duplicates).toEqual([{ path: 'sub/copy-of-a.jpg', sameAs: 'a.jpg' }]);
     expect(r.unreadable).toHaveLength(1);
     expect(r.unreadable[0]!.path).toBe('broken.jpg');
@@ -101,7 +122,12 @@ describe('folder import', () => {
     await importFolder(p, root);
     const b = p.images.getImageByPath('sub/b.png')!;
     const cat = p.categories.createCategory({ name: 'thing' });
-    p.annotations.createAnnotation({ imageId: b.id, categoryId: cat.id, bbox: [1, 1, 2, 2], source: 'manual' });
+    p.annotations.createAnnotation({
+      imageId: b.id,
+      categoryId: cat.id,
+      bbox: [1, 1, 2, 2],
+      source: 'manual',
+    });
     mkdirSync(path.join(root, 'elsewhere'));
     renameSync(path.join(root, 'sub', 'b.png'), path.join(root, 'elsewhere', 'b-renamed.png'));
     unlinkSync(path.join(root, 'sub', 'c.webp'));
@@ -116,7 +142,9 @@ describe('folder import', () => {
     expect(p.images.getImageByPath('sub/c.webp')).toMatchObject({ missing: true });
 
     // The file comes back: the flag clears.
-    await solid(14, 10, 40).webp().toFile(path.join(root, 'sub', 'c.webp'));
+    await solid(14, 10, 40)
+      .webp()
+      .toFile(path.join(root, 'sub', 'c.webp'));
     const r2 = await importFolder(p, root);
     expect(r2.updated).toEqual(['sub/c.webp']);
     expect(p.images.getImageByPath('sub/c.webp')).toMatchObject({ missing: false });
@@ -129,7 +157,11 @@ describe('folder import', () => {
     const r = await importFolder(p, path.join(root, 'sub', 'deeper'));
     expect(r.added).toEqual(['sub/deeper/d.tif']);
     mkdirSync(path.join(dir, 'outside'));
-    await expect(importFolder(p, path.join(dir, 'outside'))).rejects.toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
-    await expect(importFolder(p, path.join(root, '..', '..'))).rejects.toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
+    await expect(importFolder(p, path.join(dir, 'outside'))).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_ROOT',
+    });
+    await expect(importFolder(p, path.join(root, '..', '..'))).rejects.toMatchObject({
+      code: 'PATH_OUTSIDE_ROOT',
+    });
   });
 });

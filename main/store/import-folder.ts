@@ -63,7 +63,11 @@ const toPosix = (p: string) => p.split(path.sep).join('/');
  * again adds nothing new, re-links moved files by hash and flags files that disappeared as missing.
  * Each batch is one transaction, so an interrupted import keeps what it committed and resumes cheaply.
  */
-export async function importFolder(project: Project, folder: string, opts: ImportOptions = {}): Promise<ImportReport> {
+export async function importFolder(
+  project: Project,
+  folder: string,
+  opts: ImportOptions = {},
+): Promise<ImportReport> {
   const db = project.db;
   const absFolder = path.resolve(folder);
   if (!existsSync(absFolder)) throw new StoreError('NOT_FOUND', `folder ${absFolder} does not exist`);
@@ -111,7 +115,12 @@ export async function importFolder(project: Project, folder: string, opts: Impor
         try {
           const st = await stat(abs);
           const known = getImageByPath(db, rel);
-          if (known && !known.missing && known.fileSize === st.size && known.mtimeMs === Math.trunc(st.mtimeMs)) {
+          if (
+            known &&
+            !known.missing &&
+            known.fileSize === st.size &&
+            known.mtimeMs === Math.trunc(st.mtimeMs)
+          ) {
             return { rel, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
           }
           const [sha256, header] = await Promise.all([hashFile(abs), readImageHeader(abs)]);
@@ -141,7 +150,13 @@ export async function importFolder(project: Project, folder: string, opts: Impor
             report.duplicates.push({ path: s.rel, sameAs: sameContent.path });
             continue;
           }
-          updateImageFile(db, { id: known.id, sha256, orientation: header.orientation, missing: false, ...file });
+          updateImageFile(db, {
+            id: known.id,
+            sha256,
+            orientation: header.orientation,
+            missing: false,
+            ...file,
+          });
           if (known.missing || known.sha256 !== sha256) report.updated.push(s.rel);
           else report.unchanged++;
           continue;
@@ -149,7 +164,13 @@ export async function importFolder(project: Project, folder: string, opts: Impor
         if (sameContent) {
           // Same bytes elsewhere: a move when the old file is gone, otherwise a duplicate copy.
           if (sameContent.missing || !existsSync(project.imagePath(sameContent.path))) {
-            updateImageFile(db, { id: sameContent.id, path: s.rel, orientation: header.orientation, missing: false, ...file });
+            updateImageFile(db, {
+              id: sameContent.id,
+              path: s.rel,
+              orientation: header.orientation,
+              missing: false,
+              ...file,
+            });
             report.moved.push({ from: sameContent.path, to: s.rel });
           } else {
             report.duplicates.push({ path: s.rel, sameAs: sameContent.path });

@@ -46,7 +46,10 @@ function toJob(r: JobRow): Job {
 }
 
 /** Creates a queued job; returns it. */
-export function createJob(db: Database, args: { kind: string; params?: unknown; total?: number; now?: number }): Job {
+export function createJob(
+  db: Database,
+  args: { kind: string; params?: unknown; total?: number; now?: number },
+): Job {
   if (!args.kind) throw new StoreError('INVALID_ARGUMENT', 'a job needs a kind');
   const now = args.now ?? Date.now();
   const id = Number(
@@ -76,8 +79,12 @@ export function listJobs(db: Database, args: { states?: JobState[]; kind?: strin
 }
 
 /** Moves a job to another state (with an error message for `failed`). */
-export function setJobState(db: Database, args: { id: number; state: JobState; error?: string | null; now?: number }): void {
-  if (!JOB_STATES.includes(args.state)) throw new StoreError('INVALID_ARGUMENT', `unknown job state "${String(args.state)}"`);
+export function setJobState(
+  db: Database,
+  args: { id: number; state: JobState; error?: string | null; now?: number },
+): void {
+  if (!JOB_STATES.includes(args.state))
+    throw new StoreError('INVALID_ARGUMENT', `unknown job state "${String(args.state)}"`);
   const info = db
     .prepare('UPDATE jobs SET state = ?, error = ?, updated_at = ? WHERE id = ?')
     .run(args.state, args.error ?? null, args.now ?? Date.now(), args.id);
@@ -86,7 +93,11 @@ export function setJobState(db: Database, args: { id: number; state: JobState; e
 
 /** Sets the number of items the job will process. */
 export function setJobTotal(db: Database, args: { id: number; total: number; now?: number }): void {
-  db.prepare('UPDATE jobs SET total = ?, updated_at = ? WHERE id = ?').run(args.total, args.now ?? Date.now(), args.id);
+  db.prepare('UPDATE jobs SET total = ?, updated_at = ? WHERE id = ?').run(
+    args.total,
+    args.now ?? Date.now(),
+    args.id,
+  );
 }
 
 /**
@@ -113,14 +124,22 @@ export function finishJobItem(
 
 /** Ids of the images this job has already finished (done or failed). */
 export function finishedImageIds(db: Database, args: { jobId: number }): Set<number> {
-  const rows = db.prepare('SELECT image_id FROM job_items WHERE job_id = ?').pluck().all(args.jobId) as number[];
+  const rows = db
+    .prepare('SELECT image_id FROM job_items WHERE job_id = ?')
+    .pluck()
+    .all(args.jobId) as number[];
   return new Set(rows);
 }
 
 /** Items the job failed on, with their errors. */
-export function failedJobItems(db: Database, args: { jobId: number }): { imageId: number; error: string | null }[] {
+export function failedJobItems(
+  db: Database,
+  args: { jobId: number },
+): { imageId: number; error: string | null }[] {
   return db
-    .prepare("SELECT image_id AS imageId, error FROM job_items WHERE job_id = ? AND state = 'failed' ORDER BY image_id")
+    .prepare(
+      "SELECT image_id AS imageId, error FROM job_items WHERE job_id = ? AND state = 'failed' ORDER BY image_id",
+    )
     .all(args.jobId) as { imageId: number; error: string | null }[];
 }
 

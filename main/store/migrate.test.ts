@@ -14,9 +14,9 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const tableNames = (db: Database.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
-    (n) => !n.startsWith('sqlite_'),
-  );
+  (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]
+  ).filter((n) => !n.startsWith('sqlite_'));
 
 describe('migrations', () => {
   it('are numbered, ordered and start with 0010_init', () => {
@@ -34,7 +34,16 @@ describe('migrations', () => {
     expect(schemaVersion(db)).toBe(10);
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(tableNames(db)).toEqual(
-      ['annotations', 'categories', 'history_changes', 'history_steps', 'images', 'job_items', 'jobs', 'project'].sort(),
+      [
+        'annotations',
+        'categories',
+        'history_changes',
+        'history_steps',
+        'images',
+        'job_items',
+        'jobs',
+        'project',
+      ].sort(),
     );
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
@@ -73,7 +82,9 @@ describe('migrations', () => {
       { id: 2, reviewed_at: null },
       { id: 3, reviewed_at: 700 },
     ]);
-    const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'annotations_state_image'").get();
+    const idx = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'annotations_state_image'")
+      .get();
     expect(idx).toBeTruthy();
     const plan = db
       .prepare("EXPLAIN QUERY PLAN SELECT id FROM annotations WHERE state = 'proposed' AND image_id = 1")
@@ -111,7 +122,10 @@ describe('migrations', () => {
     const file = path.join(dir, 'c.db');
     const db = openDatabase(file);
     const good = loadMigrations();
-    const bad = [...good, { version: 9000, name: 'broken', sql: 'CREATE TABLE t (x); SELECT * FROM no_such_table;' }];
+    const bad = [
+      ...good,
+      { version: 9000, name: 'broken', sql: 'CREATE TABLE t (x); SELECT * FROM no_such_table;' },
+    ];
     await expect(migrate(db, { migrations: bad })).rejects.toMatchObject({
       code: 'MIGRATION_FAILED',
       message: expect.stringMatching(/9000_broken/),

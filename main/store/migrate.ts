@@ -85,7 +85,9 @@ export async function migrate(
     );
   }
   const appId = db.pragma('application_id', { simple: true }) as number;
-  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+    n: number;
+  };
   if (from === 0 && tables.n > 0 && appId !== APPLICATION_ID) {
     throw new StoreError('NOT_A_PROJECT', `${db.name} is a SQLite database but not a Maskroom project`);
   }

@@ -10,7 +10,10 @@ export function checkRelativePath(p: string): string {
     p.includes('\0') ||
     p.split('/').some((s) => s === '..' || s === '.' || s === '')
   ) {
-    throw new StoreError('PATH_OUTSIDE_ROOT', `image path "${p}" must be a relative path inside the project root`);
+    throw new StoreError(
+      'PATH_OUTSIDE_ROOT',
+      `image path "${p}" must be a relative path inside the project root`,
+    );
   }
   return p;
 }

@@ -52,7 +52,12 @@ describe('project store', () => {
 
   it('stores a mask annotation with bbox and area computed from the RLE', async () => {
     const { p, imageId, catId } = await seeded();
-    const a = p.annotations.createAnnotation({ imageId, categoryId: catId, rle: rect(1, 2, 4, 5), source: 'manual' });
+    const a = p.annotations.createAnnotation({
+      imageId,
+      categoryId: catId,
+      rle: rect(1, 2, 4, 5),
+      source: 'manual',
+    });
     expect(a).toMatchObject({ bbox: [1, 2, 3, 3], area: 9, state: 'accepted', boxOnly: false, size: [6, 8] });
     expect(a.rle).toEqual(rect(1, 2, 4, 5));
     expect(p.annotations.listAnnotationsByImage({ imageId })).toHaveLength(1);
@@ -61,7 +66,12 @@ describe('project store', () => {
 
   it('keeps box-only annotations and links masks to the box they came from', async () => {
     const { p, imageId, catId } = await seeded();
-    const box = p.annotations.createAnnotation({ imageId, categoryId: catId, bbox: [1, 1, 2, 3], source: 'imported' });
+    const box = p.annotations.createAnnotation({
+      imageId,
+      categoryId: catId,
+      bbox: [1, 1, 2, 3],
+      source: 'imported',
+    });
     expect(box).toMatchObject({ rle: null, boxOnly: true, area: 6 });
     const mask = p.annotations.createAnnotation({
       imageId,
@@ -72,20 +82,32 @@ describe('project store', () => {
       fromBoxId: box.id,
     });
     expect(mask.fromBoxId).toBe(box.id);
-    expect(p.annotations.annotationCounts()).toMatchObject({ total: 2, boxOnly: 1, proposed: 1, accepted: 1 });
+    expect(p.annotations.annotationCounts()).toMatchObject({
+      total: 2,
+      boxOnly: 1,
+      proposed: 1,
+      accepted: 1,
+    });
   });
 
   it('refuses a mask whose size is not the image size', async () => {
     const { p, imageId, catId } = await seeded();
     expect(() =>
-      p.annotations.createAnnotation({ imageId, categoryId: catId, rle: rect(0, 0, 1, 1, 5, 8), source: 'manual' }),
+      p.annotations.createAnnotation({
+        imageId,
+        categoryId: catId,
+        rle: rect(0, 0, 1, 1, 5, 8),
+        source: 'manual',
+      }),
     ).toThrow(/mask size 5×8 .* does not match the image \(6×8\)/);
   });
 
   it('refuses duplicate category names and hotkeys, and deleting a category in use', async () => {
     const { p, imageId, catId } = await seeded();
     expect(() => p.categories.createCategory({ name: 'dog' })).toThrow(/already exists/);
-    expect(() => p.categories.createCategory({ name: 'cat', hotkey: 1 })).toThrow(/hotkey 1 is already used by "dog"/);
+    expect(() => p.categories.createCategory({ name: 'cat', hotkey: 1 })).toThrow(
+      /hotkey 1 is already used by "dog"/,
+    );
     p.annotations.createAnnotation({ imageId, categoryId: catId, rle: rect(0, 0, 2, 2), source: 'manual' });
     expect(() => p.categories.removeCategory(catId)).toThrow(/used by 1 annotation/);
   });
@@ -93,7 +115,9 @@ describe('project store', () => {
   it('refuses image paths that escape the root', async () => {
     const p = (project = await initProject(dir));
     for (const bad of ['../x.jpg', '/etc/passwd', 'a/../../b.jpg', 'C:/x.jpg', 'a\\b.jpg']) {
-      expect(() => p.images.insertImage({ path: bad, sha256: null, width: 1, height: 1 })).toThrow(/inside the project root/);
+      expect(() => p.images.insertImage({ path: bad, sha256: null, width: 1, height: 1 })).toThrow(
+        /inside the project root/,
+      );
     }
   });
 
@@ -135,7 +159,12 @@ describe('project store', () => {
 
   it('undoes a multi-row action as one step, restoring deleted rows and their links', async () => {
     const { p, imageId, catId } = await seeded();
-    const box = p.annotations.createAnnotation({ imageId, categoryId: catId, bbox: [0, 0, 2, 2], source: 'imported' });
+    const box = p.annotations.createAnnotation({
+      imageId,
+      categoryId: catId,
+      bbox: [0, 0, 2, 2],
+      source: 'imported',
+    });
     const mask = p.annotations.createAnnotation({
       imageId,
       categoryId: catId,
@@ -154,7 +183,12 @@ describe('project store', () => {
     const { p, imageId, catId } = await seeded();
     expect(() =>
       p.edit('Broken', () => {
-        p.annotations.createAnnotation({ imageId, categoryId: catId, rle: rect(0, 0, 2, 2), source: 'manual' });
+        p.annotations.createAnnotation({
+          imageId,
+          categoryId: catId,
+          rle: rect(0, 0, 2, 2),
+          source: 'manual',
+        });
         throw new Error('boom');
       }),
     ).toThrow('boom');

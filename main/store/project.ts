@@ -93,7 +93,8 @@ export async function initProject(dir: string, opts: { root?: string; now?: numb
   const absDir = path.resolve(dir);
   mkdirSync(absDir, { recursive: true });
   const file = path.join(absDir, PROJECT_FILE);
-  if (existsSync(file)) throw new StoreError('PROJECT_EXISTS', `${absDir} already holds a Maskroom project (${PROJECT_FILE})`);
+  if (existsSync(file))
+    throw new StoreError('PROJECT_EXISTS', `${absDir} already holds a Maskroom project (${PROJECT_FILE})`);
   const root = path.resolve(absDir, opts.root ?? '.');
   const db = openDatabase(file);
   try {
@@ -119,7 +120,10 @@ export async function openProject(dir: string): Promise<Project> {
   const absDir = path.resolve(dir);
   const file = path.join(absDir, PROJECT_FILE);
   if (!existsSync(file)) {
-    throw new StoreError('NOT_A_PROJECT', `no Maskroom project in ${absDir} (run "maskroom project init ${dir}")`);
+    throw new StoreError(
+      'NOT_A_PROJECT',
+      `no Maskroom project in ${absDir} (run "maskroom project init ${dir}")`,
+    );
   }
   const db = openDatabase(file);
   try {

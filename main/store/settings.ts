@@ -14,21 +14,24 @@ export interface ProjectSettings {
 
 /** Reads the settings row. */
 export function getSettings(db: Database): ProjectSettings {
-  const r = db.prepare('SELECT root, active_model_id, format_version, created_at FROM project WHERE id = 1').get() as
-    | { root: string; active_model_id: string | null; format_version: number; created_at: number }
-    | undefined;
+  const r = db
+    .prepare('SELECT root, active_model_id, format_version, created_at FROM project WHERE id = 1')
+    .get() as
+    { root: string; active_model_id: string | null; format_version: number; created_at: number } | undefined;
   if (!r) throw new StoreError('NOT_A_PROJECT', `${db.name} has no project settings (was it initialised?)`);
-  return { root: r.root, activeModelId: r.active_model_id, formatVersion: r.format_version, createdAt: r.created_at };
+  return {
+    root: r.root,
+    activeModelId: r.active_model_id,
+    formatVersion: r.format_version,
+    createdAt: r.created_at,
+  };
 }
 
 /** Writes the settings row the first time. */
 export function insertSettings(db: Database, s: ProjectSettings): void {
-  db.prepare('INSERT INTO project (id, root, active_model_id, format_version, created_at) VALUES (1, ?, ?, ?, ?)').run(
-    s.root,
-    s.activeModelId,
-    s.formatVersion,
-    s.createdAt,
-  );
+  db.prepare(
+    'INSERT INTO project (id, root, active_model_id, format_version, created_at) VALUES (1, ?, ?, ?, ?)',
+  ).run(s.root, s.activeModelId, s.formatVersion, s.createdAt);
 }
 
 /** Chooses the model used for clicks and auto-annotation (null: none chosen). */
