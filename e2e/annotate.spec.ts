@@ -1,0 +1,217 @@
+// The labeling workflow end to end, in one browser page against the real backend: new project, import,
+// click → mask checked against ground truth, accept with a category, undo/redo, reload, negative point,
+// box, brush, review of proposals, COCO export validated on disk.
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decode } from '../common/rle/index.js';
+import {
+  annotations,
+  area,
+  bbox,
+  clickImage,
+  createProjectWithShapes,
+  decodeRle,
+  dragBox,
+  env,
+  groundTruth,
+  instanceMask,
+  instances,
+  interiorPoint,
+  iou,
+  openImage,
+  shot,
+  toClient,
+} from './helpers.js';
+
+test.describe.configure({ mode: 'serial' });
+
+let page: Page;
+const SCENE = 'shapes_00';
+
+test.beforeAll(async ({ browser }) => {
+  page = await browser.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+});
+
+test.afterAll(async () => {
+  await page.close();
+});
+
+test('a fresh project imports the shape scenes and shows them in the grid', async () => {
+  await createProjectWithShapes(page, 'workflow');
+  await expect(page.getByTestId('thumb').first().locator('img')).toBeVisible();
+  await expect(page.getByTestId('thumb').filter({ hasText: `${SCENE}.jpg` })).toContainText('New');
+  await shot(page, '01-project-grid');
+});
+
+test('a click on a shape shows a mask matching the shape', async () => {
+  await openImage(page, `${SCENE}.jpg`);
+  const gt = await groundTruth(SCENE);
+  const ious: number[] = [];
+  // Every instance of the scene: the model's median IoU is ~0.93, each must reach 0.8.
+  for (const k of instances(gt).slice(0, 3)) {
+    const truth = instanceMask(gt, k);
+    const p = interiorPoint(truth, gt.width, gt.height);
+    const rle = await clickImage(page, p.x, p.y);
+    const mask = decodeRle(rle, gt.width, gt.height);
+    ious.push(iou(mask, truth));
+    await page.keyboard.press('Escape');
+  }
+  console.log(`click IoUs on ${SCENE}: ${ious.map((v) => v.toFixed(3)).join(', ')}`);
+  for (const v of ious) expect(v).toBeGreaterThanOrEqual(0.8);
+});
+
+test('Enter accepts the mask with the active category', async () => {
+  const gt = await groundTruth(SCENE);
+  const k = instances(gt)[0]!;
+  const truth = instanceMask(gt, k);
+  const p = interiorPoint(truth, gt.width, gt.height);
+
+  const cats = page.getByTestId('categories');
+  await cats.locator('input[name="categoryName"]').fill('shape');
+  await cats.getByRole('button', { name: 'Add' }).click();
+  await expect(page.getByTestId('category-shape')).toBeVisible();
+  await page.getByTestId('category-shape').click();
+  // The category input kept focus; shortcuts must reach the stage.
+  await page.locator('.imagebar').click({ position: { x: 300, y: 10 } });
+
+  await clickImage(page, p.x, p.y);
+  await shot(page, '02-annotate-candidate');
+  await page.keyboard.press('Enter');
+  await expect.poll(async () => (await annotations(page)).length).toBe(1);
+  const [a] = await annotations(page);
+  expect(a!.status).toBe('accepted');
+  expect(a!.categoryId).not.toBeNull();
+  expect(iou(decodeRle(a!.rle, gt.width, gt.height), truth)).toBeGreaterThanOrEqual(0.8);
+  await expect(page.getByTestId('annotation-row')).toHaveCount(1);
+  await shot(page, '03-annotate-accepted');
+});
+
+test('undo removes the annotation and redo brings it back', async () => {
+  await page.keyboard.press('Control+z');
+  await expect.poll(async () => (await annotations(page)).length).toBe(0);
+  await page.keyboard.press('Control+Shift+Z');
+  await expect.poll(async () => (await annotations(page)).length).toBe(1);
+});
+
+test('the annotation is still there after reloading the page', async () => {
+  const before = await annotations(page);
+  await page.reload();
+  await expect(page.getByTestId('image-grid')).toBeVisible();
+  await expect(page.getByTestId('thumb').filter({ hasText: `${SCENE}.jpg` })).toContainText('1 ann.');
+  await openImage(page, `${SCENE}.jpg`);
+  await expect.poll(async () => (await annotations(page)).map((a) => [a.id, a.rle.counts])).toEqual(before.map((a) => [a.id, a.rle.counts]));
+});
+
+test('a negative point shrinks the mask', async () => {
+  const gt = await groundTruth(SCENE);
+  const k = instances(gt)[1]!;
+  const truth = instanceMask(gt, k);
+  const p = interiorPoint(truth, gt.width, gt.height);
+  const first = decodeRle(await clickImage(page, p.x, p.y), gt.width, gt.height);
+  // Exclude the part of the mask farthest from the positive click.
+  let far = { x: p.x, y: p.y, d: -1 };
+  for (let y = 0; y < gt.height; y += 2)
+    for (let x = 0; x < gt.width; x += 2) {
+      if (!first[y * gt.width + x]) continue;
+      const d = Math.hypot(x - p.x, y - p.y);
+      if (d > far.d) far = { x: x + 0.5, y: y + 0.5, d };
+    }
+  const inward = { x: far.x + (p.x - far.x) * 0.15, y: far.y + (p.y - far.y) * 0.15 };
+  const second = decodeRle(await clickImage(page, inward.x, inward.y, { negative: true }), gt.width, gt.height);
+  console.log(`negative point: area ${area(first)} → ${area(second)}`);
+  expect(area(second)).toBeLessThan(area(first));
+  expect(second[Math.floor(inward.y) * gt.width + Math.floor(inward.x)]).toBe(0);
+  await page.keyboard.press('Escape');
+});
+
+test('a box prompt segments the boxed shape', async () => {
+  const gt = await groundTruth(SCENE);
+  const k = instances(gt)[2]!;
+  const truth = instanceMask(gt, k);
+  const [x0, y0, x1, y1] = bbox(truth, gt.width, gt.height);
+  const rle = await dragBox(page, x0 - 2, y0 - 2, x1 + 2, y1 + 2);
+  const v = iou(decodeRle(rle, gt.width, gt.height), truth);
+  console.log(`box IoU: ${v.toFixed(3)}`);
+  expect(v).toBeGreaterThanOrEqual(0.8);
+  await page.keyboard.press('Escape');
+});
+
+test('the brush adds pixels to the selected annotation', async () => {
+  const gt = await groundTruth(SCENE);
+  const [a] = await annotations(page);
+  const before = decodeRle(a!.rle, gt.width, gt.height);
+  await page.getByTestId('annotation-row').first().locator('.ann-main').click();
+  await page.getByTestId('tool-brush').click();
+  // Paint a short stroke starting inside the mask and leaving it to the right.
+  const p = interiorPoint(before, gt.width, gt.height);
+  const [, , x1] = bbox(before, gt.width, gt.height);
+  const a0 = await toClient(page, p.x, p.y);
+  const a1 = await toClient(page, Math.min(gt.width - 3, x1 + 25), p.y);
+  await page.mouse.move(a0.x, a0.y);
+  await page.mouse.down();
+  await page.mouse.move(a1.x, a1.y, { steps: 12 });
+  await page.mouse.up();
+  await expect.poll(async () => (await annotations(page))[0]!.area, { timeout: 30_000 }).toBeGreaterThan(area(before));
+  const after = decodeRle((await annotations(page))[0]!.rle, gt.width, gt.height);
+  let kept = 0;
+  for (let i = 0; i < before.length; i++) if (before[i] && after[i]) kept++;
+  expect(kept).toBe(area(before));
+  await page.keyboard.press('v');
+});
+
+test('proposals from auto-annotate are reviewed with the keyboard', async () => {
+  await page.getByTestId('review').getByRole('button', { name: 'Auto-annotate' }).click();
+  await expect
+    .poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length, { timeout: 150_000 })
+    .toBeGreaterThan(0);
+  await shot(page, '04-review-proposals');
+  const proposed = (await annotations(page)).filter((a) => a.status === 'proposed').length;
+  const accepted = (await annotations(page)).filter((a) => a.status === 'accepted').length;
+  await page.locator('.imagebar').click({ position: { x: 300, y: 10 } });
+  await page.keyboard.press('j');
+  await page.keyboard.press('y');
+  await expect.poll(async () => (await annotations(page)).filter((a) => a.status === 'accepted').length).toBe(accepted + 1);
+  if (proposed > 1) {
+    await page.keyboard.press('n');
+    await expect.poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length).toBe(proposed - 2);
+  }
+  await page.getByTestId('review').getByRole('button', { name: 'Reject all' }).click().catch(() => undefined);
+});
+
+test('COCO RLE export writes a file that validates', async () => {
+  const e = env();
+  await page.getByTestId('open-export').click();
+  const dialog = page.getByTestId('export-dialog');
+  await expect(dialog).toBeVisible();
+  const out = path.join(e.work, 'exports', 'coco.json');
+  await dialog.locator('input[name="exportPath"]').fill(out);
+  await shot(page, '05-export-dialog');
+  await dialog.getByTestId('run-export').click();
+  await expect(dialog.getByTestId('export-result')).toBeVisible();
+
+  const coco = JSON.parse(readFileSync(out, 'utf8')) as {
+    images: { id: number; file_name: string; width: number; height: number }[];
+    annotations: { id: number; image_id: number; category_id: number; segmentation: { size: [number, number]; counts: string }; area: number; bbox: number[]; iscrowd: number }[];
+    categories: { id: number; name: string }[];
+  };
+  expect(coco.images.length).toBe(8);
+  expect(coco.categories.map((c) => c.name)).toContain('shape');
+  expect(coco.annotations.length).toBeGreaterThanOrEqual(1);
+  const imgs = new Map(coco.images.map((i) => [i.id, i]));
+  for (const a of coco.annotations) {
+    const img = imgs.get(a.image_id);
+    expect(img, `annotation ${a.id} points at a missing image`).toBeDefined();
+    expect(typeof a.segmentation.counts).toBe('string');
+    expect(a.segmentation.size).toEqual([img!.height, img!.width]);
+    const m = decode(a.segmentation);
+    expect(m.length).toBe(img!.width * img!.height);
+    let n = 0;
+    for (const v of m) n += v;
+    expect(n).toBe(a.area);
+    expect(a.bbox).toHaveLength(4);
+    expect(coco.categories.some((c) => c.id === a.category_id)).toBe(true);
+  }
+  await page.keyboard.press('Escape');
+});
