@@ -23,24 +23,85 @@ function checkMask(mask: Uint8Array, height: number, width: number): void {
  */
 export function encode(mask: Uint8Array, height: number, width: number): RleCounts {
   checkMask(mask, height, width);
-  const counts: number[] = [];
-  // Walk the row-major buffer column by column and record only where the value changes: the run lengths
-  // are differences of column-major change positions, so nothing is counted per pixel.
-  let inside = false;
-  let last = 0;
-  let pos = 0;
-  for (let x = 0; x < width; x++) {
-    let i = x;
-    for (let y = 0; y < height; y++, i += width) {
-      if ((mask[i] !== 0) !== inside) {
-        counts.push(pos + y - last);
-        last = pos + y;
-        inside = !inside;
-      }
+  const h = height;
+  const w = width;
+  // Reading the row-major buffer column by column strides through memory and is ~5× slower than reading
+  // it in order. So: scan rows in memory order and note where a pixel differs from the one before it in
+  // column-major order (the pixel above it; for row 0, the bottom of the previous column), bucket those
+  // changes by column (a counting sort; rows arrive in order, so each bucket is sorted), and the runs are
+  // the gaps between consecutive changes.
+  let cap = 1024;
+  let xs = new Int32Array(cap);
+  let ys = new Int32Array(cap);
+  let nt = 0;
+  const perColumn = new Int32Array(w + 1);
+  const push = (x: number, y: number): void => {
+    if (nt === cap) {
+      cap *= 2;
+      const nx = new Int32Array(cap);
+      nx.set(xs);
+      xs = nx;
+      const ny = new Int32Array(cap);
+      ny.set(ys);
+      ys = ny;
     }
-    pos += height;
+    xs[nt] = x;
+    ys[nt] = y;
+    nt++;
+    perColumn[x]!++;
+  };
+  if (h > 0) {
+    const last = (h - 1) * w;
+    for (let x = 0; x < w; x++) {
+      const before = x === 0 ? false : mask[last + x - 1] !== 0;
+      if ((mask[x] !== 0) !== before) push(x, 0);
+    }
   }
-  counts.push(pos - last);
+  // Masks are mostly rows equal to the row above; when rows are 4-byte aligned, compare 4 pixels at a time.
+  const words = w % 4 === 0 && mask.byteOffset % 4 === 0 && h > 1;
+  const m32 = words ? new Uint32Array(mask.buffer, mask.byteOffset, (h * w) / 4) : null;
+  const w4 = w / 4;
+  for (let y = 1; y < h; y++) {
+    const row = y * w;
+    if (m32) {
+      const wr = row / 4;
+      for (let k = 0; k < w4; k++) {
+        if (m32[wr + k] === m32[wr + k - w4]) continue;
+        for (let i = row + k * 4, e = i + 4; i < e; i++) {
+          const a = mask[i]!;
+          const b = mask[i - w]!;
+          if (a !== b && (a === 0 || b === 0)) push(i - row, y);
+        }
+      }
+      continue;
+    }
+    const end = row + w;
+    for (let i = row; i < end; i++) {
+      const a = mask[i]!;
+      const b = mask[i - w]!;
+      // Values differ, and not just two different nonzero values (nonzero = inside).
+      if (a !== b && (a === 0 || b === 0)) push(i - row, y);
+    }
+  }
+  let start = 0;
+  for (let x = 0; x <= w; x++) {
+    const c = perColumn[x]!;
+    perColumn[x] = start;
+    start += c;
+  }
+  const changes = new Float64Array(nt);
+  for (let k = 0; k < nt; k++) {
+    const x = xs[k]!;
+    changes[perColumn[x]!++] = x * h + ys[k]!;
+  }
+  const counts: number[] = new Array<number>(nt + 1);
+  let prev = 0;
+  for (let k = 0; k < nt; k++) {
+    const c = changes[k]!;
+    counts[k] = c - prev;
+    prev = c;
+  }
+  counts[nt] = h * w - prev;
   return { size: [height, width], counts };
 }
 
@@ -54,24 +115,30 @@ export function decode(rle: AnyRle): Uint8Array {
   const counts = countsOf(rle);
   const [h, w] = rle.size;
   const out = new Uint8Array(h * w);
+  if (h === 0 || w === 0) return out;
+  // Writing runs down columns of a row-major buffer strides through memory. Instead, mark in each column
+  // where the value flips (XOR, so flips that meet cancel), then one in-order pass turns flips into values:
+  // each row is the row above XOR its flips.
   let pos = 0;
   for (let r = 0; r < counts.length; r++) {
     const c = counts[r]!;
     if (r & 1 && c > 0) {
-      // A run of 1s in column-major order: walk it down each column it spans.
-      let x = Math.floor(pos / h);
-      let y = pos - x * h;
-      let left = c;
-      while (left > 0) {
-        const run = Math.min(left, h - y);
-        let i = y * w + x;
-        for (let k = 0; k < run; k++, i += w) out[i] = 1;
-        left -= run;
-        x++;
-        y = 0;
-      }
+      const end = pos + c;
+      const x0 = Math.floor(pos / h);
+      const x1 = Math.floor(end / h);
+      out[(pos - x0 * h) * w + x0]! ^= 1;
+      // The run covers the rest of column x0, all of the columns between, and the top of column x1.
+      for (let x = x0 + 1; x <= x1 && x < w; x++) out[x]! ^= 1;
+      if (x1 < w) out[(end - x1 * h) * w + x1]! ^= 1;
     }
     pos += c;
+  }
+  if (w % 4 === 0) {
+    const o32 = new Uint32Array(out.buffer, 0, (h * w) / 4);
+    const w4 = w / 4;
+    for (let i = w4, n = o32.length; i < n; i++) o32[i]! ^= o32[i - w4]!;
+  } else {
+    for (let i = w, n = out.length; i < n; i++) out[i]! ^= out[i - w]!;
   }
   return out;
 }
