@@ -15,6 +15,8 @@ export interface MaskroomTestHook {
   /** Click → mask-drawn timings, newest last. */
   timings(): { seq: number; t0: number; answeredAt: number | null; drawnAt: number | null }[];
   view(): string;
+  /** Page (client) coordinates of an image pixel under the current zoom/pan, for synthetic clicks. */
+  imageToClient(x: number, y: number): { x: number; y: number } | null;
 }
 
 declare global {
@@ -40,6 +42,13 @@ export function installTestHook(c: Controller): void {
     embeddingState: () => s().embedding.state,
     timings: () => clone(c.timings),
     view: () => s().view,
+    imageToClient: (x, y) => {
+      const el = document.querySelector('[data-testid="stage"]');
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      const v = s().viewport;
+      return { x: r.left + v.x + x * v.scale, y: r.top + v.y + y * v.scale };
+    },
   };
   Object.defineProperty(window, '__maskroomTest', { value: Object.freeze(hook), writable: false, configurable: false });
 }

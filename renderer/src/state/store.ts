@@ -57,6 +57,8 @@ export interface AppState {
   hidden: Record<number, true>;
   selectedId: number | null;
   embedding: EmbeddingState;
+  /** Zoom/pan of the stage: screen = image × scale + (x, y), relative to the stage element. */
+  viewport: { scale: number; x: number; y: number };
 
   tool: ToolName;
   prompt: PromptToolState;
@@ -92,6 +94,7 @@ export function initialState(): AppState {
     hidden: {},
     selectedId: null,
     embedding: { imageId: null, state: 'none', ms: null, cached: false },
+    viewport: { scale: 1, x: 0, y: 0 },
     tool: 'prompt',
     prompt: initialPromptState(),
     brush: initialBrushState(),

@@ -5,14 +5,8 @@ import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, useSyn
 import { Circle, Group, Image as KImage, Layer, Rect, Stage } from 'react-konva';
 import type { Annotation } from '../../../common/contracts/index.js';
 import { useApp, useController } from '../state/context.js';
-import { colorOf } from '../state/store.js';
+import { colorOf, type AppState } from '../state/store.js';
 import { toBitmap, useMaskBitmap } from './maskCanvas.js';
-
-interface ViewXf {
-  scale: number;
-  x: number;
-  y: number;
-}
 
 function useImageElement(url: string | null): HTMLImageElement | null {
   const [img, setImg] = useState<HTMLImageElement | null>(null);
@@ -61,7 +55,12 @@ export function CanvasStage() {
 
   const img = useImageElement(currentImage?.url ?? null);
   const [wrapRef, size] = useElementSize<HTMLDivElement>();
-  const [view, setView] = useState<ViewXf>({ scale: 1, x: 0, y: 0 });
+  const view = useApp((s) => s.viewport);
+  const setView = useCallback(
+    (v: AppState['viewport'] | ((v: AppState['viewport']) => AppState['viewport'])) =>
+      c.store.setState((s) => ({ viewport: typeof v === 'function' ? v(s.viewport) : v })),
+    [c],
+  );
   const [cursor, setCursor] = useState<{ x: number; y: number } | null>(null);
   const pan = useRef<{ sx: number; sy: number; vx: number; vy: number } | null>(null);
   const [space, setSpace] = useState(false);
@@ -74,7 +73,7 @@ export function CanvasStage() {
     fitted.current = imageId;
     const scale = Math.min(size.width / currentImage.width, size.height / currentImage.height) * 0.95;
     setView({ scale, x: (size.width - currentImage.width * scale) / 2, y: (size.height - currentImage.height * scale) / 2 });
-  }, [currentImage, size, imageId]);
+  }, [currentImage, size, imageId, setView]);
 
   useEffect(() => {
     const down = (e: KeyboardEvent) => e.code === 'Space' && !(e.target instanceof HTMLInputElement) && setSpace(true);
