@@ -1,0 +1,473 @@
+// GPU speed (issue "GPU speed"): SPS, MPS and AMG per image with onnxruntime-node on CUDA, side by side with the
+// PyTorch eager fp32 reference (native-models/reference) measured on the same GPU, weights and images.
+// `npm run bench -- --suite gpu --provider cuda`; inputs come from the exporter and the reference runner
+// (docs/gpu.md says how to run all three on the GPU host). Environment:
+//   GPU_BENCH_MODELS (.gpu-models)  exported folders <arch>, <arch>-fp16 (+ tinysam-shapes-fp16)
+//   GPU_BENCH_REF (.gpu-ref)        reference outputs <arch>/summary.json and <arch>/agree/*
+//   GPU_BENCH_IMAGES (.gpu-data/images), GPU_BENCH_ARCHS (sam_vit_b,sam_vit_h,sam2.1_hiera_large)
+//   GPU_BENCH_DOCS (docs/benchmarks) where the markdown table + JSON named after the device go
+//   GPU_BENCH_AMG_BATCH (256)       prompts per decoder call on the fast path
+//   GPU_BENCH_TASKS (sps,mps,amg), GPU_BENCH_LIMIT (50; 8 with --quick), GPU_BENCH_FIXTURE (1; 0 skips it)
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { generateMasks, type AmgBackend } from '../common/amg/generate.js';
+import { parseAmgOptions, type AmgOptionsInput } from '../common/amg/types.js';
+import { encodeCompressed } from '../common/rle/index.js';
+import { decodeForSam } from '../main/engine/image.js';
+import { lowResToMask } from '../main/engine/postprocess.js';
+import { normalizeToTensor, toInputFrame, type ImageGeometry } from '../main/engine/preprocess.js';
+import { percentile, type BenchOptions, type SuiteResult } from './types.js';
+
+const MEAN = [123.675, 116.28, 103.53] as const;
+const STD = [58.395, 57.12, 57.375] as const;
+const MPS_PROMPTS = 32; // as native-models/reference
+const MAP = 256 * 256;
+const BLOG = { amg: [741, 112], sps: [98, 20], mps: [269, 38] } as const; // ms, eager fp32 → exported fp16
+
+type Task = 'sps' | 'mps' | 'amg';
+const TASKS: Task[] = ['sps', 'mps', 'amg'];
+
+interface Manifest {
+  id: string;
+  family: 'sam' | 'sam2';
+  highResFeatures?: { name: string; shape: number[] }[];
+}
+
+/** Thrown when the bench's inputs (exported models, reference outputs) are missing or inconsistent. */
+export class GpuBenchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuBenchError';
+  }
+}
+
+/** One model folder loaded straight into onnxruntime sessions (the engine has no SAM2 high-res path yet). */
+class OrtSam {
+  private constructor(
+    readonly manifest: Manifest,
+    private readonly encoder: ort.InferenceSession,
+    private readonly single: ort.InferenceSession | null,
+    private readonly batched: ort.InferenceSession,
+    readonly loadMs: number,
+  ) {}
+
+  static async load(dir: string, provider: 'cuda' | 'cpu', withSingle = false): Promise<OrtSam> {
+    const file = path.join(dir, 'manifest.json');
+    if (!existsSync(file)) throw new GpuBenchError(`no exported model at ${dir} (run native-models/export first)`);
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    const so: ort.InferenceSession.SessionOptions = {
+      executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    };
+    const t0 = performance.now();
+    const encoder = await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), so);
+    const single = withSingle ? await ort.InferenceSession.create(path.join(dir, 'decoder.onnx'), so) : null;
+    const batched = await ort.InferenceSession.create(path.join(dir, 'decoder_batched.onnx'), so);
+    return new OrtSam(manifest, encoder, single, batched, performance.now() - t0);
+  }
+
+  /** Encoder outputs by name: image_embeddings (+ SAM2 high_res_feats_0/1), fed back to the decoders as is. */
+  async embed(image: Float32Array): Promise<Record<string, ort.Tensor>> {
+    const out = await this.encoder.run({ image: new ort.Tensor('float32', image, [1, 3, 1024, 1024]) });
+    return out as Record<string, ort.Tensor>;
+  }
+
+  /** B prompt sets of N points each (coords in the 1024 input frame) → iou [B,4], lowRes [B,4,256,256]. */
+  async decode(feats: Record<string, ort.Tensor>, coords: Float32Array, labels: Float32Array, b: number, n: number) {
+    const out = await this.batched.run({
+      ...feats,
+      point_coords: new ort.Tensor('float32', coords, [b, n, 2]),
+      point_labels: new ort.Tensor('float32', labels, [b, n]),
+      mask_input: new ort.Tensor('float32', new Float32Array(b * MAP), [b, 1, 256, 256]),
+      has_mask_input: new ort.Tensor('float32', new Float32Array(b), [b]),
+    });
+    return { iou: out.iou_predictions!.data as Float32Array, lowRes: out.low_res_masks!.data as Float32Array };
+  }
+
+  /** The official one-prompt-set decoder (SamOnnxModel format): the plain path of the fixture comparison. */
+  async decodeSingle(feats: Record<string, ort.Tensor>, coords: Float32Array, labels: Float32Array, g: ImageGeometry) {
+    if (!this.single) throw new GpuBenchError('decoder.onnx was not loaded');
+    const n = labels.length;
+    const out = await this.single.run({
+      ...feats,
+      point_coords: new ort.Tensor('float32', coords, [1, n, 2]),
+      point_labels: new ort.Tensor('float32', labels, [1, n]),
+      mask_input: new ort.Tensor('float32', new Float32Array(MAP), [1, 1, 256, 256]),
+      has_mask_input: new ort.Tensor('float32', new Float32Array(1), [1]),
+      orig_im_size: new ort.Tensor('float32', new Float32Array([g.height, g.width]), [2]),
+    });
+    return { iou: out.iou_predictions!.data as Float32Array, lowRes: out.low_res_masks!.data as Float32Array };
+  }
+
+  async release(): Promise<void> {
+    await this.encoder.release();
+    await this.single?.release();
+    await this.batched.release();
+  }
+}
+
+/** Each point its own prompt set: the point (label 1) plus SAM's padding point (label −1). */
+function onePointPrompts(points: ArrayLike<number>, g: ImageGeometry) {
+  const n = points.length / 2;
+  const coords = new Float32Array(n * 4);
+  const labels = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const [x, y] = toInputFrame(g, points[2 * i]!, points[2 * i + 1]!);
+    coords[4 * i] = x;
+    coords[4 * i + 1] = y;
+    labels[2 * i] = 1;
+    labels[2 * i + 1] = -1;
+  }
+  return { coords, labels, n };
+}
+
+/** native-models/reference's prompt_points: the same LCG, so both sides prompt the same pixels. */
+export function promptPoints(stem: string, h: number, w: number, n: number): Float64Array {
+  let s = 0;
+  for (let i = 0; i < stem.length; i++) s += (i + 1) * stem.charCodeAt(i);
+  s %= 2 ** 31;
+  const pts = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    s = Number((BigInt(s) * 1103515245n + 12345n) % 2147483648n);
+    pts[2 * i] = (s / 2147483648) * (w - 1);
+    s = Number((BigInt(s) * 1103515245n + 12345n) % 2147483648n);
+    pts[2 * i + 1] = (s / 2147483648) * (h - 1);
+  }
+  return pts;
+}
+
+function lowResSlice(lowRes: Float32Array, idx: number): Float32Array {
+  return lowRes.subarray(idx * MAP, (idx + 1) * MAP);
+}
+
+interface ImageRun {
+  ms: number;
+  stages: { decode: number; encoder: number; decoder: number; post: number };
+  masks: number;
+}
+
+/** One image through one task, timed as the reference times it: file read → RLE strings. */
+async function runTask(sam: OrtSam, file: string, task: Task, amgBatch: number, amgOpts: AmgOptionsInput): Promise<ImageRun> {
+  const t0 = performance.now();
+  const img = await decodeForSam(readFileSync(file), 1024);
+  const g = img.geometry;
+  const tensor = normalizeToTensor(img.rgb, g, MEAN, STD);
+  const t1 = performance.now();
+  const feats = await sam.embed(tensor);
+  const t2 = performance.now();
+  let decoderMs = 0;
+  let masks = 0;
+  if (task === 'amg') {
+    const backend: AmgBackend = {
+      maxBatch: amgBatch,
+      setCrop: async () => {},
+      decode: async (pts) => {
+        const p = onePointPrompts(pts, g);
+        const d0 = performance.now();
+        const out = await sam.decode(feats, p.coords, p.labels, p.n, 2);
+        decoderMs += performance.now() - d0;
+        return out;
+      },
+    };
+    const res = await generateMasks(g.height, g.width, parseAmgOptions({ ...amgOpts, pointsPerBatch: amgBatch }), backend);
+    masks = res.masks.length;
+  } else {
+    const stem = path.basename(file).replace(/\.[^.]+$/, '');
+    const pts = promptPoints(stem, g.height, g.width, task === 'sps' ? 1 : MPS_PROMPTS);
+    const p = onePointPrompts(pts, g);
+    const d0 = performance.now();
+    const out = await sam.decode(feats, p.coords, p.labels, p.n, 2);
+    decoderMs = performance.now() - d0;
+    const pick = task === 'sps' ? [1, 2, 3] : Array.from({ length: p.n }, (_, i) => i * 4);
+    for (const idx of pick) {
+      encodeCompressed(lowResToMask(lowResSlice(out.lowRes, idx), g), g.height, g.width);
+      masks++;
+    }
+  }
+  const t3 = performance.now();
+  return {
+    ms: t3 - t0,
+    stages: { decode: t1 - t0, encoder: t2 - t1, decoder: decoderMs, post: t3 - t2 - decoderMs },
+    masks,
+  };
+}
+
+/** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
+class GpuMemory {
+  private proc: ChildProcess | null = null;
+  private max = 0;
+  start(): void {
+    try {
+      this.proc = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      this.proc.stdout?.on('data', (b: Buffer) => {
+        for (const line of b.toString().split('\n')) {
+          const v = Number.parseInt(line, 10);
+          if (Number.isFinite(v)) this.max = Math.max(this.max, v);
+        }
+      });
+      this.proc.on('error', () => (this.proc = null));
+    } catch {
+      this.proc = null;
+    }
+  }
+  reset(): void {
+    this.max = 0;
+  }
+  peak(): number | null {
+    return this.proc ? this.max : null;
+  }
+  stop(): void {
+    this.proc?.kill();
+  }
+}
+
+function deviceName(): string {
+  try {
+    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  } catch {
+    return 'unknown GPU';
+  }
+}
+
+function readF32(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Max / mean abs error of our low-res logits against the reference's, on the reference's own input tensor. */
+async function agreement(sam: OrtSam, refDir: string): Promise<{ maxAbs: number; meanAbs: number; refMeanAbs: number; images: number } | null> {
+  const dir = path.join(refDir, 'agree');
+  if (!existsSync(dir)) return null;
+  const stems = readdirSync(dir).filter((f) => f.endsWith('.image.f32')).map((f) => f.slice(0, -'.image.f32'.length));
+  let maxAbs = 0;
+  let sum = 0;
+  let refSum = 0;
+  let count = 0;
+  for (const stem of stems) {
+    const feats = await sam.embed(readF32(path.join(dir, `${stem}.image.f32`)));
+    for (const task of ['sps', 'mps']) {
+      const metaFile = path.join(dir, `${stem}.${task}.json`);
+      if (!existsSync(metaFile)) continue;
+      const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { coords: number[][][]; labels: number[][] };
+      const b = meta.labels.length;
+      const out = await sam.decode(feats, new Float32Array(meta.coords.flat(2)), new Float32Array(meta.labels.flat()), b, 2);
+      const ref = readF32(path.join(dir, `${stem}.${task}.low.f32`));
+      if (ref.length !== out.lowRes.length) throw new GpuBenchError(`${stem}.${task}: reference has ${ref.length} logits, ours ${out.lowRes.length}`);
+      for (let i = 0; i < ref.length; i++) {
+        const d = Math.abs(out.lowRes[i]! - ref[i]!);
+        if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
+        sum += d;
+        refSum += Math.abs(ref[i]!);
+      }
+      count += ref.length;
+    }
+  }
+  return count ? { maxAbs, meanAbs: sum / count, refMeanAbs: refSum / count, images: stems.length } : null;
+}
+
+/** Mask IoU of two row-major 0/1 masks (1 when both are empty). */
+function maskIou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let uni = 0;
+  for (let i = 0; i < a.length; i++) {
+    inter += a[i]! & b[i]!;
+    uni += a[i]! | b[i]!;
+  }
+  return uni === 0 ? 1 : inter / uni;
+}
+
+function bestOf(iou: Float32Array, prompt: number): number {
+  let best = 1;
+  for (let m = 2; m < 4; m++) if (iou[prompt * 4 + m]! > iou[prompt * 4 + best]!) best = m;
+  return prompt * 4 + best;
+}
+
+/**
+ * Trained fixture: plain path (fp32, decoder.onnx one prompt per call) vs the fast path (fp16 when exported,
+ * batched decoder): mIoU of click masks over an 8×8 grid per scene, and AMG mask counts.
+ */
+async function fixtureAgreement(provider: 'cuda' | 'cpu', modelsDir: string, amgBatch: number) {
+  const root = process.cwd();
+  const plainDir = path.join(root, 'native-models/fixtures/tinysam-shapes');
+  const fp16Dir = path.join(modelsDir, 'tinysam-shapes-fp16');
+  const fast = await OrtSam.load(existsSync(fp16Dir) ? fp16Dir : plainDir, provider);
+  const plain = await OrtSam.load(plainDir, provider, true);
+  const scenes = readdirSync(path.join(root, 'native-models/fixtures/shapes')).filter((f) => /^shapes_\d+\.jpg$/.test(f));
+  const ious: number[] = [];
+  const mismatches: number[] = [];
+  const counts: [number, number][] = [];
+  for (const f of scenes) {
+    const img = await decodeForSam(readFileSync(path.join(root, 'native-models/fixtures/shapes', f)), 1024);
+    const g = img.geometry;
+    const tensor = normalizeToTensor(img.rgb, g, MEAN, STD);
+    const [ff, fp] = [await fast.embed(tensor), await plain.embed(tensor)];
+    const grid: number[] = [];
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) grid.push(((x + 0.5) / 8) * g.width, ((y + 0.5) / 8) * g.height);
+    const p = onePointPrompts(grid, g);
+    const fo = await fast.decode(ff, p.coords, p.labels, p.n, 2);
+    for (let i = 0; i < p.n; i++) {
+      const po = await plain.decodeSingle(fp, p.coords.subarray(4 * i, 4 * i + 4), p.labels.subarray(2 * i, 2 * i + 2), g);
+      const a = lowResToMask(lowResSlice(fo.lowRes, bestOf(fo.iou, i)), g);
+      const b = lowResToMask(lowResSlice(po.lowRes, bestOf(po.iou, 0)), g);
+      ious.push(maskIou(a, b));
+    }
+    const amgWith = async (sam: OrtSam, feats: Record<string, ort.Tensor>, batch: number, single: boolean) => {
+      const backend: AmgBackend = {
+        maxBatch: batch,
+        setCrop: async () => {},
+        decode: async (pts) => {
+          const q = onePointPrompts(pts, g);
+          return single ? sam.decodeSingle(feats, q.coords, q.labels, g) : sam.decode(feats, q.coords, q.labels, q.n, 2);
+        },
+      };
+      return (await generateMasks(g.height, g.width, parseAmgOptions({ pointsPerBatch: batch }), backend)).masks.length;
+    };
+    const nFast = await amgWith(fast, ff, amgBatch, false);
+    const nPlain = await amgWith(plain, fp, 1, true);
+    counts.push([nFast, nPlain]);
+    mismatches.push(Math.abs(nFast - nPlain));
+  }
+  await fast.release();
+  await plain.release();
+  return {
+    fastModel: existsSync(fp16Dir) ? 'tinysam-shapes-fp16 (batched)' : 'tinysam-shapes fp32 (batched)',
+    scenes: scenes.length,
+    mIoU: ious.reduce((s, v) => s + v, 0) / ious.length,
+    minIoU: Math.min(...ious),
+    amgCountsFastPlain: counts,
+    amgCountMismatch: mismatches.reduce((s, v) => s + v, 0),
+  };
+}
+
+interface RefTask {
+  first_ms: number;
+  p50_ms: number;
+  p90_ms: number;
+  masks_per_image: number;
+}
+interface RefSummary {
+  device: string;
+  peak_gpu_mib: number | null;
+  tasks: Record<Task, RefTask>;
+}
+
+/** Runs the suite; see the file header. */
+export async function run(opts: BenchOptions): Promise<SuiteResult> {
+  const env = process.env;
+  const modelsDir = path.resolve(env.GPU_BENCH_MODELS ?? '.gpu-models');
+  const refRoot = path.resolve(env.GPU_BENCH_REF ?? '.gpu-ref');
+  const imagesDir = path.resolve(env.GPU_BENCH_IMAGES ?? '.gpu-data/images');
+  const docsDir = path.resolve(env.GPU_BENCH_DOCS ?? 'docs/benchmarks');
+  const archs = (env.GPU_BENCH_ARCHS ?? 'sam_vit_b,sam_vit_h,sam2.1_hiera_large').split(',').filter(Boolean);
+  const amgBatch = Number.parseInt(env.GPU_BENCH_AMG_BATCH ?? '256', 10);
+  if (!(amgBatch >= 1 && amgBatch <= 1024)) throw new GpuBenchError('GPU_BENCH_AMG_BATCH must be 1..1024');
+  if (!existsSync(imagesDir)) throw new GpuBenchError(`no images at ${imagesDir}`);
+  const limit = Number.parseInt(env.GPU_BENCH_LIMIT ?? (opts.quick ? '8' : '50'), 10);
+  const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
+  for (const t of tasks) if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
+  const images = readdirSync(imagesDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, limit).map((f) => path.join(imagesDir, f));
+  if (images.length === 0) throw new GpuBenchError(`no images in ${imagesDir}`);
+  const device = opts.provider === 'cuda' ? deviceName() : 'cpu';
+  const mem = new GpuMemory();
+  if (opts.provider === 'cuda') mem.start();
+  const rows: SuiteResult['rows'] = [];
+  const notes: string[] = [];
+  const detail: Record<string, unknown> = {};
+
+  for (const arch of archs) {
+    const refFile = path.join(refRoot, arch, 'summary.json');
+    const ref = existsSync(refFile) ? (JSON.parse(readFileSync(refFile, 'utf8')) as RefSummary) : null;
+    if (!ref) notes.push(`${arch}: no PyTorch reference at ${refFile}; ratios left empty`);
+    // Random-init weights predict no confident masks: the reference and we then run AMG with the filters
+    // given in the reference summary, so both do the same post-processing work.
+    const refOpts = ref ? (ref as unknown as { amg_options?: { pred_iou_thresh: number; stability_thresh: number } }).amg_options : undefined;
+    const amgOpts: AmgOptionsInput = refOpts ? { predIouThresh: refOpts.pred_iou_thresh, stabilityScoreThresh: refOpts.stability_thresh } : {};
+    for (const variant of ['fp32', 'fp16'] as const) {
+      const dir = path.join(modelsDir, variant === 'fp32' ? arch : `${arch}-fp16`);
+      if (!existsSync(dir)) {
+        notes.push(`${arch} ${variant}: not exported (${dir} missing)`);
+        continue;
+      }
+      mem.reset();
+      const sam = await OrtSam.load(dir, opts.provider);
+      const agree = ref ? await agreement(sam, path.join(refRoot, arch)) : null;
+      const per: Record<string, unknown> = { loadMs: sam.loadMs, agreement: agree };
+      for (const task of tasks) {
+        const batch = variant === 'fp16' ? amgBatch : 64;
+        const runs: ImageRun[] = [];
+        for (const f of images) runs.push(await runTask(sam, f, task, batch, amgOpts));
+        const rest = runs.slice(1).map((r) => r.ms);
+        const p50 = percentile(rest, 50);
+        const stage = (k: keyof ImageRun['stages']) => percentile(runs.slice(1).map((r) => r.stages[k]), 50);
+        const r = ref?.tasks[task];
+        rows.push({
+          arch,
+          path: variant === 'fp16' ? `ORT fp16${task === 'amg' ? ` b${batch}` : ''}` : `ORT fp32${task === 'amg' ? ' b64' : ''}`,
+          task,
+          first_ms: +runs[0]!.ms.toFixed(1),
+          p50_ms: +p50.toFixed(1),
+          p90_ms: +percentile(rest, 90).toFixed(1),
+          torch_p50_ms: r ? +r.p50_ms.toFixed(1) : null,
+          speedup: r ? +(r.p50_ms / p50).toFixed(2) : null,
+          blog_speedup: +(BLOG[task][0] / BLOG[task][1]).toFixed(2),
+          'stages p50 dec/enc/dec/post': `${stage('decode').toFixed(0)}/${stage('encoder').toFixed(0)}/${stage('decoder').toFixed(0)}/${stage('post').toFixed(0)}`,
+          masks: +(runs.reduce((s, x) => s + x.masks, 0) / runs.length).toFixed(1),
+          torch_masks: r ? +r.masks_per_image.toFixed(1) : null,
+        });
+        per[task] = { perImageMs: runs.map((x) => +x.ms.toFixed(2)), stages: runs.map((x) => x.stages) };
+      }
+      // 1024 prompts in one call: the batch at which ORT's CUDA ConvTranspose used to fail.
+      const img = await decodeForSam(readFileSync(images[0]!), 1024);
+      const feats = await sam.embed(normalizeToTensor(img.rgb, img.geometry, MEAN, STD));
+      const grid = Array.from({ length: 2048 }, (_, i) => ((i % 2 === 0 ? (i / 2) % 32 : Math.floor(i / 64)) + 0.5) / 32);
+      const p = onePointPrompts(grid.map((v, i) => v * (i % 2 === 0 ? img.geometry.width : img.geometry.height)), img.geometry);
+      const b0 = performance.now();
+      const big = await sam.decode(feats, p.coords, p.labels, p.n, 2);
+      per.batch1024 = { ms: performance.now() - b0, finite: big.lowRes.every((v) => Number.isFinite(v)) };
+      per.peakGpuMiB = mem.peak();
+      detail[`${arch}-${variant}`] = per;
+      notes.push(
+        `${arch} ${variant}: load ${(sam.loadMs / 1000).toFixed(1)} s, peak GPU ${mem.peak() ?? '?'} MiB (torch ${ref?.peak_gpu_mib ?? '?'} MiB), ` +
+          `1024-prompt decode ${(per.batch1024 as { ms: number }).ms.toFixed(0)} ms finite=${(per.batch1024 as { finite: boolean }).finite}, ` +
+          `agreement vs torch fp32: ${agree ? `max ${agree.maxAbs.toExponential(2)} mean ${agree.meanAbs.toExponential(2)} (|ref| mean ${agree.refMeanAbs.toFixed(3)})` : 'n/a'}`,
+      );
+      await sam.release();
+    }
+  }
+  let fixture: unknown = null;
+  if (env.GPU_BENCH_FIXTURE !== '0') try {
+    fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
+    notes.push(`fixture fast vs plain: ${JSON.stringify(fixture)}`);
+  } catch (err) {
+    notes.push(`fixture agreement failed: ${(err as Error).message}`);
+  }
+  mem.stop();
+  const result: SuiteResult = { rows, notes, extra: { device, images: images.length, detail, fixture } };
+  writeReport(docsDir, device, opts, result);
+  return result;
+}
+
+function writeReport(docsDir: string, device: string, opts: BenchOptions, result: SuiteResult): void {
+  mkdirSync(docsDir, { recursive: true });
+  const slug = `gpu-${device.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+  const cols = Object.keys(result.rows[0] ?? {});
+  const md = [
+    `# GPU benchmark — ${device}`,
+    '',
+    `${new Date().toISOString()} · provider ${opts.provider} · ${String((result.extra as { images: number }).images)} images · onnxruntime-node ${ort.env.versions.common}`,
+    '',
+    `| ${cols.join(' | ')} |`,
+    `| ${cols.map(() => '---').join(' | ')} |`,
+    ...result.rows.map((r) => `| ${cols.map((c) => String(r[c] ?? '')).join(' | ')} |`),
+    '',
+    ...(result.notes ?? []).map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+  writeFileSync(path.join(docsDir, `${slug}.md`), md);
+  writeFileSync(path.join(docsDir, `${slug}.json`), JSON.stringify({ device, date: new Date().toISOString(), ...result }, null, 2));
+}

@@ -1,0 +1,240 @@
+"""Export SAM ViT-B/L/H and SAM2.1 Hiera tiny/small/base+/large to Maskroom's ONNX model folders.
+
+    python native-models/export/export.py --arch sam_vit_b --random-init --out .gpu-models
+    python native-models/export/export.py --arch sam_vit_h --checkpoint facebook/sam-vit-huge --out models
+    python native-models/export/export.py --arch sam2.1_hiera_large --random-init --precision fp32,fp16 --device cuda
+
+Each (arch, precision) becomes `<out>/<arch>[-fp16]/` with encoder.onnx, decoder.onnx (SamOnnxModel format),
+decoder_batched.onnx, manifest.json and export_report.json (max/mean abs error of every output against the
+PyTorch module on fresh random inputs, through onnxruntime). `--save-weights` also writes the fp32 weights
+(weights.pt) that the reference runner loads, so both sides run the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sam_models import ARCHS, IMG_SIZE, ImageEncoder, PromptDecoder, build_model, high_res_shapes, save_weights  # noqa: E402
+
+OPSET = 17
+NORMALIZATION = {"mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
+HIGH_RES_NAMES = ["high_res_feats_0", "high_res_feats_1"]
+# Above this the ONNX protobuf (2 GiB hard limit) cannot hold the weights: they go to <file>.data.
+EXTERNAL_DATA_BYTES = 1_500_000_000
+
+
+def _save_onnx(tmp_path: str, dst: str) -> None:
+    import onnx
+
+    model = onnx.load(tmp_path, load_external_data=True)
+    size = sum(t.ByteSize() for t in model.graph.initializer)
+    if size > EXTERNAL_DATA_BYTES:
+        data = os.path.basename(dst) + ".data"
+        if os.path.exists(dst + ".data"):
+            os.remove(dst + ".data")
+        onnx.save_model(model, dst, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
+    else:
+        onnx.save_model(model, dst)
+
+
+def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.onnx")
+        with torch.no_grad():
+            torch.onnx.export(
+                module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
+                opset_version=OPSET, do_constant_folding=True, dynamo=False,
+            )
+        _save_onnx(path, dst)
+
+
+def _errors(got: list[np.ndarray], want: list[torch.Tensor], names: list[str]) -> dict:
+    out = {}
+    for name, g, w in zip(names, got, want):
+        w = w.detach().float().cpu().numpy()
+        if g.shape != w.shape:
+            raise RuntimeError(f"{name}: onnx shape {g.shape} != torch shape {w.shape}")
+        d = np.abs(g.astype(np.float64) - w.astype(np.float64))
+        out[name] = {"max_abs": float(d.max()), "mean_abs": float(d.mean()), "ref_abs_mean": float(np.abs(w).mean()), "finite": bool(np.isfinite(g).all())}
+    return out
+
+
+def _ort(path: str, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return sess.run(names, feeds)
+
+
+def _prompts(b: int, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, ...]:
+    coords = torch.rand(b, n, 2, generator=g) * IMG_SIZE
+    labels = torch.randint(-1, 4, (b, n), generator=g).float()
+    mask = torch.randn(b, 1, 256, 256, generator=g) * 4
+    has = (torch.rand(b, generator=g) > 0.5).float()
+    return tuple(t.to(device) for t in (coords, labels, mask, has))
+
+
+def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool) -> dict:
+    """Exports one (arch, precision) folder and returns its report (also written to export_report.json)."""
+    t0 = time.time()
+    model, family = build_model(arch, checkpoint, random_init, seed)
+    if save_w and precision == "fp32":
+        os.makedirs(os.path.join(out_root, arch), exist_ok=True)
+        save_weights(model, os.path.join(out_root, arch, "weights.pt"))
+    ref_model = model.to(device)
+    if precision == "fp16":
+        model, _ = build_model(arch, checkpoint, random_init, seed)
+        model = model.to(device).half()
+    folder = os.path.join(out_root, arch if precision == "fp32" else f"{arch}-fp16")
+    os.makedirs(folder, exist_ok=True)
+    hr = high_res_shapes(family)
+    hr_names = HIGH_RES_NAMES[: len(hr)]
+    report: dict = {"arch": arch, "family": family, "precision": precision, "opset": OPSET, "torch": torch.__version__, "checks": {}}
+    g = torch.Generator().manual_seed(seed + 1)
+
+    # Encoder
+    enc = ImageEncoder(model, family).eval()
+    image = torch.randn(1, 3, IMG_SIZE, IMG_SIZE, generator=g).to(device)
+    enc_out = ["image_embeddings"] + hr_names
+    _export(enc, (image,), os.path.join(folder, "encoder.onnx"), ["image"], enc_out, {})
+    print(f"[{arch} {precision}] encoder exported ({time.time() - t0:.0f}s)", flush=True)
+
+    # Decoders take the embeddings as inputs; random ones of realistic scale are enough to trace and check.
+    emb = torch.randn(1, 256, 64, 64, generator=g).to(device)
+    feats = [torch.randn(s, generator=g).to(device) for s in hr]
+    single = PromptDecoder(model, family, single=True).eval()
+    coords, labels, mask, has = _prompts(1, 3, g, device)
+    orig = torch.tensor([540.0, 960.0], device=device)
+    dec_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names + ["orig_im_size"]
+    _export(single, (emb, coords, labels, mask, has, *feats, orig), os.path.join(folder, "decoder.onnx"), dec_in,
+            ["masks", "iou_predictions", "low_res_masks"], {"point_coords": {1: "N"}, "point_labels": {1: "N"}, "masks": {2: "H", 3: "W"}})
+    batched = PromptDecoder(model, family).eval()
+    coords, labels, mask, has = _prompts(4, 2, g, device)
+    bat_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names
+    _export(batched, (emb, coords, labels, mask, has, *feats), os.path.join(folder, "decoder_batched.onnx"), bat_in,
+            ["iou_predictions", "low_res_masks"],
+            {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "B"}, "has_mask_input": {0: "B"},
+             "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}})
+    print(f"[{arch} {precision}] decoders exported ({time.time() - t0:.0f}s)", flush=True)
+
+    if check:
+        report["checks"] = _check(folder, ref_model, family, hr, hr_names, g, device)
+    report["seconds"] = round(time.time() - t0, 1)
+    _write_manifest(folder, arch, family, precision, checkpoint, random_init, seed, hr, hr_names)
+    with open(os.path.join(folder, "export_report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    del model, ref_model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return report
+
+
+def _check(folder: str, ref_model, family: str, hr, hr_names, g, device) -> dict:
+    """Runs each ONNX file with onnxruntime (CPU) on fresh random inputs against the fp32 PyTorch module."""
+    checks: dict = {}
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        enc = ImageEncoder(ref_model, family)
+        image = torch.randn(1, 3, IMG_SIZE, IMG_SIZE, generator=g)
+        names = ["image_embeddings"] + hr_names
+        with torch.no_grad():
+            want = enc(image.to(device))
+        want = [want] if family == "sam" else list(want)
+        got = _ort(os.path.join(folder, "encoder.onnx"), {"image": image.numpy()}, names)
+        checks["encoder"] = _errors(got, want, names)
+        emb, feats = want[0], want[1:]
+        coords, labels, mask, has = _prompts(1, 3, g, device)
+        orig = torch.tensor([427.0, 640.0], device=device)
+        with torch.no_grad():
+            want = PromptDecoder(ref_model, family, single=True, upscale="conv")(emb, coords, labels, mask, has, *feats, orig)
+        feeds = {"image_embeddings": emb, "point_coords": coords, "point_labels": labels, "mask_input": mask, "has_mask_input": has, "orig_im_size": orig}
+        feeds.update(dict(zip(hr_names, feats)))
+        np_feeds = {k: v.detach().float().cpu().numpy() for k, v in feeds.items()}
+        names = ["masks", "iou_predictions", "low_res_masks"]
+        checks["decoder"] = _errors(_ort(os.path.join(folder, "decoder.onnx"), np_feeds, names), list(want), names)
+        coords, labels, mask, has = _prompts(16, 2, g, device)
+        with torch.no_grad():
+            want = PromptDecoder(ref_model, family, upscale="conv")(emb, coords, labels, mask, has, *feats)
+        feeds.update({"point_coords": coords, "point_labels": labels, "mask_input": mask, "has_mask_input": has})
+        feeds.pop("orig_im_size")
+        np_feeds = {k: v.detach().float().cpu().numpy() for k, v in feeds.items()}
+        names = ["iou_predictions", "low_res_masks"]
+        checks["decoder_batched"] = _errors(_ort(os.path.join(folder, "decoder_batched.onnx"), np_feeds, names), list(want), names)
+    except Exception as err:  # an fp16 graph may have no CPU kernel for some op; the GPU bench then checks it
+        checks["error"] = f"{type(err).__name__}: {str(err)[:400]}"
+    for part, outs in checks.items():
+        if isinstance(outs, dict):
+            for name, e in outs.items():
+                print(f"  check {part}.{name}: max abs {e['max_abs']:.3g}, mean abs {e['mean_abs']:.3g} (|ref| mean {e['ref_abs_mean']:.3g})", flush=True)
+        else:
+            print(f"  check {part}: {outs}", flush=True)
+    return checks
+
+
+def _write_manifest(folder, arch, family, precision, checkpoint, random_init, seed, hr, hr_names) -> None:
+    suffix = "" if precision == "fp32" else "-fp16"
+    source = "random-init" if random_init and not checkpoint else "official"
+    manifest = {
+        "id": f"{arch}-{source}{suffix}",
+        "name": f"{arch} ({source}, {precision})",
+        "family": family,
+        "inputSize": IMG_SIZE,
+        "normalization": NORMALIZATION,
+        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "decoderBatched": "decoder_batched.onnx"},
+        "decoderFormat": "sam-onnx",
+        "embedding": {"shape": [1, 256, 64, 64]},
+        "license": "Apache-2.0 (Meta's SAM / SAM 2.1 weights and code)" if source == "official" else "Apache-2.0 (random weights, seed %d)" % seed,
+        "precision": precision,
+        "highResFeatures": [{"name": n, "shape": list(s)} for n, s in zip(hr_names, hr)],
+        "source": {"arch": arch, "checkpoint": checkpoint, "seed": seed if source == "random-init" else None},
+    }
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arch", action="append", required=True, help=f"repeatable; one of {', '.join(ARCHS)}")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="HF id, local transformers folder, or a weights.pt/.safetensors state dict")
+    src.add_argument("--random-init", action="store_true")
+    p.add_argument("--out", default=".gpu-models")
+    p.add_argument("--precision", default="fp32", help="comma list of fp32, fp16")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-check", action="store_true")
+    p.add_argument("--save-weights", action="store_true")
+    a = p.parse_args(argv)
+    for arch in a.arch:
+        if arch not in ARCHS:
+            p.error(f"unknown --arch {arch}; known: {', '.join(ARCHS)}")
+    precisions = [s.strip() for s in a.precision.split(",") if s.strip()]
+    for pr in precisions:
+        if pr not in ("fp32", "fp16"):
+            p.error(f"unknown precision {pr}")
+        if pr == "fp16" and a.device == "cpu":
+            p.error("fp16 export needs --device cuda (PyTorch lacks CPU half kernels for some ops)")
+    reports = []
+    for arch in a.arch:
+        for pr in precisions:
+            reports.append(export_arch(arch, a.out, pr, a.checkpoint, a.random_init, a.seed, a.device, not a.no_check, a.save_weights))
+    with open(os.path.join(a.out, "export_summary.json"), "w") as f:
+        json.dump(reports, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

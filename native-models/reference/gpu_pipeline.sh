@@ -1,0 +1,59 @@
+#!/bin/bash
+# The whole GPU benchmark on the GPU host, in the project root, as one background job (the device tool gives
+# one command at most 10 minutes; this runs longer, so it is started with setsid and polled):
+#   1. Node + CUDA smoke check (the fixture on onnxruntime-node's CUDA provider),
+#   2. export (random-init, fp32 + fp16) + onnxruntime checks for each arch, fp16 copy of the fixture,
+#   3. PyTorch eager fp32 reference (SPS, MPS, AMG) for each arch,
+#   4. node --import tsx bench/index.ts --suite gpu --provider cuda.
+# Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
+# Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
+# Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
+set -uo pipefail
+WORK=${WORK:-/tmp/gpuwork}
+ARCHS=${ARCHS:-"sam_vit_b sam2.1_hiera_large sam_vit_h"}
+STAGES=${STAGES:-"smoke export reference bench"}
+mkdir -p "$WORK"
+exec >>"$WORK/log" 2>&1
+export PYTHONUNBUFFERED=1
+stamp() { echo "=== $(date -u +%H:%M:%S) $*"; }
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu-data/whl/*.whl \
+  && export PYTHONPATH=/tmp/site
+[ -f .gpu-env.sh ] && source .gpu-env.sh
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+python3 -c 'import torch, transformers, onnx, onnxruntime; print("torch", torch.__version__, "transformers", transformers.__version__, "onnx", onnx.__version__, "ort", onnxruntime.__version__)'
+
+if has smoke; then
+  stamp smoke
+  node --version
+  GPU_BENCH_ARCHS=none GPU_BENCH_DOCS="$WORK/smoke" GPU_BENCH_MODELS="$WORK/models" node --import tsx bench/index.ts --suite gpu --provider cuda --out "$WORK/smoke" \
+    || echo "SMOKE FAILED"
+fi
+
+if has export; then
+  stamp export fixture fp16
+  python3 native-models/export/fp16_convert.py native-models/fixtures/tinysam-shapes "$WORK/models/tinysam-shapes-fp16" || echo "FIXTURE FP16 FAILED"
+  for a in $ARCHS; do
+    stamp export "$a"
+    python3 native-models/export/export.py --arch "$a" --random-init --precision fp32,fp16 --out "$WORK/models" --save-weights --device cuda \
+      2>&1 | grep -v -E 'Warning|warnings.warn|torch.onnx.export\(|is_causal = ' || echo "EXPORT $a FAILED"
+  done
+fi
+
+if has reference; then
+  for a in $ARCHS; do
+    stamp reference "$a"
+    # Random weights predict no confident masks: filters off, so AMG post-processing does its full work.
+    python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images .gpu-data/images --out "$WORK/ref/$a" \
+      --amg-pred-iou 0 --amg-stability 0 || echo "REFERENCE $a FAILED"
+  done
+fi
+
+if has bench; then
+  stamp bench
+  GPU_BENCH_ARCHS=$(echo $ARCHS | tr ' ' ',') GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_REF="$WORK/ref" GPU_BENCH_DOCS="$WORK/docs" \
+    node --import tsx bench/index.ts --suite gpu --provider cuda --out "$WORK/bench" || echo "BENCH FAILED"
+fi
+stamp done
+touch "$WORK/done"
