@@ -13,7 +13,15 @@ import { percentile, type BenchOptions, type SuiteResult } from './types.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CHROMIUM = process.env.MASKROOM_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 const TARGET_P50_MS = 50;
 
 interface Timing {
@@ -34,13 +42,21 @@ interface Hook {
 type HookHost = { __maskroomTest: Hook };
 
 /** Starts web mode the way a user does and resolves with the URL it prints. */
-function startServer(projectDir: string, home: string, provider: string): Promise<{ child: ChildProcess; url: string }> {
+function startServer(
+  projectDir: string,
+  home: string,
+  provider: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const entry = path.join(ROOT, 'dist/main/server/cli.js');
   const args = existsSync(entry) ? [entry] : [path.join(ROOT, 'bin/maskroom.js'), 'serve'];
   args.push('--port', '0', '--project', projectDir);
   if (provider === 'cuda') args.push('--provider', 'cuda');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, HOME: home, MASKROOM_HOME: path.join(home, '.maskroom') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, HOME: home, MASKROOM_HOME: path.join(home, '.maskroom') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -71,7 +87,8 @@ function interiorPoints(ids: Uint16Array, w: number, h: number): { k: number; x:
     for (let i = 0; i < d.length; i++) d[i] = ids[i] === k ? 1e9 : 0;
     const at = (x: number, y: number) => (x < 0 || y < 0 || x >= w || y >= h ? 0 : d[y * w + x]!);
     for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) if (d[y * w + x]) d[y * w + x] = Math.min(d[y * w + x]!, at(x - 1, y) + 1, at(x, y - 1) + 1);
+      for (let x = 0; x < w; x++)
+        if (d[y * w + x]) d[y * w + x] = Math.min(d[y * w + x]!, at(x - 1, y) + 1, at(x, y - 1) + 1);
     let best = { x: 0, y: 0, v: -1 };
     for (let y = h - 1; y >= 0; y--)
       for (let x = w - 1; x >= 0; x--) {
@@ -83,7 +100,13 @@ function interiorPoints(ids: Uint16Array, w: number, h: number): { k: number; x:
   });
 }
 
-async function waitFor<T>(page: Page, fn: () => T, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+async function waitFor<T>(
+  page: Page,
+  fn: () => T,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = (await page.evaluate(fn)) as T;
@@ -98,7 +121,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   if (!existsSync(path.join(ROOT, 'dist/renderer/index.html')) || !existsSync(path.join(ROOT, 'dist/main'))) {
     throw new Error('bench app needs the built app: run `npm run build` first.');
   }
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set MASKROOM_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set MASKROOM_CHROMIUM)`);
   const work = mkdtempSync(path.join(tmpdir(), 'maskroom-bench-app-'));
   const home = path.join(work, 'home');
   mkdirSync(home);
@@ -124,12 +148,25 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     await form.getByRole('button', { name: 'Create project' }).click();
     await page.locator('input[name="importDir"]').fill(path.join(work, 'shapes'));
     await page.getByRole('button', { name: 'Import folder' }).click();
-    await page.getByTestId('thumb').nth(scenes.length - 1).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('thumb')
+      .nth(scenes.length - 1)
+      .waitFor({ timeout: 60_000 });
 
     for (const scene of scenes) {
-      if ((await page.evaluate(() => (globalThis as unknown as HookHost).__maskroomTest.view())) !== 'grid') await page.getByRole('button', { name: 'Images' }).click();
-      await page.getByTestId('thumb').filter({ hasText: `${scene}.jpg` }).click();
-      await waitFor(page, () => (globalThis as unknown as HookHost).__maskroomTest.embeddingState(), (s) => s === 'ready', 120_000, `embedding of ${scene}`);
+      if ((await page.evaluate(() => (globalThis as unknown as HookHost).__maskroomTest.view())) !== 'grid')
+        await page.getByRole('button', { name: 'Images' }).click();
+      await page
+        .getByTestId('thumb')
+        .filter({ hasText: `${scene}.jpg` })
+        .click();
+      await waitFor(
+        page,
+        () => (globalThis as unknown as HookHost).__maskroomTest.embeddingState(),
+        (s) => s === 'ready',
+        120_000,
+        `embedding of ${scene}`,
+      );
       const { data, info } = await sharp(readFileSync(path.join(work, 'shapes', `${scene}.ids.png`)))
         .toColourspace('grey16')
         .raw({ depth: 'ushort' })
@@ -138,12 +175,17 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       const points = interiorPoints(ids, info.width, info.height);
       // The first click of an image warms the decoder path; it is measured but marked as warm-up.
       for (const [i, p] of [points[0]!, ...points].entries()) {
-        const client = await page.evaluate(([x, y]) => (globalThis as unknown as HookHost).__maskroomTest.imageToClient(x!, y!), [p.x, p.y]);
+        const client = await page.evaluate(
+          ([x, y]) => (globalThis as unknown as HookHost).__maskroomTest.imageToClient(x!, y!),
+          [p.x, p.y],
+        );
         if (!client) throw new Error('stage not on screen');
         await page.mouse.move(client.x, client.y);
         // Let the hover preview settle first: a user's pointer rests before it clicks.
         await new Promise((r) => setTimeout(r, 120));
-        const before = await page.evaluate(() => (globalThis as unknown as HookHost).__maskroomTest.timings().length);
+        const before = await page.evaluate(
+          () => (globalThis as unknown as HookHost).__maskroomTest.timings().length,
+        );
         await page.mouse.down();
         await page.mouse.up();
         const t = await waitFor(
@@ -158,10 +200,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
           drawn.push(last.drawnAt! - last.t0);
           answered.push(last.answeredAt! - last.t0);
           render.push(last.drawnAt! - last.answeredAt!);
-          const rle = await page.evaluate(() => (globalThis as unknown as HookHost).__maskroomTest.candidateRle());
+          const rle = await page.evaluate(() =>
+            (globalThis as unknown as HookHost).__maskroomTest.candidateRle(),
+          );
           if (rle) {
             const m = decode(rle);
-            let inter = 0, uni = 0;
+            let inter = 0,
+              uni = 0;
             for (let j = 0; j < m.length; j++) {
               const g = ids[j] === p.k ? 1 : 0;
               if (m[j] && g) inter++;
@@ -188,7 +233,11 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   });
   const p50 = percentile(drawn, 50);
   return {
-    rows: [row('click → mask drawn', drawn), row('click → answer (backend round trip)', answered), row('answer → drawn (worker + Konva)', render)],
+    rows: [
+      row('click → mask drawn', drawn),
+      row('click → answer (backend round trip)', answered),
+      row('answer → drawn (worker + Konva)', render),
+    ],
     notes: [
       `target p50 ≤ ${TARGET_P50_MS} ms: ${p50 <= TARGET_P50_MS ? 'met' : 'NOT met'} (${p50.toFixed(1)} ms)`,
       `embedding cached for every click; ${scenes.length} scenes, ${drawn.length} clicks; median IoU vs ground truth ${percentile(ious, 50).toFixed(3)}`,

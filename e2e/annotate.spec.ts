@@ -101,7 +101,9 @@ test('the annotation is still there after reloading the page', async () => {
   await expect(page.getByTestId('image-grid')).toBeVisible();
   await expect(page.getByTestId('thumb').filter({ hasText: `${SCENE}.jpg` })).toContainText('1 ann.');
   await openImage(page, `${SCENE}.jpg`);
-  await expect.poll(async () => (await annotations(page)).map((a) => [a.id, a.rle.counts])).toEqual(before.map((a) => [a.id, a.rle.counts]));
+  await expect
+    .poll(async () => (await annotations(page)).map((a) => [a.id, a.rle.counts]))
+    .toEqual(before.map((a) => [a.id, a.rle.counts]));
 });
 
 test('a negative point shrinks the mask', async () => {
@@ -119,7 +121,11 @@ test('a negative point shrinks the mask', async () => {
       if (d > far.d) far = { x: x + 0.5, y: y + 0.5, d };
     }
   const inward = { x: far.x + (p.x - far.x) * 0.15, y: far.y + (p.y - far.y) * 0.15 };
-  const second = decodeRle(await clickImage(page, inward.x, inward.y, { negative: true }), gt.width, gt.height);
+  const second = decodeRle(
+    await clickImage(page, inward.x, inward.y, { negative: true }),
+    gt.width,
+    gt.height,
+  );
   console.log(`negative point: area ${area(first)} → ${area(second)}`);
   expect(area(second)).toBeLessThan(area(first));
   expect(second[Math.floor(inward.y) * gt.width + Math.floor(inward.x)]).toBe(0);
@@ -153,7 +159,9 @@ test('the brush adds pixels to the selected annotation', async () => {
   await page.mouse.down();
   await page.mouse.move(a1.x, a1.y, { steps: 12 });
   await page.mouse.up();
-  await expect.poll(async () => (await annotations(page))[0]!.area, { timeout: 30_000 }).toBeGreaterThan(area(before));
+  await expect
+    .poll(async () => (await annotations(page))[0]!.area, { timeout: 30_000 })
+    .toBeGreaterThan(area(before));
   const after = decodeRle((await annotations(page))[0]!.rle, gt.width, gt.height);
   let kept = 0;
   for (let i = 0; i < before.length; i++) if (before[i] && after[i]) kept++;
@@ -164,7 +172,9 @@ test('the brush adds pixels to the selected annotation', async () => {
 test('proposals from auto-annotate are reviewed with the keyboard', async () => {
   await page.getByTestId('review').getByRole('button', { name: 'Auto-annotate' }).click();
   await expect
-    .poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length, { timeout: 150_000 })
+    .poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length, {
+      timeout: 150_000,
+    })
     .toBeGreaterThan(0);
   await shot(page, '04-review-proposals');
   const proposed = (await annotations(page)).filter((a) => a.status === 'proposed').length;
@@ -172,12 +182,20 @@ test('proposals from auto-annotate are reviewed with the keyboard', async () => 
   await page.locator('.imagebar').click({ position: { x: 300, y: 10 } });
   await page.keyboard.press('j');
   await page.keyboard.press('y');
-  await expect.poll(async () => (await annotations(page)).filter((a) => a.status === 'accepted').length).toBe(accepted + 1);
+  await expect
+    .poll(async () => (await annotations(page)).filter((a) => a.status === 'accepted').length)
+    .toBe(accepted + 1);
   if (proposed > 1) {
     await page.keyboard.press('n');
-    await expect.poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length).toBe(proposed - 2);
+    await expect
+      .poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length)
+      .toBe(proposed - 2);
   }
-  await page.getByTestId('review').getByRole('button', { name: 'Reject all' }).click().catch(() => undefined);
+  await page
+    .getByTestId('review')
+    .getByRole('button', { name: 'Reject all' })
+    .click()
+    .catch(() => undefined);
 });
 
 test('COCO RLE export writes a file that validates', async () => {
@@ -193,7 +211,15 @@ test('COCO RLE export writes a file that validates', async () => {
 
   const coco = JSON.parse(readFileSync(out, 'utf8')) as {
     images: { id: number; file_name: string; width: number; height: number }[];
-    annotations: { id: number; image_id: number; category_id: number; segmentation: { size: [number, number]; counts: string }; area: number; bbox: number[]; iscrowd: number }[];
+    annotations: {
+      id: number;
+      image_id: number;
+      category_id: number;
+      segmentation: { size: [number, number]; counts: string };
+      area: number;
+      bbox: number[];
+      iscrowd: number;
+    }[];
     categories: { id: number; name: string }[];
   };
   expect(coco.images.length).toBe(8);

@@ -22,7 +22,8 @@ export function env(): E2eEnv {
   const url = process.env.MASKROOM_E2E_URL;
   const token = process.env.MASKROOM_E2E_TOKEN;
   const work = process.env.MASKROOM_E2E_WORK;
-  if (!url || !token || !work) throw new Error('e2e specs need the server from e2e/run.mjs: run `npm run test:e2e`.');
+  if (!url || !token || !work)
+    throw new Error('e2e specs need the server from e2e/run.mjs: run `npm run test:e2e`.');
   const u = new URL(url);
   const artifacts = path.resolve(import.meta.dirname, 'artifacts');
   mkdirSync(artifacts, { recursive: true });
@@ -41,7 +42,10 @@ export interface GroundTruth {
 /** Reads `shapes_NN.ids.png` (16-bit, 0 = background, k = instance k). */
 export async function groundTruth(scene: string): Promise<GroundTruth> {
   const file = path.join(env().work, 'shapes', `${scene}.ids.png`);
-  const { data, info } = await sharp(readFileSync(file)).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(readFileSync(file))
+    .toColourspace('grey16')
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
   const ids = new Uint16Array(data.buffer, data.byteOffset, info.width * info.height);
   return { width: info.width, height: info.height, ids };
 }
@@ -72,13 +76,27 @@ export function interiorPoint(mask: Uint8Array, w: number, h: number): { x: numb
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      if (d[i]) d[i] = Math.min(d[i]!, at(x - 1, y) + 1, at(x, y - 1) + 1, at(x - 1, y - 1) + 1.414, at(x + 1, y - 1) + 1.414);
+      if (d[i])
+        d[i] = Math.min(
+          d[i]!,
+          at(x - 1, y) + 1,
+          at(x, y - 1) + 1,
+          at(x - 1, y - 1) + 1.414,
+          at(x + 1, y - 1) + 1.414,
+        );
     }
   let best = { x: 0, y: 0, v: -1 };
   for (let y = h - 1; y >= 0; y--)
     for (let x = w - 1; x >= 0; x--) {
       const i = y * w + x;
-      if (d[i]) d[i] = Math.min(d[i]!, at(x + 1, y) + 1, at(x, y + 1) + 1, at(x + 1, y + 1) + 1.414, at(x - 1, y + 1) + 1.414);
+      if (d[i])
+        d[i] = Math.min(
+          d[i]!,
+          at(x + 1, y) + 1,
+          at(x, y + 1) + 1,
+          at(x + 1, y + 1) + 1.414,
+          at(x - 1, y + 1) + 1.414,
+        );
       if (d[i]! > best.v) best = { x, y, v: d[i]! };
     }
   return { x: best.x + 0.5, y: best.y + 0.5 };
@@ -86,7 +104,10 @@ export function interiorPoint(mask: Uint8Array, w: number, h: number): { x: numb
 
 /** Bounding box of a mask as [x0, y0, x1, y1] (exclusive ends). */
 export function bbox(mask: Uint8Array, w: number, h: number): [number, number, number, number] {
-  let x0 = w, y0 = h, x1 = -1, y1 = -1;
+  let x0 = w,
+    y0 = h,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
       if (mask[y * w + x]) {
@@ -101,7 +122,8 @@ export function bbox(mask: Uint8Array, w: number, h: number): [number, number, n
 /** Intersection over union of two row-major masks of the same size. */
 export function iou(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) throw new Error(`mask sizes differ: ${a.length} vs ${b.length}`);
-  let inter = 0, uni = 0;
+  let inter = 0,
+    uni = 0;
   for (let i = 0; i < a.length; i++) {
     if (a[i] && b[i]) inter++;
     if (a[i] || b[i]) uni++;
@@ -149,9 +171,12 @@ export async function createProjectWithShapes(page: Page, name: string): Promise
 
 /** Opens an image from the grid by file name and waits for its embedding. */
 export async function openImage(page: Page, fileName: string): Promise<void> {
-  if ((await page.evaluate(() => globalThis.__maskroomTest!.view())) !== 'grid') await page.getByRole('button', { name: 'Images' }).click();
+  if ((await page.evaluate(() => globalThis.__maskroomTest!.view())) !== 'grid')
+    await page.getByRole('button', { name: 'Images' }).click();
   await page.getByTestId('thumb').filter({ hasText: fileName }).click();
-  await expect.poll(() => page.evaluate(() => globalThis.__maskroomTest!.embeddingState()), { timeout: 60_000 }).toBe('ready');
+  await expect
+    .poll(() => page.evaluate(() => globalThis.__maskroomTest!.embeddingState()), { timeout: 60_000 })
+    .toBe('ready');
   await expect.poll(() => page.evaluate(() => globalThis.__maskroomTest!.currentImage())).not.toBeNull();
 }
 
@@ -163,7 +188,12 @@ export async function toClient(page: Page, x: number, y: number): Promise<{ x: n
 }
 
 /** Clicks an image pixel (Alt for a negative point) and waits for the candidate of that click. */
-export async function clickImage(page: Page, x: number, y: number, opts: { negative?: boolean } = {}): Promise<Rle> {
+export async function clickImage(
+  page: Page,
+  x: number,
+  y: number,
+  opts: { negative?: boolean } = {},
+): Promise<Rle> {
   const before = await page.evaluate(() => globalThis.__maskroomTest!.timings().length);
   const p = await toClient(page, x, y);
   await page.mouse.move(p.x, p.y);
@@ -189,10 +219,16 @@ export async function dragBox(page: Page, x0: number, y0: number, x1: number, y1
 
 async function waitCandidate(page: Page, timingsBefore: number): Promise<Rle> {
   await expect
-    .poll(() => page.evaluate((n) => {
-      const t = globalThis.__maskroomTest!.timings();
-      return t.length > n && t[t.length - 1]!.drawnAt !== null && globalThis.__maskroomTest!.promptPhase() === 'reviewing';
-    }, timingsBefore))
+    .poll(() =>
+      page.evaluate((n) => {
+        const t = globalThis.__maskroomTest!.timings();
+        return (
+          t.length > n &&
+          t[t.length - 1]!.drawnAt !== null &&
+          globalThis.__maskroomTest!.promptPhase() === 'reviewing'
+        );
+      }, timingsBefore),
+    )
     .toBe(true);
   const rle = await page.evaluate(() => globalThis.__maskroomTest!.candidateRle());
   if (!rle) throw new Error('no candidate mask after the click');

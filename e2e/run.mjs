@@ -30,7 +30,12 @@ function startServer(projectDir, home) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, serverCommand(projectDir), {
       cwd: root,
-      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), MASKROOM_HOME: path.join(home, '.maskroom') },
+      env: {
+        ...process.env,
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, '.config'),
+        MASKROOM_HOME: path.join(home, '.maskroom'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -71,16 +76,30 @@ function stopServer(child) {
 
 function runPlaywright(env) {
   const cli = path.join(root, 'node_modules/@playwright/test/cli.js');
-  const args = [cli, 'test', '--config', path.join(root, 'e2e/playwright.config.ts'), ...process.argv.slice(2)];
+  const args = [
+    cli,
+    'test',
+    '--config',
+    path.join(root, 'e2e/playwright.config.ts'),
+    ...process.argv.slice(2),
+  ];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: 'inherit',
+    });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 }
 
-if (!existsSync(path.join(root, 'dist/renderer/index.html'))) fail('dist/renderer is missing: run `npm run build` first.');
+if (!existsSync(path.join(root, 'dist/renderer/index.html')))
+  fail('dist/renderer is missing: run `npm run build` first.');
 if (!existsSync(path.join(root, 'dist/main'))) fail('dist/main is missing: run `npm run build` first.');
-if (!existsSync(chromium)) fail(`no Chromium at ${chromium}: install Debian's (apt-get install -y chromium) or set MASKROOM_CHROMIUM.`);
+if (!existsSync(chromium))
+  fail(
+    `no Chromium at ${chromium}: install Debian's (apt-get install -y chromium) or set MASKROOM_CHROMIUM.`,
+  );
 
 const work = mkdtempSync(path.join(tmpdir(), 'maskroom-e2e-'));
 const home = path.join(work, 'home');

@@ -11,7 +11,12 @@ interface Outcome {
 }
 
 /** Connects, optionally sends frames once open, and reports how the server ended it. */
-function attempt(url: string, frames: object[], headers: Record<string, string> = {}, stopWhen?: (messages: string[]) => boolean): Promise<Outcome> {
+function attempt(
+  url: string,
+  frames: object[],
+  headers: Record<string, string> = {},
+  stopWhen?: (messages: string[]) => boolean,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const out: Outcome = { opened: false, code: null, messages: [], upgradeStatus: null };
     const ws = new WebSocket(url, { headers });
@@ -44,7 +49,11 @@ function attempt(url: string, frames: object[], headers: Record<string, string> 
 
 test('a WebSocket call without the token is rejected and never answered', async () => {
   const { port, base } = env();
-  const o = await attempt(`ws://127.0.0.1:${port}/ws`, [{ type: 'call', id: 1, channel: 'app:projects.current', args: {} }], { Origin: base });
+  const o = await attempt(
+    `ws://127.0.0.1:${port}/ws`,
+    [{ type: 'call', id: 1, channel: 'app:projects.current', args: {} }],
+    { Origin: base },
+  );
   expect(o.code).toBe(4401);
   expect(o.messages.some((m) => m.includes('"result"'))).toBe(false);
 });
@@ -53,7 +62,9 @@ test('a WebSocket with a wrong token is refused', async () => {
   const { port, base } = env();
   const viaQuery = await attempt(`ws://127.0.0.1:${port}/ws?token=forged`, [], { Origin: base });
   expect([401, 4401]).toContain(viaQuery.upgradeStatus ?? viaQuery.code);
-  const viaAuth = await attempt(`ws://127.0.0.1:${port}/ws`, [{ type: 'auth', token: 'forged' }], { Origin: base });
+  const viaAuth = await attempt(`ws://127.0.0.1:${port}/ws`, [{ type: 'auth', token: 'forged' }], {
+    Origin: base,
+  });
   expect(viaAuth.code).toBe(4401);
   expect(viaAuth.messages).not.toContain(JSON.stringify({ type: 'ready' }));
 });
@@ -73,8 +84,14 @@ test('the page and image bytes are refused without the token', async ({ request 
 
 test('the real token opens a session that answers calls', async () => {
   const { port, token, base } = env();
-  const o = await attempt(`ws://127.0.0.1:${port}/ws`, [{ type: 'auth', token }, { type: 'call', id: 1, channel: 'app:app.info', args: {} }], { Origin: base }, (m) =>
-    m.some((x) => x.includes('"result"')),
+  const o = await attempt(
+    `ws://127.0.0.1:${port}/ws`,
+    [
+      { type: 'auth', token },
+      { type: 'call', id: 1, channel: 'app:app.info', args: {} },
+    ],
+    { Origin: base },
+    (m) => m.some((x) => x.includes('"result"')),
   );
   expect(o.messages.some((m) => m.includes('"ready"'))).toBe(true);
   expect(o.messages.some((m) => m.includes('"result"') && m.includes('"ok":true'))).toBe(true);

@@ -10,7 +10,10 @@ import { App } from './ui/App.js';
 import './ui/styles.css';
 
 const store = createAppStore();
-const worker = new Worker(new URL('./pixels/pixels.worker.ts', import.meta.url), { type: 'module', name: 'pixels' });
+const worker = new Worker(new URL('./pixels/pixels.worker.ts', import.meta.url), {
+  type: 'module',
+  name: 'pixels',
+});
 const pixels = new PixelClient(worker as unknown as WorkerLike);
 const connection = connect((state, detail) => store.setState({ connection: state, connectionError: detail }));
 const controller = new Controller(connection.api, store, pixels);
@@ -24,5 +27,6 @@ createRoot(document.getElementById('root')!).render(
 
 connection.ready().then(
   () => controller.start(),
-  (e: unknown) => store.setState({ connection: 'closed', connectionError: e instanceof Error ? e.message : String(e) }),
+  (e: unknown) =>
+    store.setState({ connection: 'closed', connectionError: e instanceof Error ? e.message : String(e) }),
 );

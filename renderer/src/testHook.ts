@@ -8,7 +8,13 @@ export interface MaskroomTestHook {
   /** Prompt tool phase and sequence of the pending request. */
   promptPhase(): string;
   /** Annotations of the image on screen. */
-  annotations(): { id: number; categoryId: number | null; status: string; area: number; rle: { size: [number, number]; counts: string } }[];
+  annotations(): {
+    id: number;
+    categoryId: number | null;
+    status: string;
+    area: number;
+    rle: { size: [number, number]; counts: string };
+  }[];
   selectedId(): number | null;
   currentImage(): { id: number | null; width: number; height: number } | null;
   embeddingState(): string;
@@ -33,11 +39,22 @@ export function installTestHook(c: Controller): void {
   const hook: MaskroomTestHook = {
     candidateRle: () => clone(s().prompt.candidate?.rle ?? null),
     promptPhase: () => s().prompt.phase,
-    annotations: () => clone(s().annotations.map((a) => ({ id: a.id, categoryId: a.categoryId, status: a.status, area: a.area, rle: a.rle }))),
+    annotations: () =>
+      clone(
+        s().annotations.map((a) => ({
+          id: a.id,
+          categoryId: a.categoryId,
+          status: a.status,
+          area: a.area,
+          rle: a.rle,
+        })),
+      ),
     selectedId: () => s().selectedId,
     currentImage: () => {
       const st = s();
-      return st.currentImage ? { id: st.currentImageId, width: st.currentImage.width, height: st.currentImage.height } : null;
+      return st.currentImage
+        ? { id: st.currentImageId, width: st.currentImage.width, height: st.currentImage.height }
+        : null;
     },
     embeddingState: () => s().embedding.state,
     timings: () => clone(c.timings),
@@ -50,5 +67,9 @@ export function installTestHook(c: Controller): void {
       return { x: r.left + v.x + x * v.scale, y: r.top + v.y + y * v.scale };
     },
   };
-  Object.defineProperty(window, '__maskroomTest', { value: Object.freeze(hook), writable: false, configurable: false });
+  Object.defineProperty(window, '__maskroomTest', {
+    value: Object.freeze(hook),
+    writable: false,
+    configurable: false,
+  });
 }

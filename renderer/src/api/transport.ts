@@ -1,6 +1,12 @@
 // Picks how the renderer reaches the backend: the Electron preload's `window.maskroom` when present,
 // else the web-mode WebSocket (token from `?token=` in the page URL). Both give the same MaskroomApi.
-import { createClient, createWebSocketTransport, WS_PATH, type MaskroomApi, type WebSocketLike } from '../../../common/contracts/index.js';
+import {
+  createClient,
+  createWebSocketTransport,
+  WS_PATH,
+  type MaskroomApi,
+  type WebSocketLike,
+} from '../../../common/contracts/index.js';
 
 export type ConnectionListener = (state: 'open' | 'reconnecting' | 'closed', detail: string | null) => void;
 
@@ -46,7 +52,10 @@ export function connect(onState: ConnectionListener): Connection {
       ws.addEventListener('close', (ev) => {
         if (disposed) return;
         if (ev.code === 4401) {
-          onState('closed', 'The server refused this session (missing or wrong token). Open the URL the server printed.');
+          onState(
+            'closed',
+            'The server refused this session (missing or wrong token). Open the URL the server printed.',
+          );
           return;
         }
         if (!everOpen) return;

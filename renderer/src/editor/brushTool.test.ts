@@ -11,7 +11,13 @@ describe('brush tool', () => {
 
   it('paints a stroke into the selected mask and saves it once', () => {
     const d = new BrushDriver('brush', 3);
-    d.select('a1').pointerDown(1, 1).expectTool('painting').pointerMove(5, 1).pointerMove(9, 1).pointerUp().expectTool('saving');
+    d.select('a1')
+      .pointerDown(1, 1)
+      .expectTool('painting')
+      .pointerMove(5, 1)
+      .pointerMove(9, 1)
+      .pointerUp()
+      .expectTool('saving');
     const effs = d.takeEffects();
     expect(effs.map((e) => e.type)).toEqual(['strokeBegin', 'strokeTo', 'strokeTo', 'strokeCommit']);
     expect(effs[1]).toMatchObject({ from: { x: 1, y: 1 }, to: { x: 5, y: 1 }, radius: 3, value: 1 });
@@ -39,7 +45,13 @@ describe('brush tool', () => {
 
   it('ignores a save answer for another stroke', () => {
     const d = new BrushDriver();
-    d.select('a1').pointerDown(1, 1).pointerUp().saved(99).expectTool('saving').saveFailed(1, 'disk full').expectTool('idle');
+    d.select('a1')
+      .pointerDown(1, 1)
+      .pointerUp()
+      .saved(99)
+      .expectTool('saving')
+      .saveFailed(1, 'disk full')
+      .expectTool('idle');
     expect(d.state.error).toBe('disk full');
   });
 });

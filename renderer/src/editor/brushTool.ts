@@ -29,8 +29,23 @@ export type BrushEvent =
   | { type: 'cancel' };
 
 export type BrushEffect =
-  | { type: 'strokeBegin'; strokeId: number; annotationId: string; x: number; y: number; radius: number; value: 0 | 1 }
-  | { type: 'strokeTo'; strokeId: number; from: { x: number; y: number }; to: { x: number; y: number }; radius: number; value: 0 | 1 }
+  | {
+      type: 'strokeBegin';
+      strokeId: number;
+      annotationId: string;
+      x: number;
+      y: number;
+      radius: number;
+      value: 0 | 1;
+    }
+  | {
+      type: 'strokeTo';
+      strokeId: number;
+      from: { x: number; y: number };
+      to: { x: number; y: number };
+      radius: number;
+      value: 0 | 1;
+    }
   | { type: 'strokeCommit'; strokeId: number; annotationId: string }
   | { type: 'strokeDiscard'; strokeId: number; annotationId: string };
 
@@ -64,14 +79,19 @@ export function stepBrush(s: BrushToolState, e: BrushEvent): BrushStep {
     case 'setMode':
       return { state: s.phase === 'painting' ? s : { ...s, mode: e.mode }, effects: [] };
     case 'setRadius':
-      return { state: { ...s, radius: Math.min(MAX_RADIUS, Math.max(MIN_RADIUS, Math.round(e.radius))) }, effects: [] };
+      return {
+        state: { ...s, radius: Math.min(MAX_RADIUS, Math.max(MIN_RADIUS, Math.round(e.radius))) },
+        effects: [],
+      };
     case 'pointerDown': {
       if (s.phase !== 'idle') return { state: s, effects: [] };
       if (!s.target) return { state: { ...s, error: 'Select an annotation to paint into.' }, effects: [] };
       const strokeId = s.strokeId + 1;
       return {
         state: { ...s, phase: 'painting', strokeId, last: { x: e.x, y: e.y }, error: null },
-        effects: [{ type: 'strokeBegin', strokeId, annotationId: s.target, x: e.x, y: e.y, radius: s.radius, value }],
+        effects: [
+          { type: 'strokeBegin', strokeId, annotationId: s.target, x: e.x, y: e.y, radius: s.radius, value },
+        ],
       };
     }
     case 'pointerMove': {

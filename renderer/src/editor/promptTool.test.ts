@@ -10,7 +10,11 @@ describe('prompt tool', () => {
     const d = new PromptDriver();
     d.pointerDown(5, 6).expectTool('pointing').pointerUp(5, 6).expectTool('awaitingMask');
     const [eff] = d.takeEffects();
-    expect(eff).toEqual({ type: 'segment', seq: 1, prompts: { points: [{ x: 5, y: 6, label: 1 }], box: null } });
+    expect(eff).toEqual({
+      type: 'segment',
+      seq: 1,
+      prompts: { points: [{ x: 5, y: 6, label: 1 }], box: null },
+    });
     d.answer(1, maskA).expectTool('reviewing');
     expect(d.state.candidate).toBe(maskA);
   });
@@ -37,9 +41,16 @@ describe('prompt tool', () => {
 
   it('turns a drag into a normalized box prompt', () => {
     const d = new PromptDriver();
-    d.pointerDown(40, 30).pointerMove(20, 20).expectTool('boxing').pointerUp(10, 10).expectTool('awaitingMask');
+    d.pointerDown(40, 30)
+      .pointerMove(20, 20)
+      .expectTool('boxing')
+      .pointerUp(10, 10)
+      .expectTool('awaitingMask');
     const [eff] = d.takeEffects();
-    expect(eff).toMatchObject({ type: 'segment', prompts: { points: [], box: { x0: 10, y0: 10, x1: 40, y1: 30 } } });
+    expect(eff).toMatchObject({
+      type: 'segment',
+      prompts: { points: [], box: { x0: 10, y0: 10, x1: 40, y1: 30 } },
+    });
   });
 
   it('keeps a small jitter as a click, not a box', () => {
@@ -66,7 +77,9 @@ describe('prompt tool', () => {
     const d = new PromptDriver();
     d.click(1, 1).answer(1, maskA).takeEffects();
     d.keyEnter().expectTool('idle');
-    expect(d.takeEffects()).toEqual([{ type: 'accept', mask: maskA, prompts: { points: [{ x: 1, y: 1, label: 1 }], box: null } }]);
+    expect(d.takeEffects()).toEqual([
+      { type: 'accept', mask: maskA, prompts: { points: [{ x: 1, y: 1, label: 1 }], box: null } },
+    ]);
     expect(d.state.prompts.points).toEqual([]);
   });
 

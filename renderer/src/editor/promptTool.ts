@@ -98,7 +98,12 @@ function hasPrompts(p: Prompts): boolean {
 }
 
 function normBox(g: { x0: number; y0: number; x1: number; y1: number }): BoxPrompt {
-  return { x0: Math.min(g.x0, g.x1), y0: Math.min(g.y0, g.y1), x1: Math.max(g.x0, g.x1), y1: Math.max(g.y0, g.y1) };
+  return {
+    x0: Math.min(g.x0, g.x1),
+    y0: Math.min(g.y0, g.y1),
+    x1: Math.max(g.x0, g.x1),
+    y1: Math.max(g.y0, g.y1),
+  };
 }
 
 /** The phase to return to when a gesture ends without a new request. */
@@ -118,7 +123,13 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
       const label: 0 | 1 = e.negative ? 0 : 1;
       // The hover preview belongs to the no-prompt state; a press starts a real prompt.
       return {
-        state: { ...s, phase: 'pointing', gesture: { x0: e.x, y0: e.y, x1: e.x, y1: e.y, label }, hover: null, hoverSeq: null },
+        state: {
+          ...s,
+          phase: 'pointing',
+          gesture: { x0: e.x, y0: e.y, x1: e.x, y1: e.y, label },
+          hover: null,
+          hoverSeq: null,
+        },
         effects: [],
       };
     }
@@ -132,7 +143,10 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
       }
       if (s.phase === 'idle' && !hasPrompts(s.prompts) && e.embeddingReady) {
         const seq = s.seq + 1;
-        return { state: { ...s, seq, hoverSeq: seq }, effects: [{ type: 'hoverSegment', seq, x: e.x, y: e.y }] };
+        return {
+          state: { ...s, seq, hoverSeq: seq },
+          effects: [{ type: 'hoverSegment', seq, x: e.x, y: e.y }],
+        };
       }
       return { state: s, effects: [] };
     }
@@ -166,17 +180,26 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
     case 'maskResult': {
       if (e.seq !== s.pendingSeq) return { state: s, effects: [] };
       const gestureOn = s.phase === 'pointing' || s.phase === 'boxing';
-      const next: PromptToolState = { ...s, pendingSeq: null, candidate: e.mask, phase: gestureOn ? s.phase : 'reviewing' };
+      const next: PromptToolState = {
+        ...s,
+        pendingSeq: null,
+        candidate: e.mask,
+        phase: gestureOn ? s.phase : 'reviewing',
+      };
       if (s.acceptWhenReady && !gestureOn) return accept(next);
       return { state: next, effects: [] };
     }
     case 'maskError': {
       if (e.seq !== s.pendingSeq) return { state: s, effects: [] };
       const next = { ...s, pendingSeq: null, acceptWhenReady: false, error: e.message };
-      return { state: { ...next, phase: s.phase === 'awaitingMask' ? restingPhase(next) : s.phase }, effects: [] };
+      return {
+        state: { ...next, phase: s.phase === 'awaitingMask' ? restingPhase(next) : s.phase },
+        effects: [],
+      };
     }
     case 'hoverResult': {
-      if (e.seq !== s.hoverSeq || s.phase !== 'idle' || hasPrompts(s.prompts)) return { state: s, effects: [] };
+      if (e.seq !== s.hoverSeq || s.phase !== 'idle' || hasPrompts(s.prompts))
+        return { state: s, effects: [] };
       return { state: { ...s, hover: e.mask }, effects: [] };
     }
     case 'accept': {

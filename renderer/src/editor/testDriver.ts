@@ -1,7 +1,21 @@
 // Test driver for the editor's tool machines (tldraw's TestEditor idea): drive with pointer/keyboard
 // verbs, assert on the phase and the effects the controller would run. DOM-free, runs in Node.
-import { initialPromptState, stepPrompt, type MaskAnswer, type PromptEffect, type PromptPhase, type PromptToolState } from './promptTool.js';
-import { initialBrushState, stepBrush, type BrushEffect, type BrushMode, type BrushPhase, type BrushToolState } from './brushTool.js';
+import {
+  initialPromptState,
+  stepPrompt,
+  type MaskAnswer,
+  type PromptEffect,
+  type PromptPhase,
+  type PromptToolState,
+} from './promptTool.js';
+import {
+  initialBrushState,
+  stepBrush,
+  type BrushEffect,
+  type BrushMode,
+  type BrushPhase,
+  type BrushToolState,
+} from './brushTool.js';
 
 /** Drives the prompt tool; `effects` accumulates everything emitted since the last `takeEffects()`. */
 export class PromptDriver {
@@ -28,7 +42,10 @@ export class PromptDriver {
     return this.pointerDown(x, y, opts).pointerUp(x, y);
   }
   drag(x0: number, y0: number, x1: number, y1: number): this {
-    return this.pointerDown(x0, y0).pointerMove((x0 + x1) / 2, (y0 + y1) / 2).pointerMove(x1, y1).pointerUp(x1, y1);
+    return this.pointerDown(x0, y0)
+      .pointerMove((x0 + x1) / 2, (y0 + y1) / 2)
+      .pointerMove(x1, y1)
+      .pointerUp(x1, y1);
   }
   answer(seq: number, mask: MaskAnswer): this {
     return this.apply({ type: 'maskResult', seq, mask });

@@ -29,8 +29,22 @@ describe('pixel client', () => {
   it('drops an answer overtaken by a newer request on the same channel', async () => {
     const w = new ManualWorker();
     const c = new PixelClient(w);
-    const first = c.request({ kind: 'render', channel: 'candidate', rle, color: '#ffffff', alpha: 1, style: 'solid' });
-    const second = c.request({ kind: 'render', channel: 'candidate', rle, color: '#000000', alpha: 1, style: 'solid' });
+    const first = c.request({
+      kind: 'render',
+      channel: 'candidate',
+      rle,
+      color: '#ffffff',
+      alpha: 1,
+      style: 'solid',
+    });
+    const second = c.request({
+      kind: 'render',
+      channel: 'candidate',
+      rle,
+      color: '#000000',
+      alpha: 1,
+      style: 'solid',
+    });
     w.answer(1);
     w.answer(0);
     expect(await second).toMatchObject({ kind: 'rendered' });
@@ -40,8 +54,22 @@ describe('pixel client', () => {
   it('keeps channels independent', async () => {
     const w = new ManualWorker();
     const c = new PixelClient(w);
-    const a = c.request({ kind: 'render', channel: 'ann:1', rle, color: '#ffffff', alpha: 1, style: 'solid' });
-    const b = c.request({ kind: 'render', channel: 'ann:2', rle, color: '#ffffff', alpha: 1, style: 'solid' });
+    const a = c.request({
+      kind: 'render',
+      channel: 'ann:1',
+      rle,
+      color: '#ffffff',
+      alpha: 1,
+      style: 'solid',
+    });
+    const b = c.request({
+      kind: 'render',
+      channel: 'ann:2',
+      rle,
+      color: '#ffffff',
+      alpha: 1,
+      style: 'solid',
+    });
     w.answer(0);
     w.answer(0);
     expect(await a).not.toBeNull();
@@ -51,11 +79,25 @@ describe('pixel client', () => {
   it('drops what is in flight on an invalidated channel and resolves pending requests on dispose', async () => {
     const w = new ManualWorker();
     const c = new PixelClient(w);
-    const a = c.request({ kind: 'render', channel: 'hover', rle, color: '#ffffff', alpha: 1, style: 'solid' });
+    const a = c.request({
+      kind: 'render',
+      channel: 'hover',
+      rle,
+      color: '#ffffff',
+      alpha: 1,
+      style: 'solid',
+    });
     c.invalidate('hover');
     w.answer(0);
     expect(await a).toBeNull();
-    const b = c.request({ kind: 'render', channel: 'hover', rle, color: '#ffffff', alpha: 1, style: 'solid' });
+    const b = c.request({
+      kind: 'render',
+      channel: 'hover',
+      rle,
+      color: '#ffffff',
+      alpha: 1,
+      style: 'solid',
+    });
     c.dispose();
     expect(await b).toBeNull();
     expect(w.terminated).toBe(true);

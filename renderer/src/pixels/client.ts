@@ -15,7 +15,10 @@ export interface WorkerLike {
 /** Sends pixel requests to a worker; answers superseded on their channel resolve to null. */
 export class PixelClient {
   private readonly latest = new LatestOnly();
-  private readonly pending = new Map<number, { resolve: (r: PixelResponse | null) => void; channel: string }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: PixelResponse | null) => void; channel: string }
+  >();
 
   constructor(private readonly worker: WorkerLike) {
     worker.onmessage = (ev) => this.receive(ev.data);

@@ -13,7 +13,10 @@ function rect(x0: number, y0: number, x1: number, y1: number): Uint8Array {
   return m;
 }
 
-function expectKind<K extends PixelResponse['kind']>(r: PixelResponse, kind: K): Extract<PixelResponse, { kind: K }> {
+function expectKind<K extends PixelResponse['kind']>(
+  r: PixelResponse,
+  kind: K,
+): Extract<PixelResponse, { kind: K }> {
   if (r.kind !== kind) throw new Error(`expected ${kind}, got ${r.kind}: ${JSON.stringify(r)}`);
   return r as Extract<PixelResponse, { kind: K }>;
 }
@@ -22,10 +25,14 @@ describe('pixel worker logic', () => {
   it('renders an RLE mask cropped to its bounding box in the category color', () => {
     const h = new PixelHandler();
     const rle = encodeCompressed(rect(3, 2, 8, 6), H, W);
-    const r = expectKind(h.handle({ kind: 'render', seq: 1, channel: 'a', rle, color: '#ff0000', alpha: 0.5, style: 'solid' }), 'rendered');
+    const r = expectKind(
+      h.handle({ kind: 'render', seq: 1, channel: 'a', rle, color: '#ff0000', alpha: 0.5, style: 'solid' }),
+      'rendered',
+    );
     expect(r.mask).toMatchObject({ x: 3, y: 2, width: 5, height: 4, area: 20 });
     // Interior pixel (1,1) of the crop: filled at half alpha; corner (0,0): outline, opaque.
-    const px = (x: number, y: number) => Array.from(r.mask.rgba.subarray((y * 5 + x) * 4, (y * 5 + x) * 4 + 4));
+    const px = (x: number, y: number) =>
+      Array.from(r.mask.rgba.subarray((y * 5 + x) * 4, (y * 5 + x) * 4 + 4));
     expect(px(1, 1)).toEqual([255, 0, 0, 128]);
     expect(px(0, 0)).toEqual([255, 0, 0, 255]);
   });
@@ -48,9 +55,32 @@ describe('pixel worker logic', () => {
   it('paints a brush stroke into the mask and re-encodes it as RLE', () => {
     const h = new PixelHandler();
     const rle = encodeCompressed(rect(2, 2, 5, 5), H, W);
-    h.handle({ kind: 'strokeBegin', seq: 1, channel: 'brush', strokeId: 7, rle, color: '#123456', x: 12, y: 5, radius: 2, value: 1 });
-    h.handle({ kind: 'strokeTo', seq: 2, channel: 'brush', strokeId: 7, from: { x: 12, y: 5 }, to: { x: 16, y: 5 }, radius: 2, value: 1 });
-    const c = expectKind(h.handle({ kind: 'strokeCommit', seq: 3, channel: 'brush', strokeId: 7 }), 'committed');
+    h.handle({
+      kind: 'strokeBegin',
+      seq: 1,
+      channel: 'brush',
+      strokeId: 7,
+      rle,
+      color: '#123456',
+      x: 12,
+      y: 5,
+      radius: 2,
+      value: 1,
+    });
+    h.handle({
+      kind: 'strokeTo',
+      seq: 2,
+      channel: 'brush',
+      strokeId: 7,
+      from: { x: 12, y: 5 },
+      to: { x: 16, y: 5 },
+      radius: 2,
+      value: 1,
+    });
+    const c = expectKind(
+      h.handle({ kind: 'strokeCommit', seq: 3, channel: 'brush', strokeId: 7 }),
+      'committed',
+    );
     const out = decode(c.rle);
     expect(c.rle.size).toEqual([H, W]);
     expect(out[3 * W + 3]).toBe(1); // original pixels kept
@@ -63,7 +93,18 @@ describe('pixel worker logic', () => {
   it('erases pixels with value 0', () => {
     const h = new PixelHandler();
     const rle = encodeCompressed(rect(0, 0, 20, 10), H, W);
-    h.handle({ kind: 'strokeBegin', seq: 1, channel: 'b', strokeId: 1, rle, color: '#ffffff', x: 10, y: 5, radius: 3, value: 0 });
+    h.handle({
+      kind: 'strokeBegin',
+      seq: 1,
+      channel: 'b',
+      strokeId: 1,
+      rle,
+      color: '#ffffff',
+      x: 10,
+      y: 5,
+      radius: 3,
+      value: 0,
+    });
     const c = expectKind(h.handle({ kind: 'strokeCommit', seq: 2, channel: 'b', strokeId: 1 }), 'committed');
     expect(decode(c.rle)[5 * W + 10]).toBe(0);
     expect(c.area).toBeLessThan(200);
@@ -72,24 +113,58 @@ describe('pixel worker logic', () => {
   it('frees the buffer on discard and reports a stroke that is not open as an error', () => {
     const h = new PixelHandler();
     const rle = encodeCompressed(rect(0, 0, 2, 2), H, W);
-    h.handle({ kind: 'strokeBegin', seq: 1, channel: 'b', strokeId: 1, rle, color: '#ffffff', x: 1, y: 1, radius: 1, value: 1 });
+    h.handle({
+      kind: 'strokeBegin',
+      seq: 1,
+      channel: 'b',
+      strokeId: 1,
+      rle,
+      color: '#ffffff',
+      x: 1,
+      y: 1,
+      radius: 1,
+      value: 1,
+    });
     expect(h.openStrokes).toBe(1);
     expectKind(h.handle({ kind: 'strokeDiscard', seq: 2, channel: 'b', strokeId: 1 }), 'discarded');
     expect(h.openStrokes).toBe(0);
-    const e = expectKind(h.handle({ kind: 'strokeTo', seq: 3, channel: 'b', strokeId: 1, from: { x: 0, y: 0 }, to: { x: 1, y: 1 }, radius: 1, value: 1 }), 'error');
+    const e = expectKind(
+      h.handle({
+        kind: 'strokeTo',
+        seq: 3,
+        channel: 'b',
+        strokeId: 1,
+        from: { x: 0, y: 0 },
+        to: { x: 1, y: 1 },
+        radius: 1,
+        value: 1,
+      }),
+      'error',
+    );
     expect(e.message).toMatch(/no brush stroke 1/);
   });
 
   it('answers a malformed RLE with an error, not an exception', () => {
     const h = new PixelHandler();
-    const r = h.handle({ kind: 'render', seq: 9, channel: 'x', rle: { size: [4, 4], counts: '!!!!' }, color: '#ffffff', alpha: 1, style: 'solid' });
+    const r = h.handle({
+      kind: 'render',
+      seq: 9,
+      channel: 'x',
+      rle: { size: [4, 4], counts: '!!!!' },
+      color: '#ffffff',
+      alpha: 1,
+      style: 'solid',
+    });
     expect(r).toMatchObject({ kind: 'error', seq: 9, channel: 'x' });
   });
 
   it('rejects a color that is not #rrggbb', () => {
     const h = new PixelHandler();
     const rle = encodeCompressed(rect(0, 0, 2, 2), H, W);
-    const r = expectKind(h.handle({ kind: 'render', seq: 1, channel: 'x', rle, color: 'red', alpha: 1, style: 'solid' }), 'error');
+    const r = expectKind(
+      h.handle({ kind: 'render', seq: 1, channel: 'x', rle, color: 'red', alpha: 1, style: 'solid' }),
+      'error',
+    );
     expect(r.message).toMatch(/#rrggbb/);
   });
 });

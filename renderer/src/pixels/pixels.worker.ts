@@ -11,6 +11,7 @@ const scope = self as unknown as {
 scope.onmessage = (ev) => {
   const res = handler.handle(ev.data);
   // RGBA buffers are transferred, not copied: a full-frame mask is megabytes.
-  const transfer: Transferable[] = res.kind === 'rendered' && res.mask.rgba.byteLength > 0 ? [res.mask.rgba.buffer] : [];
+  const transfer: Transferable[] =
+    res.kind === 'rendered' && res.mask.rgba.byteLength > 0 ? [res.mask.rgba.buffer] : [];
   scope.postMessage(res, transfer);
 };

@@ -21,7 +21,15 @@ export interface RenderedMask {
 }
 
 export type PixelRequest =
-  | { kind: 'render'; seq: number; channel: string; rle: RleData; color: string; alpha: number; style: MaskStyle }
+  | {
+      kind: 'render';
+      seq: number;
+      channel: string;
+      rle: RleData;
+      color: string;
+      alpha: number;
+      style: MaskStyle;
+    }
   | {
       kind: 'strokeBegin';
       seq: number;
@@ -49,6 +57,14 @@ export type PixelRequest =
 
 export type PixelResponse =
   | { kind: 'rendered'; seq: number; channel: string; mask: RenderedMask }
-  | { kind: 'committed'; seq: number; channel: string; strokeId: number; rle: RleData; area: number; bbox: [number, number, number, number] | null }
+  | {
+      kind: 'committed';
+      seq: number;
+      channel: string;
+      strokeId: number;
+      rle: RleData;
+      area: number;
+      bbox: [number, number, number, number] | null;
+    }
   | { kind: 'discarded'; seq: number; channel: string; strokeId: number }
   | { kind: 'error'; seq: number; channel: string; message: string };

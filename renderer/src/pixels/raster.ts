@@ -11,12 +11,26 @@ export type MaskStyle = 'solid' | 'hatched' | 'preview';
 export function hexToRgba(hex: string, alpha: number): Rgba {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
   if (!m) throw new TypeError(`not a #rrggbb color: ${hex}`);
-  return [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16), Math.round(Math.min(1, Math.max(0, alpha)) * 255)];
+  return [
+    parseInt(m[1]!, 16),
+    parseInt(m[2]!, 16),
+    parseInt(m[3]!, 16),
+    Math.round(Math.min(1, Math.max(0, alpha)) * 255),
+  ];
 }
 
 function isEdge(mask: Uint8Array, w: number, h: number, x: number, y: number): boolean {
   const i = y * w + x;
-  return x === 0 || y === 0 || x === w - 1 || y === h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
+  return (
+    x === 0 ||
+    y === 0 ||
+    x === w - 1 ||
+    y === h - 1 ||
+    !mask[i - 1] ||
+    !mask[i + 1] ||
+    !mask[i - w] ||
+    !mask[i + w]
+  );
 }
 
 /**
@@ -24,7 +38,13 @@ function isEdge(mask: Uint8Array, w: number, h: number, x: number, y: number): b
  * outside 4-neighbour) opaque. `hatched` fills only diagonal stripes and dashes the outline, so
  * proposals read as "not yet yours" at a glance.
  */
-export function maskToRgba(mask: Uint8Array, w: number, h: number, color: Rgba, style: MaskStyle): Uint8ClampedArray<ArrayBuffer> {
+export function maskToRgba(
+  mask: Uint8Array,
+  w: number,
+  h: number,
+  color: Rgba,
+  style: MaskStyle,
+): Uint8ClampedArray<ArrayBuffer> {
   if (mask.length !== w * h) throw new RangeError(`mask has ${mask.length} pixels, expected ${w}×${h}`);
   const out = new Uint8ClampedArray(w * h * 4);
   const [r, g, b, a] = color;
@@ -53,7 +73,15 @@ export function maskToRgba(mask: Uint8Array, w: number, h: number, color: Rgba, 
 }
 
 /** Sets every pixel within `radius` of (cx, cy) to `value`. Returns how many pixels changed. */
-export function paintDisc(mask: Uint8Array, w: number, h: number, cx: number, cy: number, radius: number, value: 0 | 1): number {
+export function paintDisc(
+  mask: Uint8Array,
+  w: number,
+  h: number,
+  cx: number,
+  cy: number,
+  radius: number,
+  value: 0 | 1,
+): number {
   let changed = 0;
   const r2 = radius * radius;
   const x0 = Math.max(0, Math.floor(cx - radius));

@@ -50,7 +50,10 @@ export class Controller {
   toast(kind: 'info' | 'error', text: string): void {
     const id = ++this.toastId;
     this.set((s) => ({ toasts: [...s.toasts.slice(-3), { id, kind, text }] }));
-    setTimeout(() => this.set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })), kind === 'error' ? 8000 : 4000);
+    setTimeout(
+      () => this.set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
+      kind === 'error' ? 8000 : 4000,
+    );
   }
 
   /** Unwraps a result; on failure shows the error and returns null. */
@@ -69,7 +72,8 @@ export class Controller {
     this.disposers.push(
       api.jobs.onProgress((job) => {
         this.set((s) => ({ jobs: { ...s.jobs, [job.id]: job } }));
-        if (job.kind === 'importFolder' && (job.state === 'done' || job.state === 'failed')) void this.refreshImages();
+        if (job.kind === 'importFolder' && (job.state === 'done' || job.state === 'failed'))
+          void this.refreshImages();
       }),
       api.projects.onChanged((p) => {
         this.set({ project: p });
@@ -83,10 +87,15 @@ export class Controller {
       api.categories.onChanged((cats) => this.set({ categories: cats })),
       api.models.onChanged((models) => this.set({ models })),
       api.segmentation.onEmbeddingReady((e) => {
-        if (e.imageId === this.s.currentImageId) this.set({ embedding: { imageId: e.imageId, state: 'ready', ms: e.ms, cached: e.cached } });
+        if (e.imageId === this.s.currentImageId)
+          this.set({ embedding: { imageId: e.imageId, state: 'ready', ms: e.ms, cached: e.cached } });
       }),
     );
-    const [info, current, recent] = await Promise.all([api.app.info(), api.projects.current(), api.projects.recent()]);
+    const [info, current, recent] = await Promise.all([
+      api.app.info(),
+      api.projects.current(),
+      api.projects.recent(),
+    ]);
     if (info.ok) this.set({ appInfo: info.value });
     if (recent.ok) this.set({ recent: recent.value });
     void this.refreshProvider();
@@ -110,7 +119,11 @@ export class Controller {
   private async enterProject(project: NonNullable<AppState['project']>): Promise<void> {
     this.set({ project, view: 'grid', currentImageId: null, annotations: [] });
     const cats = await this.api.categories.list();
-    if (cats.ok) this.set({ categories: cats.value, activeCategoryId: this.s.activeCategoryId ?? cats.value[0]?.id ?? null });
+    if (cats.ok)
+      this.set({
+        categories: cats.value,
+        activeCategoryId: this.s.activeCategoryId ?? cats.value[0]?.id ?? null,
+      });
     await this.refreshImages();
   }
 
@@ -129,7 +142,13 @@ export class Controller {
   async closeProject(): Promise<void> {
     await this.call(this.api.projects.close(), 'Close project');
     const recent = await this.api.projects.recent();
-    this.set({ project: null, view: 'projects', images: [], currentImageId: null, recent: recent.ok ? recent.value : this.s.recent });
+    this.set({
+      project: null,
+      view: 'projects',
+      images: [],
+      currentImageId: null,
+      recent: recent.ok ? recent.value : this.s.recent,
+    });
   }
 
   async importFolder(dir: string): Promise<void> {
@@ -219,7 +238,11 @@ export class Controller {
       selectedId: r.some((a) => a.id === s.selectedId) ? s.selectedId : null,
       images: s.images.map((i) =>
         i.id === imageId
-          ? { ...i, annotationCount: r.filter((a) => a.status === 'accepted').length, proposedCount: r.filter((a) => a.status === 'proposed').length }
+          ? {
+              ...i,
+              annotationCount: r.filter((a) => a.status === 'accepted').length,
+              proposedCount: r.filter((a) => a.status === 'proposed').length,
+            }
           : i,
       ),
     }));
@@ -242,16 +265,30 @@ export class Controller {
     if (imageId === null) return;
     switch (eff.type) {
       case 'segment': {
-        const timing: ClickTiming = { seq: eff.seq, t0: this.pendingClickT0 ?? performance.now(), answeredAt: null, drawnAt: null };
+        const timing: ClickTiming = {
+          seq: eff.seq,
+          t0: this.pendingClickT0 ?? performance.now(),
+          answeredAt: null,
+          drawnAt: null,
+        };
         this.timings.push(timing);
         if (this.timings.length > 500) this.timings.splice(0, this.timings.length - 500);
         const { points, box } = eff.prompts;
-        const r = await this.api.segmentation.segment({ imageId, points, ...(box ? { box } : {}), multimask: false });
+        const r = await this.api.segmentation.segment({
+          imageId,
+          points,
+          ...(box ? { box } : {}),
+          multimask: false,
+        });
         timing.answeredAt = performance.now();
         if (this.s.currentImageId !== imageId) return;
         if (r.ok && r.value.candidates[0]) {
           const c = r.value.candidates[0];
-          this.promptEvent({ type: 'maskResult', seq: eff.seq, mask: { rle: c.rle, score: c.score, seq: eff.seq } });
+          this.promptEvent({
+            type: 'maskResult',
+            seq: eff.seq,
+            mask: { rle: c.rle, score: c.score, seq: eff.seq },
+          });
         } else {
           this.promptEvent({ type: 'maskError', seq: eff.seq, message: r.ok ? 'no mask' : r.error.message });
           if (!r.ok) this.toast('error', `Segment: ${r.error.message}`);
@@ -264,11 +301,20 @@ export class Controller {
       case 'accept': {
         const source = eff.prompts.box && eff.prompts.points.length === 0 ? 'box' : 'click';
         const a = await this.call(
-          this.api.annotations.create({ imageId, categoryId: this.s.activeCategoryId, rle: eff.mask.rle, score: eff.mask.score, source }),
+          this.api.annotations.create({
+            imageId,
+            categoryId: this.s.activeCategoryId,
+            rle: eff.mask.rle,
+            score: eff.mask.score,
+            source,
+          }),
           'Save annotation',
         );
         if (a && this.s.currentImageId === imageId) {
-          this.set((s) => ({ annotations: [...s.annotations, a], history: { ...s.history, canUndo: true, canRedo: false } }));
+          this.set((s) => ({
+            annotations: [...s.annotations, a],
+            history: { ...s.history, canUndo: true, canRedo: false },
+          }));
           await this.loadAnnotations(imageId);
         }
         return;
@@ -279,7 +325,11 @@ export class Controller {
   private async runHover(eff: Extract<PromptEffect, { type: 'hoverSegment' }>): Promise<void> {
     const imageId = this.s.currentImageId;
     if (imageId === null || this.s.prompt.hoverSeq !== eff.seq) return;
-    const r = await this.api.segmentation.segment({ imageId, points: [{ x: eff.x, y: eff.y, label: 1 }], multimask: false });
+    const r = await this.api.segmentation.segment({
+      imageId,
+      points: [{ x: eff.x, y: eff.y, label: 1 }],
+      multimask: false,
+    });
     if (this.s.currentImageId !== imageId) return;
     const c = r.ok ? r.value.candidates[0] : undefined;
     this.promptEvent({ type: 'hoverResult', seq: eff.seq, mask: c ? { rle: c.rle, score: c.score } : null });
@@ -351,7 +401,15 @@ export class Controller {
         return;
       }
       case 'strokeTo': {
-        const res = await this.pixels.request({ kind: 'strokeTo', channel: 'brush', strokeId: eff.strokeId, from: eff.from, to: eff.to, radius: eff.radius, value: eff.value });
+        const res = await this.pixels.request({
+          kind: 'strokeTo',
+          channel: 'brush',
+          strokeId: eff.strokeId,
+          from: eff.from,
+          to: eff.to,
+          radius: eff.radius,
+          value: eff.value,
+        });
         if (res?.kind === 'rendered' && this.s.brush.phase === 'painting') this.setBrushPreview(res.mask);
         return;
       }
@@ -360,10 +418,18 @@ export class Controller {
         this.setBrushPreview(null);
         return;
       case 'strokeCommit': {
-        const res = await this.pixels.request({ kind: 'strokeCommit', channel: 'brush-end', strokeId: eff.strokeId });
+        const res = await this.pixels.request({
+          kind: 'strokeCommit',
+          channel: 'brush-end',
+          strokeId: eff.strokeId,
+        });
         const id = Number(eff.annotationId);
         if (res?.kind !== 'committed') {
-          this.brushEvent({ type: 'saveFailed', strokeId: eff.strokeId, message: res?.kind === 'error' ? res.message : 'stroke lost' });
+          this.brushEvent({
+            type: 'saveFailed',
+            strokeId: eff.strokeId,
+            message: res?.kind === 'error' ? res.message : 'stroke lost',
+          });
           this.setBrushPreview(null);
           return;
         }
@@ -405,7 +471,10 @@ export class Controller {
   /** Undo (−1) or redo (+1) through the backend's project history. */
   async history(direction: 'undo' | 'redo'): Promise<void> {
     this.promptEvent({ type: 'cancel' });
-    const r = await this.call(direction === 'undo' ? this.api.annotations.undo() : this.api.annotations.redo(), direction === 'undo' ? 'Undo' : 'Redo');
+    const r = await this.call(
+      direction === 'undo' ? this.api.annotations.undo() : this.api.annotations.redo(),
+      direction === 'undo' ? 'Undo' : 'Redo',
+    );
     if (!r) return;
     this.set({ history: { canUndo: r.canUndo, canRedo: r.canRedo, label: r.label } });
     if (!r.changed) {
@@ -413,7 +482,8 @@ export class Controller {
       return;
     }
     const cur = this.s.currentImageId;
-    if (cur !== null && (r.imageIds.length === 0 || r.imageIds.includes(cur))) await this.loadAnnotations(cur);
+    if (cur !== null && (r.imageIds.length === 0 || r.imageIds.includes(cur)))
+      await this.loadAnnotations(cur);
     else if (r.imageIds.length === 1) await this.openImage(r.imageIds[0]!);
   }
 
@@ -430,9 +500,15 @@ export class Controller {
   async createCategory(name: string, color?: string): Promise<void> {
     const used = new Set(this.s.categories.map((c) => c.key));
     const key = [1, 2, 3, 4, 5, 6, 7, 8, 9].find((k) => !used.has(k)) ?? null;
-    const c = await this.call(this.api.categories.create({ name, key, ...(color ? { color } : {}) }), 'Category');
+    const c = await this.call(
+      this.api.categories.create({ name, key, ...(color ? { color } : {}) }),
+      'Category',
+    );
     if (!c) return;
-    this.set((s) => ({ categories: [...s.categories.filter((x) => x.id !== c.id), c], activeCategoryId: c.id }));
+    this.set((s) => ({
+      categories: [...s.categories.filter((x) => x.id !== c.id), c],
+      activeCategoryId: c.id,
+    }));
   }
 
   async updateCategory(id: number, patch: { name?: string; color?: string }): Promise<void> {
@@ -448,7 +524,11 @@ export class Controller {
       return;
     }
     const cats = await this.api.categories.list();
-    if (cats.ok) this.set((s) => ({ categories: cats.value, activeCategoryId: s.activeCategoryId === id ? null : s.activeCategoryId }));
+    if (cats.ok)
+      this.set((s) => ({
+        categories: cats.value,
+        activeCategoryId: s.activeCategoryId === id ? null : s.activeCategoryId,
+      }));
   }
 
   // ── review of proposals ─────────────────────────────────────────────────────────────────────────
@@ -487,7 +567,9 @@ export class Controller {
 
   /** Moves the review focus to the next (+1) / previous (−1) proposal. */
   focusProposal(delta: 1 | -1): void {
-    const list = this.s.annotations.filter((a) => a.status === 'proposed').sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
+    const list = this.s.annotations
+      .filter((a) => a.status === 'proposed')
+      .sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
     if (list.length === 0) return;
     const i = list.findIndex((a) => a.id === this.s.review.focusId);
     const next = list[(i + delta + list.length) % list.length]!;
@@ -497,7 +579,10 @@ export class Controller {
   async startAutoAnnotate(allImages: boolean): Promise<void> {
     const imageId = this.s.currentImageId;
     const images = allImages || imageId === null ? { all: true as const } : { imageIds: [imageId] };
-    const job = await this.call(this.api.jobs.startAutoAnnotate({ images, params: { categoryId: this.s.activeCategoryId } }), 'Auto-annotate');
+    const job = await this.call(
+      this.api.jobs.startAutoAnnotate({ images, params: { categoryId: this.s.activeCategoryId } }),
+      'Auto-annotate',
+    );
     if (job) this.set((s) => ({ jobs: { ...s.jobs, [job.id]: job } }));
   }
 

@@ -29,7 +29,11 @@ function isTyping(t: EventTarget | null): boolean {
 }
 
 /** Handles one key press of the annotation view; returns true when it was used. */
-export function handleKey(c: Controller, s: AppState, e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>): boolean {
+export function handleKey(
+  c: Controller,
+  s: AppState,
+  e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>,
+): boolean {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
   if (mod && key === 'z') {
@@ -47,7 +51,8 @@ export function handleKey(c: Controller, s: AppState, e: Pick<KeyboardEvent, 'ke
       if (s.tool === 'prompt') c.promptEvent({ type: 'accept' });
       return true;
     case 'Escape':
-      if (s.tool === 'prompt' && (s.prompt.phase !== 'idle' || s.prompt.prompts.points.length > 0)) c.promptEvent({ type: 'cancel' });
+      if (s.tool === 'prompt' && (s.prompt.phase !== 'idle' || s.prompt.prompts.points.length > 0))
+        c.promptEvent({ type: 'cancel' });
       else if (s.brush.phase === 'painting') c.brushEvent({ type: 'cancel' });
       else c.select(null);
       return true;
@@ -131,9 +136,30 @@ export function AnnotateView() {
   return (
     <div className="annotate">
       <div className="rail" role="toolbar" aria-label="Tools">
-        <ToolButton name="prompt" label="Segment" hint="V" active={tool === 'prompt'} onClick={() => c.setTool('prompt')} icon="M5 12a7 7 0 1 0 14 0a7 7 0 1 0-14 0M12 9v6M9 12h6" />
-        <ToolButton name="brush" label="Brush" hint="B" active={tool === 'brush'} onClick={() => c.setTool('brush')} icon="M4 20c3 0 5-2 5-4l9-9-3-3-9 9c-2 0-4 2-4 7z" />
-        <ToolButton name="eraser" label="Eraser" hint="E" active={tool === 'eraser'} onClick={() => c.setTool('eraser')} icon="M4 16l8-8 6 6-6 6H8zM12 20h8" />
+        <ToolButton
+          name="prompt"
+          label="Segment"
+          hint="V"
+          active={tool === 'prompt'}
+          onClick={() => c.setTool('prompt')}
+          icon="M5 12a7 7 0 1 0 14 0a7 7 0 1 0-14 0M12 9v6M9 12h6"
+        />
+        <ToolButton
+          name="brush"
+          label="Brush"
+          hint="B"
+          active={tool === 'brush'}
+          onClick={() => c.setTool('brush')}
+          icon="M4 20c3 0 5-2 5-4l9-9-3-3-9 9c-2 0-4 2-4 7z"
+        />
+        <ToolButton
+          name="eraser"
+          label="Eraser"
+          hint="E"
+          active={tool === 'eraser'}
+          onClick={() => c.setTool('eraser')}
+          icon="M4 16l8-8 6 6-6 6H8zM12 20h8"
+        />
         {tool !== 'prompt' && (
           <label className="radius" title="Brush radius ([ / ])">
             <input
@@ -148,25 +174,51 @@ export function AnnotateView() {
           </label>
         )}
         <div className="spacer" />
-        <button className="icon" title="Undo (Ctrl+Z)" onClick={() => void c.history('undo')} data-testid="undo">
+        <button
+          className="icon"
+          title="Undo (Ctrl+Z)"
+          onClick={() => void c.history('undo')}
+          data-testid="undo"
+        >
           ↶
         </button>
-        <button className="icon" title="Redo (Ctrl+Shift+Z)" onClick={() => void c.history('redo')} data-testid="redo">
+        <button
+          className="icon"
+          title="Redo (Ctrl+Shift+Z)"
+          onClick={() => void c.history('redo')}
+          data-testid="redo"
+        >
           ↷
         </button>
       </div>
       <div className="center">
         <div className="imagebar">
-          <button className="ghost" onClick={() => void c.stepImage(-1)} disabled={index <= 0} title="Previous (A)">
+          <button
+            className="ghost"
+            onClick={() => void c.stepImage(-1)}
+            disabled={index <= 0}
+            title="Previous (A)"
+          >
             ‹ Prev
           </button>
-          <span className="mono small">{image ? `${image.fileName}  ·  ${index + 1} / ${count}  ·  ${image.width}×${image.height}` : ''}</span>
-          <button className="ghost" onClick={() => void c.stepImage(1)} disabled={index < 0 || index >= count - 1} title="Next (D)">
+          <span className="mono small">
+            {image ? `${image.fileName}  ·  ${index + 1} / ${count}  ·  ${image.width}×${image.height}` : ''}
+          </span>
+          <button
+            className="ghost"
+            onClick={() => void c.stepImage(1)}
+            disabled={index < 0 || index >= count - 1}
+            title="Next (D)"
+          >
             Next ›
           </button>
           <div className="spacer" />
           {nProposed > 0 && <span className="pill review-pill">{nProposed} to review</span>}
-          <select value={image?.status ?? 'new'} onChange={(e) => void c.setImageStatus(e.target.value as 'new')} aria-label="Image status">
+          <select
+            value={image?.status ?? 'new'}
+            onChange={(e) => void c.setImageStatus(e.target.value as 'new')}
+            aria-label="Image status"
+          >
             <option value="new">New</option>
             <option value="in_progress">In progress</option>
             <option value="done">Done</option>
@@ -181,10 +233,32 @@ export function AnnotateView() {
   );
 }
 
-function ToolButton(p: { name: string; label: string; hint: string; active: boolean; onClick: () => void; icon: string }) {
+function ToolButton(p: {
+  name: string;
+  label: string;
+  hint: string;
+  active: boolean;
+  onClick: () => void;
+  icon: string;
+}) {
   return (
-    <button className={p.active ? 'tool active' : 'tool'} onClick={p.onClick} title={`${p.label} (${p.hint})`} data-testid={`tool-${p.name}`} aria-pressed={p.active}>
-      <svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
+    <button
+      className={p.active ? 'tool active' : 'tool'}
+      onClick={p.onClick}
+      title={`${p.label} (${p.hint})`}
+      data-testid={`tool-${p.name}`}
+      aria-pressed={p.active}
+    >
+      <svg
+        width="20"
+        height="20"
+        viewBox="0 0 24 24"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.8"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      >
         <path d={p.icon} />
       </svg>
       <span>{p.label}</span>

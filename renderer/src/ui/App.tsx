@@ -27,7 +27,9 @@ function Shell() {
     return (
       <div className="splash">
         <Logo />
-        <p className={connectionError ? 'error' : 'muted'}>{connectionError ?? 'Connecting to the Maskroom backend…'}</p>
+        <p className={connectionError ? 'error' : 'muted'}>
+          {connectionError ?? 'Connecting to the Maskroom backend…'}
+        </p>
       </div>
     );
   }
@@ -70,10 +72,17 @@ function TopBar() {
     <header className="topbar">
       <Logo />
       <nav className="tabs">
-        <button className={view === 'projects' ? 'tab active' : 'tab'} onClick={() => c.store.setState({ view: 'projects' })}>
+        <button
+          className={view === 'projects' ? 'tab active' : 'tab'}
+          onClick={() => c.store.setState({ view: 'projects' })}
+        >
           Projects
         </button>
-        <button className={view === 'grid' ? 'tab active' : 'tab'} disabled={!project} onClick={() => c.showGrid()}>
+        <button
+          className={view === 'grid' ? 'tab active' : 'tab'}
+          disabled={!project}
+          onClick={() => c.showGrid()}
+        >
           Images
         </button>
         <button
@@ -91,7 +100,12 @@ function TopBar() {
       <button className="ghost" onClick={() => c.openDialog('models')}>
         Models
       </button>
-      <button className="primary" disabled={!project} onClick={() => c.openDialog('export')} data-testid="open-export">
+      <button
+        className="primary"
+        disabled={!project}
+        onClick={() => c.openDialog('export')}
+        data-testid="open-export"
+      >
         Export
       </button>
     </header>

@@ -24,7 +24,10 @@ function useImageElement(url: string | null): HTMLImageElement | null {
   return img;
 }
 
-function useElementSize<T extends HTMLElement>(): [React.RefObject<T | null>, { width: number; height: number }] {
+function useElementSize<T extends HTMLElement>(): [
+  React.RefObject<T | null>,
+  { width: number; height: number },
+] {
   const ref = useRef<T>(null);
   const [size, setSize] = useState({ width: 0, height: 0 });
   useLayoutEffect(() => {
@@ -72,11 +75,16 @@ export function CanvasStage() {
     if (!currentImage || size.width === 0 || fitted.current === imageId) return;
     fitted.current = imageId;
     const scale = Math.min(size.width / currentImage.width, size.height / currentImage.height) * 0.95;
-    setView({ scale, x: (size.width - currentImage.width * scale) / 2, y: (size.height - currentImage.height * scale) / 2 });
+    setView({
+      scale,
+      x: (size.width - currentImage.width * scale) / 2,
+      y: (size.height - currentImage.height * scale) / 2,
+    });
   }, [currentImage, size, imageId, setView]);
 
   useEffect(() => {
-    const down = (e: KeyboardEvent) => e.code === 'Space' && !(e.target instanceof HTMLInputElement) && setSpace(true);
+    const down = (e: KeyboardEvent) =>
+      e.code === 'Space' && !(e.target instanceof HTMLInputElement) && setSpace(true);
     const up = (e: KeyboardEvent) => e.code === 'Space' && setSpace(false);
     window.addEventListener('keydown', down);
     window.addEventListener('keyup', up);
@@ -107,7 +115,8 @@ export function CanvasStage() {
     }
     const p = toImage(e.target.getStage());
     if (!p || !inside(p)) return;
-    if (tool === 'prompt') c.promptEvent({ type: 'pointerDown', x: p.x, y: p.y, negative: ev.button === 2 || ev.altKey });
+    if (tool === 'prompt')
+      c.promptEvent({ type: 'pointerDown', x: p.x, y: p.y, negative: ev.button === 2 || ev.altKey });
     else if (ev.button === 0) c.brushEvent({ type: 'pointerDown', x: p.x, y: p.y });
   };
 
@@ -121,7 +130,8 @@ export function CanvasStage() {
     if (!p) return;
     setCursor(p);
     if (tool === 'prompt') {
-      if (inside(p) || prompt.phase === 'boxing') c.promptEvent({ type: 'pointerMove', x: p.x, y: p.y, embeddingReady });
+      if (inside(p) || prompt.phase === 'boxing')
+        c.promptEvent({ type: 'pointerMove', x: p.x, y: p.y, embeddingReady });
     } else c.brushEvent({ type: 'pointerMove', x: p.x, y: p.y });
   };
 
@@ -158,7 +168,14 @@ export function CanvasStage() {
   };
 
   // Candidate / hover bitmaps from the worker; the candidate's draw time feeds the latency figures.
-  const candidate = useMaskBitmap(c.pixels, 'candidate', prompt.candidate?.rle ?? null, activeColor, 0.5, 'preview');
+  const candidate = useMaskBitmap(
+    c.pixels,
+    'candidate',
+    prompt.candidate?.rle ?? null,
+    activeColor,
+    0.5,
+    'preview',
+  );
   const hover = useMaskBitmap(c.pixels, 'hover', prompt.hover?.rle ?? null, activeColor, 0.3, 'preview');
   const candidateSeq = prompt.candidate?.seq;
   useEffect(() => {
@@ -180,7 +197,13 @@ export function CanvasStage() {
   const cursorStyle = space || pan.current ? 'grab' : tool === 'prompt' ? 'crosshair' : 'none';
 
   return (
-    <div ref={wrapRef} className="stage-wrap" style={{ cursor: cursorStyle }} onContextMenu={(e) => e.preventDefault()} data-testid="stage">
+    <div
+      ref={wrapRef}
+      className="stage-wrap"
+      style={{ cursor: cursorStyle }}
+      onContextMenu={(e) => e.preventDefault()}
+      data-testid="stage"
+    >
       {size.width > 0 && (
         <Stage
           width={size.width}
@@ -191,10 +214,26 @@ export function CanvasStage() {
           onMouseLeave={onLeave}
           onWheel={onWheel}
         >
-          <Layer listening={false} x={view.x} y={view.y} scaleX={view.scale} scaleY={view.scale} imageSmoothingEnabled={view.scale < 2}>
-            {img && currentImage && <KImage image={img} width={currentImage.width} height={currentImage.height} />}
+          <Layer
+            listening={false}
+            x={view.x}
+            y={view.y}
+            scaleX={view.scale}
+            scaleY={view.scale}
+            imageSmoothingEnabled={view.scale < 2}
+          >
+            {img && currentImage && (
+              <KImage image={img} width={currentImage.width} height={currentImage.height} />
+            )}
           </Layer>
-          <Layer listening={false} x={view.x} y={view.y} scaleX={view.scale} scaleY={view.scale} imageSmoothingEnabled={false}>
+          <Layer
+            listening={false}
+            x={view.x}
+            y={view.y}
+            scaleX={view.scale}
+            scaleY={view.scale}
+            imageSmoothingEnabled={false}
+          >
             {annotations.map((a) =>
               hidden[a.id] || (painting && a.id === selectedId) ? null : (
                 <AnnotationMask
@@ -205,11 +244,25 @@ export function CanvasStage() {
                 />
               ),
             )}
-            {painting && brushBitmap && <KImage image={brushBitmap.canvas} x={brushBitmap.x} y={brushBitmap.y} />}
+            {painting && brushBitmap && (
+              <KImage image={brushBitmap.canvas} x={brushBitmap.x} y={brushBitmap.y} />
+            )}
           </Layer>
-          <Layer ref={candidateLayer} listening={false} x={view.x} y={view.y} scaleX={view.scale} scaleY={view.scale} imageSmoothingEnabled={false}>
-            {hover.bitmap && !prompt.candidate && <KImage image={hover.bitmap.canvas} x={hover.bitmap.x} y={hover.bitmap.y} />}
-            {candidate.bitmap && prompt.candidate && <KImage image={candidate.bitmap.canvas} x={candidate.bitmap.x} y={candidate.bitmap.y} />}
+          <Layer
+            ref={candidateLayer}
+            listening={false}
+            x={view.x}
+            y={view.y}
+            scaleX={view.scale}
+            scaleY={view.scale}
+            imageSmoothingEnabled={false}
+          >
+            {hover.bitmap && !prompt.candidate && (
+              <KImage image={hover.bitmap.canvas} x={hover.bitmap.x} y={hover.bitmap.y} />
+            )}
+            {candidate.bitmap && prompt.candidate && (
+              <KImage image={candidate.bitmap.canvas} x={candidate.bitmap.x} y={candidate.bitmap.y} />
+            )}
           </Layer>
           <Layer listening={false} x={view.x} y={view.y} scaleX={view.scale} scaleY={view.scale}>
             {prompt.prompts.box && (
@@ -235,11 +288,23 @@ export function CanvasStage() {
             )}
             {prompt.prompts.points.map((p, i) => (
               <Group key={i} x={p.x} y={p.y}>
-                <Circle radius={6 * k} fill={p.label === 1 ? '#22c55e' : '#ef4444'} stroke="#fff" strokeWidth={1.5 * k} />
+                <Circle
+                  radius={6 * k}
+                  fill={p.label === 1 ? '#22c55e' : '#ef4444'}
+                  stroke="#fff"
+                  strokeWidth={1.5 * k}
+                />
               </Group>
             ))}
             {tool !== 'prompt' && cursor && (
-              <Circle x={cursor.x} y={cursor.y} radius={brush.radius} stroke={tool === 'brush' ? '#fff' : '#f87171'} strokeWidth={1.2 * k} dash={[4 * k, 3 * k]} />
+              <Circle
+                x={cursor.x}
+                y={cursor.y}
+                radius={brush.radius}
+                stroke={tool === 'brush' ? '#fff' : '#f87171'}
+                strokeWidth={1.2 * k}
+                dash={[4 * k, 3 * k]}
+              />
             )}
           </Layer>
         </Stage>
@@ -249,10 +314,27 @@ export function CanvasStage() {
   );
 }
 
-const AnnotationMask = memo(function AnnotationMask({ annotation, color, emphasis }: { annotation: Annotation; color: string; emphasis: boolean }) {
+const AnnotationMask = memo(function AnnotationMask({
+  annotation,
+  color,
+  emphasis,
+}: {
+  annotation: Annotation;
+  color: string;
+  emphasis: boolean;
+}) {
   const c = useController();
   const proposed = annotation.status === 'proposed';
-  const { bitmap } = useMaskBitmap(c.pixels, `ann:${annotation.id}`, annotation.rle, color, emphasis ? 0.6 : proposed ? 0.3 : 0.42, proposed ? 'hatched' : 'solid');
+  const { bitmap } = useMaskBitmap(
+    c.pixels,
+    `ann:${annotation.id}`,
+    annotation.rle,
+    color,
+    emphasis ? 0.6 : proposed ? 0.3 : 0.42,
+    proposed ? 'hatched' : 'solid',
+  );
   if (!bitmap) return null;
-  return <KImage image={bitmap.canvas} x={bitmap.x} y={bitmap.y} opacity={proposed && !emphasis ? 0.85 : 1} />;
+  return (
+    <KImage image={bitmap.canvas} x={bitmap.x} y={bitmap.y} opacity={proposed && !emphasis ? 0.85 : 1} />
+  );
 });

@@ -5,8 +5,18 @@ import { useApp, useController } from '../state/context.js';
 import { Dialog } from './Dialog.js';
 
 const FORMATS: { id: ExportFormat; name: string; hint: string; target: string }[] = [
-  { id: 'coco-rle', name: 'COCO — RLE masks', hint: 'instances.json with compressed RLE; loads in pycocotools byte-exact.', target: 'annotations.json' },
-  { id: 'coco-polygons', name: 'COCO — polygons', hint: 'instances.json with polygon outlines (lossy at the pixel level).', target: 'annotations-polygons.json' },
+  {
+    id: 'coco-rle',
+    name: 'COCO — RLE masks',
+    hint: 'instances.json with compressed RLE; loads in pycocotools byte-exact.',
+    target: 'annotations.json',
+  },
+  {
+    id: 'coco-polygons',
+    name: 'COCO — polygons',
+    hint: 'instances.json with polygon outlines (lossy at the pixel level).',
+    target: 'annotations-polygons.json',
+  },
   { id: 'png-masks', name: 'PNG masks', hint: 'One 8-bit PNG per annotation, in a folder.', target: 'masks' },
 ];
 
@@ -43,7 +53,13 @@ export function ExportDialog() {
       <div className="formats">
         {FORMATS.map((f) => (
           <label key={f.id} className={f.id === format ? 'format active' : 'format'}>
-            <input type="radio" name="format" checked={f.id === format} onChange={() => pick(f.id)} value={f.id} />
+            <input
+              type="radio"
+              name="format"
+              checked={f.id === format}
+              onChange={() => pick(f.id)}
+              value={f.id}
+            />
             <div>
               <div>{f.name}</div>
               <div className="muted small">{f.hint}</div>
@@ -56,22 +72,34 @@ export function ExportDialog() {
         <input value={path} onChange={(e) => setPath(e.target.value)} className="mono" name="exportPath" />
       </label>
       <label className="check">
-        <input type="checkbox" checked={includeProposed} onChange={(e) => setIncludeProposed(e.target.checked)} /> Include unreviewed proposals
+        <input
+          type="checkbox"
+          checked={includeProposed}
+          onChange={(e) => setIncludeProposed(e.target.checked)}
+        />{' '}
+        Include unreviewed proposals
       </label>
       <label className="check">
-        <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} /> Overwrite an existing file
+        <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />{' '}
+        Overwrite an existing file
       </label>
       {error && <p className="error">{error}</p>}
       {result && (
         <p className="ok-text" data-testid="export-result">
-          Wrote {result.annotations} annotations of {result.images} images ({result.categories} categories) to <span className="mono">{result.path}</span>
+          Wrote {result.annotations} annotations of {result.images} images ({result.categories} categories) to{' '}
+          <span className="mono">{result.path}</span>
         </p>
       )}
       <footer className="dialog-actions">
         <button className="ghost" onClick={() => c.openDialog(null)}>
           Close
         </button>
-        <button className="primary" onClick={() => void run()} disabled={busy || !path.trim()} data-testid="run-export">
+        <button
+          className="primary"
+          onClick={() => void run()}
+          disabled={busy || !path.trim()}
+          data-testid="run-export"
+        >
           {busy ? 'Exporting…' : 'Export'}
         </button>
       </footer>

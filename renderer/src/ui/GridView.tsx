@@ -4,7 +4,12 @@ import type { ImageStatus, ImageSummary } from '../../../common/contracts/index.
 import { useApp, useController } from '../state/context.js';
 
 const STATUSES: ImageStatus[] = ['new', 'in_progress', 'done', 'skipped'];
-const STATUS_LABEL: Record<ImageStatus, string> = { new: 'New', in_progress: 'In progress', done: 'Done', skipped: 'Skipped' };
+const STATUS_LABEL: Record<ImageStatus, string> = {
+  new: 'New',
+  in_progress: 'In progress',
+  done: 'Done',
+  skipped: 'Skipped',
+};
 
 export function GridView() {
   const c = useController();
@@ -29,7 +34,13 @@ export function GridView() {
     <div className="page grid-page">
       <div className="toolbar">
         <form className="import" onSubmit={doImport} data-testid="import-form">
-          <input value={dir} onChange={(e) => setDir(e.target.value)} placeholder="Folder of images to import" className="mono" name="importDir" />
+          <input
+            value={dir}
+            onChange={(e) => setDir(e.target.value)}
+            placeholder="Folder of images to import"
+            className="mono"
+            name="importDir"
+          />
           <button type="submit" className="primary" disabled={!dir.trim() || !!running}>
             Import folder
           </button>
@@ -43,7 +54,11 @@ export function GridView() {
           </div>
         )}
         <div className="spacer" />
-        <select value={filter.status ?? ''} onChange={(e) => void c.setFilter({ status: (e.target.value || null) as ImageStatus | null })} aria-label="Filter by status">
+        <select
+          value={filter.status ?? ''}
+          onChange={(e) => void c.setFilter({ status: (e.target.value || null) as ImageStatus | null })}
+          aria-label="Filter by status"
+        >
           <option value="">All statuses</option>
           {STATUSES.map((s) => (
             <option key={s} value={s}>
@@ -63,7 +78,12 @@ export function GridView() {
             </option>
           ))}
         </select>
-        <button className="ghost" onClick={() => void c.startAutoAnnotate(true)} disabled={images.length === 0} title="Propose masks for every image">
+        <button
+          className="ghost"
+          onClick={() => void c.startAutoAnnotate(true)}
+          disabled={images.length === 0}
+          title="Propose masks for every image"
+        >
           Auto-annotate all
         </button>
       </div>
@@ -74,7 +94,9 @@ export function GridView() {
       {images.length === 0 ? (
         <div className="empty">
           <p>No images{filter.status || filter.categoryId ? ' match these filters' : ' yet'}.</p>
-          {!filter.status && !filter.categoryId && <p className="muted">Import a folder of JPEG/PNG images to start.</p>}
+          {!filter.status && !filter.categoryId && (
+            <p className="muted">Import a folder of JPEG/PNG images to start.</p>
+          )}
         </div>
       ) : (
         <div className="grid" data-testid="image-grid">
@@ -108,14 +130,23 @@ const Thumb = memo(function Thumb({ image, onOpen }: { image: ImageSummary; onOp
     };
   }, [c, image.id]);
   return (
-    <button className="thumb" onClick={onOpen} title={image.relPath} data-testid="thumb" data-image-id={image.id}>
-      <div className="thumb-img">{url ? <img src={url} alt={image.fileName} loading="lazy" draggable={false} /> : null}</div>
+    <button
+      className="thumb"
+      onClick={onOpen}
+      title={image.relPath}
+      data-testid="thumb"
+      data-image-id={image.id}
+    >
+      <div className="thumb-img">
+        {url ? <img src={url} alt={image.fileName} loading="lazy" draggable={false} /> : null}
+      </div>
       <div className="thumb-meta">
         <span className="name">{image.fileName}</span>
         <span className={`status s-${image.status}`}>{STATUS_LABEL[image.status]}</span>
       </div>
       <div className="thumb-counts muted small">
-        {image.annotationCount} ann.{image.proposedCount > 0 ? ` · ${image.proposedCount} proposed` : ''} · {image.width}×{image.height}
+        {image.annotationCount} ann.{image.proposedCount > 0 ? ` · ${image.proposedCount} proposed` : ''} ·{' '}
+        {image.width}×{image.height}
       </div>
     </button>
   );

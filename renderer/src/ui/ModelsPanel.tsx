@@ -42,8 +42,26 @@ export function ModelsPanel() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const n = name.trim();
-    if (tab === 'folder') void act(unwrapToast(c, c.api.models.importFolder({ dir: dir.trim(), ...(n ? { name: n } : {}) }), 'Import model'));
-    if (tab === 'pair') void act(unwrapToast(c, c.api.models.importPair({ encoderPath: enc.trim(), decoderPath: dec.trim(), name: n || 'Imported model' }), 'Import model'));
+    if (tab === 'folder')
+      void act(
+        unwrapToast(
+          c,
+          c.api.models.importFolder({ dir: dir.trim(), ...(n ? { name: n } : {}) }),
+          'Import model',
+        ),
+      );
+    if (tab === 'pair')
+      void act(
+        unwrapToast(
+          c,
+          c.api.models.importPair({
+            encoderPath: enc.trim(),
+            decoderPath: dec.trim(),
+            name: n || 'Imported model',
+          }),
+          'Import model',
+        ),
+      );
     if (tab === 'url')
       void act(
         unwrapToast(
@@ -55,7 +73,8 @@ export function ModelsPanel() {
           }),
           'Download',
         ).then((job) => {
-          if (job && typeof job === 'object' && 'id' in job) c.store.setState((s) => ({ jobs: { ...s.jobs, [(job as { id: string }).id]: job as never } }));
+          if (job && typeof job === 'object' && 'id' in job)
+            c.store.setState((s) => ({ jobs: { ...s.jobs, [(job as { id: string }).id]: job as never } }));
         }),
       );
   };
@@ -90,7 +109,13 @@ export function ModelsPanel() {
                 {m.active ? (
                   <span className="pill ok">Active</span>
                 ) : (
-                  <button className="small" disabled={busy} onClick={() => void act(unwrapToast(c, c.api.models.setActive({ id: m.id }), 'Switch model'))}>
+                  <button
+                    className="small"
+                    disabled={busy}
+                    onClick={() =>
+                      void act(unwrapToast(c, c.api.models.setActive({ id: m.id }), 'Switch model'))
+                    }
+                  >
                     Use
                   </button>
                 )}
@@ -129,13 +154,37 @@ export function ModelsPanel() {
           <>
             <label>
               Encoder URL and sha256
-              <input value={encUrl} onChange={(e) => setEncUrl(e.target.value)} className="mono" placeholder="https://…/encoder.onnx" required />
-              <input value={encSha} onChange={(e) => setEncSha(e.target.value)} className="mono" placeholder="64 hex digits" required />
+              <input
+                value={encUrl}
+                onChange={(e) => setEncUrl(e.target.value)}
+                className="mono"
+                placeholder="https://…/encoder.onnx"
+                required
+              />
+              <input
+                value={encSha}
+                onChange={(e) => setEncSha(e.target.value)}
+                className="mono"
+                placeholder="64 hex digits"
+                required
+              />
             </label>
             <label>
               Decoder URL and sha256
-              <input value={decUrl} onChange={(e) => setDecUrl(e.target.value)} className="mono" placeholder="https://…/decoder.onnx" required />
-              <input value={decSha} onChange={(e) => setDecSha(e.target.value)} className="mono" placeholder="64 hex digits" required />
+              <input
+                value={decUrl}
+                onChange={(e) => setDecUrl(e.target.value)}
+                className="mono"
+                placeholder="https://…/decoder.onnx"
+                required
+              />
+              <input
+                value={decSha}
+                onChange={(e) => setDecSha(e.target.value)}
+                className="mono"
+                placeholder="64 hex digits"
+                required
+              />
             </label>
           </>
         )}
@@ -153,14 +202,24 @@ export function ModelsPanel() {
         <div key={j.id} className="row">
           <span className="small">{j.message || 'Download'}</span>
           <Progress done={j.done} total={j.total} />
-          <span className="small muted">{j.state === 'failed' ? (j.error?.message ?? 'failed') : j.total ? `${formatBytes(j.done)} / ${formatBytes(j.total)}` : j.state}</span>
+          <span className="small muted">
+            {j.state === 'failed'
+              ? (j.error?.message ?? 'failed')
+              : j.total
+                ? `${formatBytes(j.done)} / ${formatBytes(j.total)}`
+                : j.state}
+          </span>
         </div>
       ))}
     </Dialog>
   );
 }
 
-async function unwrapToast(c: ReturnType<typeof useController>, p: Promise<{ ok: true; value: unknown } | { ok: false; error: { message: string } }>, what: string): Promise<unknown> {
+async function unwrapToast(
+  c: ReturnType<typeof useController>,
+  p: Promise<{ ok: true; value: unknown } | { ok: false; error: { message: string } }>,
+  what: string,
+): Promise<unknown> {
   const r = await p;
   if (!r.ok) {
     c.toast('error', `${what}: ${r.error.message}`);

@@ -15,7 +15,10 @@ export function ProjectsView() {
   const create = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
-    await c.createProject(root.trim(), name.trim() || root.trim().split(/[\\/]/).filter(Boolean).pop() || 'Project');
+    await c.createProject(
+      root.trim(),
+      name.trim() || root.trim().split(/[\\/]/).filter(Boolean).pop() || 'Project',
+    );
     setBusy(false);
   };
   const open = async (e: FormEvent) => {
@@ -28,7 +31,11 @@ export function ProjectsView() {
   return (
     <div className="page projects">
       <h1>Projects</h1>
-      {info?.mode === 'web' && <p className="muted">Web mode: folders are paths on the server ({info.allowedRoots.join(', ') || 'any allowed root'}).</p>}
+      {info?.mode === 'web' && (
+        <p className="muted">
+          Web mode: folders are paths on the server ({info.allowedRoots.join(', ') || 'any allowed root'}).
+        </p>
+      )}
       {project && (
         <div className="card current">
           <div>
@@ -51,11 +58,23 @@ export function ProjectsView() {
           <h2>New project</h2>
           <label>
             Folder
-            <input value={root} onChange={(e) => setRoot(e.target.value)} placeholder="/data/my-dataset" className="mono" required name="root" />
+            <input
+              value={root}
+              onChange={(e) => setRoot(e.target.value)}
+              placeholder="/data/my-dataset"
+              className="mono"
+              required
+              name="root"
+            />
           </label>
           <label>
             Name
-            <input value={name} onChange={(e) => setName(e.target.value)} placeholder="My dataset" name="name" />
+            <input
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="My dataset"
+              name="name"
+            />
           </label>
           <button className="primary" type="submit" disabled={busy || !root.trim()}>
             Create project
@@ -65,7 +84,14 @@ export function ProjectsView() {
           <h2>Open project</h2>
           <label>
             Folder
-            <input value={openRoot} onChange={(e) => setOpenRoot(e.target.value)} placeholder="/data/my-dataset" className="mono" required name="openRoot" />
+            <input
+              value={openRoot}
+              onChange={(e) => setOpenRoot(e.target.value)}
+              placeholder="/data/my-dataset"
+              className="mono"
+              required
+              name="openRoot"
+            />
           </label>
           <button type="submit" disabled={busy || !openRoot.trim()}>
             Open
@@ -76,7 +102,12 @@ export function ProjectsView() {
               <ul className="recent">
                 {recent.map((r) => (
                   <li key={r.root}>
-                    <button className="link" disabled={!r.exists} onClick={() => void c.openProject(r.root)} title={r.root}>
+                    <button
+                      className="link"
+                      disabled={!r.exists}
+                      onClick={() => void c.openProject(r.root)}
+                      title={r.root}
+                    >
                       <span>{r.name}</span>
                       <span className="muted mono">{r.root}</span>
                     </button>

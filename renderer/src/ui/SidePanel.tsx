@@ -4,7 +4,17 @@ import { useApp, useController } from '../state/context.js';
 import { colorOf, proposals } from '../state/store.js';
 import { SHORTCUTS } from './AnnotateView.js';
 
-const PALETTE = ['#3b82f6', '#22c55e', '#f97316', '#e11d48', '#a855f7', '#14b8a6', '#eab308', '#ec4899', '#84cc16'];
+const PALETTE = [
+  '#3b82f6',
+  '#22c55e',
+  '#f97316',
+  '#e11d48',
+  '#a855f7',
+  '#14b8a6',
+  '#eab308',
+  '#ec4899',
+  '#84cc16',
+];
 
 export function SidePanel() {
   return (
@@ -44,7 +54,11 @@ function Categories() {
       <ul className="cats">
         {categories.map((cat) => (
           <li key={cat.id} className={cat.id === active ? 'cat active' : 'cat'}>
-            <button className="cat-main" onClick={() => c.setActiveCategory(cat.id)} data-testid={`category-${cat.name}`}>
+            <button
+              className="cat-main"
+              onClick={() => c.setActiveCategory(cat.id)}
+              data-testid={`category-${cat.name}`}
+            >
               <span className="key">{cat.key ?? ''}</span>
               <span className="swatch" style={{ background: cat.color }} />
               <span className="cat-name">{cat.name}</span>
@@ -56,14 +70,23 @@ function Categories() {
               aria-label={`Color of ${cat.name}`}
               className="color"
             />
-            <button className="icon small" title="Delete category" onClick={() => void c.deleteCategory(cat.id)}>
+            <button
+              className="icon small"
+              title="Delete category"
+              onClick={() => void c.deleteCategory(cat.id)}
+            >
               ×
             </button>
           </li>
         ))}
       </ul>
       <form onSubmit={add} className="row">
-        <input value={name} onChange={(e) => setName(e.target.value)} placeholder="New category" name="categoryName" />
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="New category"
+          name="categoryName"
+        />
         <button type="submit" disabled={!name.trim()}>
           Add
         </button>
@@ -93,7 +116,11 @@ function AnnotationList() {
               <span className="mono">#{a.id}</span>
               <span className="muted small">{a.area.toLocaleString()} px</span>
             </button>
-            <select value={a.categoryId ?? ''} onChange={(e) => void c.relabel([a.id], e.target.value ? Number(e.target.value) : null)} aria-label="Category">
+            <select
+              value={a.categoryId ?? ''}
+              onChange={(e) => void c.relabel([a.id], e.target.value ? Number(e.target.value) : null)}
+              aria-label="Category"
+            >
               <option value="">—</option>
               {categories.map((cat) => (
                 <option key={cat.id} value={cat.id}>
@@ -101,10 +128,18 @@ function AnnotationList() {
                 </option>
               ))}
             </select>
-            <button className="icon small" title={hidden[a.id] ? 'Show' : 'Hide'} onClick={() => c.toggleHidden(a.id)}>
+            <button
+              className="icon small"
+              title={hidden[a.id] ? 'Show' : 'Hide'}
+              onClick={() => c.toggleHidden(a.id)}
+            >
               {hidden[a.id] ? '◌' : '●'}
             </button>
-            <button className="icon small danger" title="Delete" onClick={() => void c.deleteAnnotations([a.id])}>
+            <button
+              className="icon small danger"
+              title="Delete"
+              onClick={() => void c.deleteAnnotations([a.id])}
+            >
               ×
             </button>
           </li>
@@ -142,33 +177,59 @@ function Review() {
               max={1}
               step={0.01}
               value={minScore}
-              onChange={(e) => c.store.setState((s) => ({ review: { ...s.review, minScore: Number(e.target.value) } }))}
+              onChange={(e) =>
+                c.store.setState((s) => ({ review: { ...s.review, minScore: Number(e.target.value) } }))
+              }
               aria-label="Minimum score"
             />
           </label>
           <div className="row wrap">
-            <button className="primary small" onClick={() => void c.acceptProposals({ minScore })} disabled={above === 0} data-testid="accept-above">
+            <button
+              className="primary small"
+              onClick={() => void c.acceptProposals({ minScore })}
+              disabled={above === 0}
+              data-testid="accept-above"
+            >
               Accept {above} ≥ score
             </button>
-            <button className="small" onClick={() => void c.acceptProposals({ all: true })} data-testid="accept-all">
+            <button
+              className="small"
+              onClick={() => void c.acceptProposals({ all: true })}
+              data-testid="accept-all"
+            >
               Accept all
             </button>
-            <button className="small danger" onClick={() => void c.rejectProposals({ all: true })} data-testid="reject-all">
+            <button
+              className="small danger"
+              onClick={() => void c.rejectProposals({ all: true })}
+              data-testid="reject-all"
+            >
               Reject all
             </button>
           </div>
           <ul className="anns proposals">
             {list.map((a) => (
               <li key={a.id} className={a.id === focusId ? 'ann focused' : 'ann'}>
-                <button className="ann-main" onClick={() => c.store.setState((s) => ({ review: { ...s.review, focusId: a.id } }))}>
+                <button
+                  className="ann-main"
+                  onClick={() => c.store.setState((s) => ({ review: { ...s.review, focusId: a.id } }))}
+                >
                   <span className="swatch hatched" />
                   <span className="mono">#{a.id}</span>
                   <span className="small">{a.score !== null ? a.score.toFixed(2) : '—'}</span>
                 </button>
-                <button className="icon small ok" title="Accept (Y)" onClick={() => void c.acceptProposals({ ids: [a.id] })}>
+                <button
+                  className="icon small ok"
+                  title="Accept (Y)"
+                  onClick={() => void c.acceptProposals({ ids: [a.id] })}
+                >
                   ✓
                 </button>
-                <button className="icon small danger" title="Reject (N)" onClick={() => void c.rejectProposals({ ids: [a.id] })}>
+                <button
+                  className="icon small danger"
+                  title="Reject (N)"
+                  onClick={() => void c.rejectProposals({ ids: [a.id] })}
+                >
                   ×
                 </button>
               </li>

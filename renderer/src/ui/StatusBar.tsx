@@ -19,7 +19,9 @@ export function StatusBar() {
   const phase = useApp((s) => s.prompt.phase);
   const tool = useApp((s) => s.tool);
   const jobs = useApp((s) => s.jobs);
-  const running = Object.values(jobs).filter((j) => j.state === 'running' || j.state === 'queued' || j.state === 'paused');
+  const running = Object.values(jobs).filter(
+    (j) => j.state === 'running' || j.state === 'queued' || j.state === 'paused',
+  );
   const model = models.find((m) => m.id === provider?.modelId) ?? models.find((m) => m.active);
   return (
     <footer className="statusbar" data-testid="statusbar">
@@ -31,7 +33,11 @@ export function StatusBar() {
           {provider.device ? ` · ${provider.device}` : ''}
         </span>
       )}
-      {provider?.provider === 'cpu' && <span className="muted small ellipsis" title={provider.reason}>{provider.reason}</span>}
+      {provider?.provider === 'cpu' && (
+        <span className="muted small ellipsis" title={provider.reason}>
+          {provider.reason}
+        </span>
+      )}
       {view === 'annotate' && (
         <span className="small" data-testid="embedding-state">
           Embedding:{' '}

@@ -32,7 +32,10 @@ export function useMaskBitmap(
   alpha: number,
   style: MaskStyle,
 ): { bitmap: MaskBitmap | null; rle: RleData | null } {
-  const [state, setState] = useState<{ bitmap: MaskBitmap | null; rle: RleData | null }>({ bitmap: null, rle: null });
+  const [state, setState] = useState<{ bitmap: MaskBitmap | null; rle: RleData | null }>({
+    bitmap: null,
+    rle: null,
+  });
   useEffect(() => {
     if (!rle) {
       pixels.invalidate(channel);
