@@ -232,11 +232,10 @@ export class EngineContext implements WorkerContext {
       point_labels: new ort.Tensor('float32', p.labels, [1, n]),
       mask_input: new ort.Tensor('float32', p.maskInput ?? new Float32Array(PLANE), [1, 1, LOW_RES, LOW_RES]),
       has_mask_input: new ort.Tensor('float32', Float32Array.of(p.maskInput ? 1 : 0), [1]),
-      orig_im_size: new ort.Tensor(
-        'float32',
-        Float32Array.of(record.geometry.height, record.geometry.width),
-        [2],
-      ),
+      // Hack: the official export always computes `masks` at orig_im_size for all 4 outputs, even when only
+      // the low-res outputs are fetched (onnxruntime does not prune it). We upscale the one chosen mask
+      // ourselves (postprocess.ts), so give it a small size: a 12 MP photo would otherwise cost 4 × 12 M floats.
+      orig_im_size: new ort.Tensor('float32', Float32Array.of(LOW_RES, LOW_RES), [2]),
     };
     const t0 = performance.now();
     let out: ort.InferenceSession.ReturnType;

@@ -1,0 +1,203 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBmp, encodeBmp24 } from './bmp.js';
+import { decodeForSam } from './image.js';
+import { fixtureModelDir, fixtureShapesDir, ImageError, SamEngine } from './index.js';
+
+let tmp: string;
+let reference: Uint8Array;
+const scene = () => path.join(fixtureShapesDir(), 'shapes_01.jpg');
+
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d += Math.abs(a[i]! - b[i]!);
+  return d / a.length;
+}
+
+function correlation(a: Uint8Array, b: Uint8Array): number {
+  let sa = 0;
+  let sb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sa += a[i]!;
+    sb += b[i]!;
+  }
+  const ma = sa / a.length;
+  const mb = sb / b.length;
+  let cov = 0;
+  let va = 0;
+  let vb = 0;
+  for (let i = 0; i < a.length; i++) {
+    cov += (a[i]! - ma) * (b[i]! - mb);
+    va += (a[i]! - ma) ** 2;
+    vb += (b[i]! - mb) ** 2;
+  }
+  return cov / Math.sqrt(va * vb);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A valid PNG whose header claims width × height but whose data holds only a few rows. */
+function pngBomb(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(Buffer.alloc(1 + width * 3))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'maskroom-img-'));
+  const png = await sharp(scene()).png().toBuffer();
+  writeFileSync(path.join(tmp, 'ref.png'), png);
+  reference = (await decodeForSam(png, 1024)).rgb;
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('decodeForSam formats', () => {
+  it('resizes the longest side to 1024 with SAM rounding', async () => {
+    const small = await sharp(scene()).resize(333, 517, { fit: 'fill' }).png().toBuffer();
+    const d = await decodeForSam(small, 1024);
+    expect(d.geometry).toEqual({
+      width: 333,
+      height: 517,
+      resizedWidth: 660,
+      resizedHeight: 1024,
+      inputSize: 1024,
+    });
+    expect(d.rgb.length).toBe(660 * 1024 * 3);
+  });
+
+  it('decodes 16-bit PNG, RGBA PNG, lossless WebP, TIFF and 24/32-bit BMP to the same RGB', async () => {
+    const src = sharp(scene());
+    const raw = await sharp(scene()).raw().toBuffer({ resolveWithObject: true });
+    const { width, height } = raw.info;
+    const bmp24 = encodeBmp24(raw.data, width, height);
+    // 32-bit BI_RGB BMP (BGRX), top-down rows, written by hand: sharp cannot write BMP.
+    const bmp32 = new Uint8Array(54 + width * height * 4);
+    bmp32.set(bmp24.subarray(0, 54));
+    const dv = new DataView(bmp32.buffer);
+    dv.setUint32(2, bmp32.length, true);
+    dv.setInt32(22, -height, true);
+    dv.setUint16(28, 32, true);
+    for (let i = 0; i < width * height; i++) {
+      bmp32[54 + i * 4] = raw.data[i * 3 + 2]!;
+      bmp32[54 + i * 4 + 1] = raw.data[i * 3 + 1]!;
+      bmp32[54 + i * 4 + 2] = raw.data[i * 3]!;
+      bmp32[54 + i * 4 + 3] = 0x7f;
+    }
+    expect(decodeBmp(bmp32).rgb).toEqual(new Uint8Array(raw.data));
+    const variants: Record<string, Uint8Array> = {
+      png16: await src.clone().toColourspace('rgb16').png().toBuffer(),
+      rgba: await src.clone().ensureAlpha(0.5).png().toBuffer(),
+      webp: await src.clone().webp({ lossless: true, effort: 0 }).toBuffer(),
+      tiff: await src.clone().tiff({ compression: 'lzw' }).toBuffer(),
+      bmp24,
+      bmp32,
+    };
+    const meta16 = await sharp(variants.png16!).metadata();
+    expect(meta16.depth).toBe('ushort');
+    for (const [name, bytes] of Object.entries(variants)) {
+      const d = await decodeForSam(bytes, 1024);
+      expect([d.geometry.width, d.geometry.height], name).toEqual([953, 1024]);
+      expect(meanAbsDiff(d.rgb, reference), name).toBeLessThan(1);
+    }
+  });
+
+  it('converts grey and CMYK sources to RGB', async () => {
+    const grey = await decodeForSam(await sharp(scene()).greyscale().png().toBuffer(), 1024);
+    for (let i = 0; i < grey.rgb.length; i += 3 * 997) {
+      expect(grey.rgb[i]).toBe(grey.rgb[i + 1]);
+      expect(grey.rgb[i]).toBe(grey.rgb[i + 2]);
+    }
+    const cmykJpeg = await sharp(scene()).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+    expect((await sharp(cmykJpeg).metadata()).space).toBe('cmyk');
+    const cmyk = await decodeForSam(cmykJpeg, 1024);
+    expect(cmyk.rgb.length).toBe(reference.length);
+    // CMYK→RGB is not an identity round trip (ink model vs. sRGB), so compare structure, not values.
+    expect(correlation(cmyk.rgb, reference)).toBeGreaterThan(0.9);
+  });
+});
+
+describe('bad images give typed errors through the engine', () => {
+  let engine: SamEngine;
+  beforeAll(async () => {
+    engine = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });
+  });
+  afterAll(async () => engine?.close());
+
+  const cases: [string, () => string | Uint8Array, string][] = [
+    ['a missing file', () => path.join(tmp, 'nope.jpg'), 'not_found'],
+    [
+      'a folder',
+      () => (mkdirSync(path.join(tmp, 'dir.jpg'), { recursive: true }), path.join(tmp, 'dir.jpg')),
+      'not_a_file',
+    ],
+    [
+      'a 0-byte file',
+      () => (writeFileSync(path.join(tmp, 'empty.jpg'), ''), path.join(tmp, 'empty.jpg')),
+      'empty',
+    ],
+    ['0 bytes in memory', () => new Uint8Array(0), 'empty'],
+    [
+      'text named .jpg',
+      () => (
+        writeFileSync(path.join(tmp, 'text.jpg'), 'hello, I am not a JPEG\n'),
+        path.join(tmp, 'text.jpg')
+      ),
+      'unsupported_format',
+    ],
+    ['a truncated JPEG', () => readFileSync(scene()).subarray(0, 20_000), 'corrupt'],
+    ['a PNG header claiming 40000×40000', () => pngBomb(40_000, 40_000), 'too_large'],
+    ['a BMP header claiming 20000×20000', () => encodeBmp24Header(20_000, 20_000), 'too_large'],
+    ['an 8-bit palette BMP', () => bmpWithBits(8), 'unsupported_format'],
+    ['a truncated BMP', () => encodeBmp24(new Uint8Array(30 * 20 * 3), 30, 20).subarray(0, 500), 'corrupt'],
+  ];
+
+  for (const [what, input, code] of cases) {
+    it(`refuses ${what} with ImageError ${code}`, async () => {
+      const t0 = performance.now();
+      const err = await engine.embed(input()).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ImageError);
+      expect((err as ImageError).code).toBe(code);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      // The worker survived: a good image still works.
+      expect((await engine.embed(scene())).height).toBe(1024);
+    });
+  }
+});
+
+function encodeBmp24Header(w: number, h: number): Uint8Array {
+  const b = encodeBmp24(new Uint8Array(3), 1, 1);
+  const dv = new DataView(b.buffer);
+  dv.setInt32(18, w, true);
+  dv.setInt32(22, h, true);
+  return b;
+}
+
+function bmpWithBits(bits: number): Uint8Array {
+  const b = encodeBmp24(new Uint8Array(4 * 4 * 3), 4, 4);
+  new DataView(b.buffer).setUint16(28, bits, true);
+  return b;
+}
