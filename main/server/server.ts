@@ -106,8 +106,6 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let port = 0;
   let nextPeer = 1;
 
-  const authorized = (req: IncomingMessage): boolean => tokensEqual(presentedToken(req, port)?.token, token);
-
   const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!hostAllowed(req, port)) return send(res, 421, 'wrong Host', 'text/plain; charset=utf-8');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
