@@ -1,5 +1,6 @@
 // RLE codec speed on 4000×3000 masks (a 12-megapixel photo): encode/decode, strings, and the run-level
-// operations (area, bbox, merge, iou), plus polygon rasterization. Median and p90 of N runs each.
+// operations (area, bbox, merge, iou), polygon rasterization, and the mask geometry of common/geometry.
+// Median and p90 of N runs each.
 import {
   area,
   compress,
@@ -12,6 +13,7 @@ import {
   toBbox,
   type RleCounts,
 } from '../common/rle/index.js';
+import { maskToCocoPolygons, maskToPolygons, polygonsToMask } from '../common/geometry/index.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
 
 const H = 3000;
@@ -74,6 +76,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     poly.push(2000 + 1700 * r * Math.cos(t), 1500 + 1200 * r * Math.sin(t));
   }
 
+  const rings = maskToPolygons(a, H, W);
   const cases: [string, string, () => unknown, number][] = [
     ['encode', 'object', () => encode(a, H, W), ra.counts.length],
     ['decode', 'object', () => decode(ra), ra.counts.length],
@@ -87,6 +90,15 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     ['merge (union of 10)', 'object', () => merge(many), many.reduce((s, r) => s + r.counts.length, 0)],
     ['iou', 'object', () => iou(ra, rb), ra.counts.length + rb.counts.length],
     ['fromPolygons (200 vertices)', 'object', () => fromPolygons([poly], H, W), null as unknown as number],
+    ['maskToPolygons', 'object', () => maskToPolygons(a, H, W), null as unknown as number],
+    [
+      'maskToPolygons (tolerance 1)',
+      'object',
+      () => maskToPolygons(a, H, W, { tolerance: 1 }),
+      null as unknown as number,
+    ],
+    ['maskToCocoPolygons', 'object', () => maskToCocoPolygons(a, H, W), null as unknown as number],
+    ['polygonsToMask', 'object', () => polygonsToMask(rings, H, W), null as unknown as number],
     ['encode', 'noise (worst case)', () => encode(noisy, H, W), rn.counts.length],
     ['decode', 'noise (worst case)', () => decode(rn), rn.counts.length],
     ['compress', 'noise (worst case)', () => compress(rn), rn.counts.length],
