@@ -41,11 +41,18 @@ export async function boxesToMasks(
   boxes: BoxXyxy[],
   opts: { decoder?: DecoderChoice; pointsPerBatch?: number } = {},
 ): Promise<BoxesResult> {
-  if (!Array.isArray(boxes)) throw new EngineError('bad_prompt', 'boxes must be an array of [x0, y0, x1, y1]');
+  if (!Array.isArray(boxes))
+    throw new EngineError('bad_prompt', 'boxes must be an array of [x0, y0, x1, y1]');
   if (boxes.length === 0) {
     throw new EngineError('bad_prompt', 'boxesToMasks needs at least one box');
   }
   const source = toSource(image);
-  const payload: AmgOpPayload = { kind: 'boxes', source, boxes, decoder: opts.decoder ?? 'auto', pointsPerBatch: opts.pointsPerBatch ?? 64 };
+  const payload: AmgOpPayload = {
+    kind: 'boxes',
+    source,
+    boxes,
+    decoder: opts.decoder ?? 'auto',
+    pointsPerBatch: opts.pointsPerBatch ?? 64,
+  };
   return engine.request<BoxesResult>('amg', payload, transferOf(source));
 }

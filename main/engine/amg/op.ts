@@ -24,23 +24,41 @@ interface SingleDecoder {
 }
 function singleDecoder(ctx: WorkerContext): SingleDecoder {
   const d = (ctx as Partial<SingleDecoder>).decodeOne;
-  if (typeof d !== 'function') throw new EngineError('internal', 'this engine cannot decode one prompt per call');
+  if (typeof d !== 'function')
+    throw new EngineError('internal', 'this engine cannot decode one prompt per call');
   return { decodeOne: d.bind(ctx) };
 }
 
 /** Decodes prompts with the chosen decoder; always 4 masks per prompt (SAM's multimask export). */
-async function decodePrompts(ctx: WorkerContext, record: EmbeddingRecord, prompts: EncodedPrompt[], decoder: DecoderChoice, batch: number): Promise<AmgDecoded> {
+async function decodePrompts(
+  ctx: WorkerContext,
+  record: EmbeddingRecord,
+  prompts: EncodedPrompt[],
+  decoder: DecoderChoice,
+  batch: number,
+): Promise<AmgDecoded> {
   if (decoder === 'batched' && !ctx.batchedDecoder) {
-    throw new EngineError('model_mismatch', `model ${ctx.model.id} has no batched decoder; use decoder "single" or "auto"`);
+    throw new EngineError(
+      'model_mismatch',
+      `model ${ctx.model.id} has no batched decoder; use decoder "single" or "auto"`,
+    );
   }
   const useBatched = decoder === 'batched' || (decoder === 'auto' && ctx.batchedDecoder !== null);
   if (useBatched) {
     const r = await ctx.decodeLowRes(record, prompts, batch);
-    if (r.masksPerPrompt !== 4) throw new EngineError('model_mismatch', `AMG needs a decoder with 4 masks per prompt, this one has ${r.masksPerPrompt}`);
+    if (r.masksPerPrompt !== 4)
+      throw new EngineError(
+        'model_mismatch',
+        `AMG needs a decoder with 4 masks per prompt, this one has ${r.masksPerPrompt}`,
+      );
     return r;
   }
   const single = singleDecoder(ctx);
-  if (ctx.decoder.masksPerPrompt !== 4) throw new EngineError('model_mismatch', `AMG needs a decoder with 4 masks per prompt, this one has ${ctx.decoder.masksPerPrompt}`);
+  if (ctx.decoder.masksPerPrompt !== 4)
+    throw new EngineError(
+      'model_mismatch',
+      `AMG needs a decoder with 4 masks per prompt, this one has ${ctx.decoder.masksPerPrompt}`,
+    );
   const iou = new Float32Array(prompts.length * 4);
   const lowRes = new Float32Array(prompts.length * 4 * PLANE);
   for (let i = 0; i < prompts.length; i++) {
@@ -54,7 +72,11 @@ async function decodePrompts(ctx: WorkerContext, record: EmbeddingRecord, prompt
 // The crop of the displayed image (EXIF orientation applied, as the encoder sees it), as lossless PNG bytes
 // so the engine embeds (and caches) it like any image.
 async function cropBytes(source: ImageSource, crop: BoxXyxy): Promise<Uint8Array> {
-  if ('key' in source) throw new EngineError('bad_prompt', 'crop layers need the image itself (a path or bytes), not an embedding key');
+  if ('key' in source)
+    throw new EngineError(
+      'bad_prompt',
+      'crop layers need the image itself (a path or bytes), not an embedding key',
+    );
   const input = 'path' in source ? source.path : source.bytes;
   const [x0, y0, x1, y1] = crop;
   return sharp(input, { limitInputPixels: false })
@@ -64,7 +86,10 @@ async function cropBytes(source: ImageSource, crop: BoxXyxy): Promise<Uint8Array
     .toBuffer();
 }
 
-async function runGenerate(ctx: WorkerContext, p: Extract<AmgOpPayload, { kind: 'generate' }>): Promise<AmgOpResult> {
+async function runGenerate(
+  ctx: WorkerContext,
+  p: Extract<AmgOpPayload, { kind: 'generate' }>,
+): Promise<AmgOpResult> {
   const options = parseAmgOptions(p.options);
   const decoder = p.decoder ?? 'auto';
   const t0 = performance.now();
@@ -74,7 +99,8 @@ async function runGenerate(ctx: WorkerContext, p: Extract<AmgOpPayload, { kind: 
   let record = full.record;
   let cropEmbedMs = 0;
   const backend: AmgBackend = {
-    maxBatch: decoder === 'single' || (decoder === 'auto' && !ctx.batchedDecoder) ? 1 : options.pointsPerBatch,
+    maxBatch:
+      decoder === 'single' || (decoder === 'auto' && !ctx.batchedDecoder) ? 1 : options.pointsPerBatch,
     async setCrop(crop) {
       if (crop[0] === 0 && crop[1] === 0 && crop[2] === imW && crop[3] === imH) {
         record = full.record;
@@ -102,12 +128,21 @@ async function runGenerate(ctx: WorkerContext, p: Extract<AmgOpPayload, { kind: 
     height: imH,
     masks,
     stats,
-    timings: { embed: embedMs, cropEmbed: cropEmbedMs, generate: performance.now() - t1 - cropEmbedMs, total: performance.now() - t0 },
+    timings: {
+      embed: embedMs,
+      cropEmbed: cropEmbedMs,
+      generate: performance.now() - t1 - cropEmbedMs,
+      total: performance.now() - t0,
+    },
   };
 }
 
-async function runBoxes(ctx: WorkerContext, p: Extract<AmgOpPayload, { kind: 'boxes' }>): Promise<AmgOpResult> {
-  if (!Array.isArray(p.boxes)) throw new EngineError('bad_prompt', 'boxes must be an array of [x0, y0, x1, y1]');
+async function runBoxes(
+  ctx: WorkerContext,
+  p: Extract<AmgOpPayload, { kind: 'boxes' }>,
+): Promise<AmgOpResult> {
+  if (!Array.isArray(p.boxes))
+    throw new EngineError('bad_prompt', 'boxes must be an array of [x0, y0, x1, y1]');
   const t0 = performance.now();
   const { record } = await ctx.embed(p.source);
   const { width: imW, height: imH } = record.geometry;
@@ -137,15 +172,29 @@ async function runBoxes(ctx: WorkerContext, p: Extract<AmgOpPayload, { kind: 'bo
         continue;
       }
       const { counts, area } = up.rleCounts(r.lowRes, start, threshold, box, { imH, imW, offX: 0, offY: 0 });
-      out.push({ rle: { size: [imH, imW], counts: countsToString(counts) }, predictedIou: r.iou[i * 4]!, area });
+      out.push({
+        rle: { size: [imH, imW], counts: countsToString(counts) },
+        predictedIou: r.iou[i * 4]!,
+        area,
+      });
     }
   }
-  return { kind: 'boxes', key: record.key, width: imW, height: imH, masks: out, timings: { total: performance.now() - t0 } };
+  return {
+    kind: 'boxes',
+    key: record.key,
+    width: imW,
+    height: imH,
+    masks: out,
+    timings: { total: performance.now() - t0 },
+  };
 }
 
 registerOp<AmgOpPayload, AmgOpResult>('amg', async (ctx, payload) => {
   if (!payload || typeof payload !== 'object') throw new EngineError('bad_prompt', 'amg op needs a payload');
   if (payload.kind === 'generate') return { value: await runGenerate(ctx, payload) };
   if (payload.kind === 'boxes') return { value: await runBoxes(ctx, payload) };
-  throw new EngineError('bad_prompt', `unknown amg request kind "${String((payload as { kind?: unknown }).kind)}"`);
+  throw new EngineError(
+    'bad_prompt',
+    `unknown amg request kind "${String((payload as { kind?: unknown }).kind)}"`,
+  );
 });
