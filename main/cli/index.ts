@@ -3,8 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import { formatCliError } from './errors.js';
 import { register as registerSegment } from './commands/segment.js';
+import { register as registerAuto } from './commands/auto.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerSegment];
+const COMMANDS: ((program: Command) => void)[] = [registerSegment, registerAuto];
 
 export function buildProgram(): Command {
   const program = new Command('maskroom')
