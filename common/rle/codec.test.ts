@@ -234,3 +234,21 @@ describe('merge and iou work on runs', () => {
     expect(toBbox({ size: [4, 5], counts: [3, 0, 2, 2, 13] })).toEqual([1, 1, 1, 2]);
   });
 });
+
+describe('the worked examples of docs/rle.md', () => {
+  it('writes multi-group and negative values as documented', () => {
+    expect(countsToString([100])).toBe('T3');
+    expect(countsToString([1, 102, 3, 2])).toBe('1V33lL');
+    expect(countsFromString('1V33lL')).toEqual([1, 102, 3, 2]);
+  });
+
+  it('gives the documented area, box, union, intersection and IoU of the 3×4 example', () => {
+    const m = encode(new Uint8Array([0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1]), 3, 4);
+    expect(area(m)).toBe(5);
+    expect(toBbox(m)).toEqual([1, 0, 3, 3]);
+    const b = encode(new Uint8Array([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0]), 3, 4);
+    expect(merge([m, b]).counts).toEqual([3, 2, 1, 2, 1, 3]);
+    expect(merge([m, b], true).counts).toEqual([6, 2, 4]);
+    expect(iou(m, b)).toBe(2 / 7);
+  });
+});
