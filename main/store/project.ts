@@ -1,5 +1,5 @@
 // Opening and creating projects: one SQLite file per project, `<projectDir>/maskroom.db`.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import * as annotations from './annotations.js';
@@ -96,20 +96,27 @@ export async function initProject(dir: string, opts: { root?: string; now?: numb
   if (existsSync(file))
     throw new StoreError('PROJECT_EXISTS', `${absDir} already holds a Maskroom project (${PROJECT_FILE})`);
   const root = path.resolve(absDir, opts.root ?? '.');
-  const db = openDatabase(file);
+  // Built under a temporary name and renamed into place, so a crash mid-way never leaves a
+  // maskroom.db without its settings row.
+  const tmp = `${file}.init`;
+  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  const db = openDatabase(tmp);
   try {
-    const migration = await migrate(db);
+    await migrate(db);
     settings.insertSettings(db, {
       root: storedRoot(absDir, root),
       activeModelId: null,
       formatVersion: FORMAT_VERSION,
       createdAt: opts.now ?? Date.now(),
     });
-    return makeProject(absDir, db, migration);
-  } catch (err) {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
     db.close();
-    throw err;
   }
+  if (existsSync(file))
+    throw new StoreError('PROJECT_EXISTS', `${absDir} already holds a Maskroom project (${PROJECT_FILE})`);
+  renameSync(tmp, file);
+  return openProject(absDir);
 }
 
 /**
