@@ -16,6 +16,7 @@ import {
   merge,
   toBbox,
 } from './index.js';
+import { maskToCocoPolygons } from '../geometry/index.js';
 import { blobMask, packBits, randomMask, rng } from './testing.js';
 
 // Fresh random cases each run, answered by pycocotools itself in a child process. Needs python3 with
@@ -98,6 +99,13 @@ describe('live comparison with pycocotools', () => {
         }
         polygons.push({ h, w, polygons: parts });
       }
+      // Outlines traced by common/geometry (holes bridged) must come back as the same mask through pycocotools.
+      const traced: number[] = [];
+      masks.forEach((m, i) => {
+        if (m.h * m.w > 5000 || !m.mask.some((v) => v)) return;
+        traced.push(i);
+        polygons.push({ h: m.h, w: m.w, polygons: maskToCocoPolygons(m.mask, m.h, m.w) });
+      });
       const bboxes: { h: number; w: number; bbox: [number, number, number, number] }[] = [];
       for (let k = 0; k < 30; k++) {
         bboxes.push({
@@ -154,6 +162,11 @@ describe('live comparison with pycocotools', () => {
         const rle = fromPolygons(p.polygons, p.h, p.w);
         expect(compress(rle).counts).toBe(answer.polygons[i]!.counts);
         expect(toBbox(rle)).toEqual(answer.polygons[i]!.bbox);
+      });
+      expect(traced.length).toBeGreaterThan(0);
+    const firstTraced = polygons.length - traced.length;
+      traced.forEach((m, k) => {
+        expect(answer.polygons[firstTraced + k]!.counts).toBe(rles[m]!.counts);
       });
       bboxes.forEach((b, i) => {
         expect(compress(fromBbox(b.bbox, b.h, b.w)).counts).toBe(answer.bboxes[i]!.counts);
