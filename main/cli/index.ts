@@ -3,9 +3,12 @@
 import { Command, CommanderError } from 'commander';
 import { formatCliError } from './errors.js';
 import { register as registerSegment } from './commands/segment.js';
+import { register as registerProject } from './commands/project.js';
+import { register as registerCoco } from './commands/coco.js';
 import { register as registerAuto } from './commands/auto.js';
+import { register as registerServe } from '../server/serve.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerSegment, registerAuto];
+const COMMANDS: ((program: Command) => void)[] = [registerSegment, registerProject, registerCoco, registerAuto, registerServe];
 
 export function buildProgram(): Command {
   const program = new Command('maskroom')
