@@ -164,7 +164,7 @@ describe('live comparison with pycocotools', () => {
         expect(toBbox(rle)).toEqual(answer.polygons[i]!.bbox);
       });
       expect(traced.length).toBeGreaterThan(0);
-    const firstTraced = polygons.length - traced.length;
+      const firstTraced = polygons.length - traced.length;
       traced.forEach((m, k) => {
         expect(answer.polygons[firstTraced + k]!.counts).toBe(rles[m]!.counts);
       });

@@ -6,14 +6,21 @@ import { RleError } from './errors.js';
 // of the last group is the sign, and 48 is added to land in printable ASCII ('0'..'o').
 // Arithmetic instead of bit operators: deltas of masks above 2^31 pixels do not fit JS' 32-bit bit ops.
 
-/** Counts → pycocotools' compressed string; byte-identical to `rleToString`. */
+/**
+ * Counts → pycocotools' compressed string; byte-identical to `rleToString`. Throws RleError 'bad-counts'
+ * for a count that is not a non-negative integer.
+ */
 export function countsToString(counts: ArrayLike<number>): string {
   const n = counts.length;
   // Most groups are 1–3 characters; build with a char-code buffer, not string concatenation per group.
   let buf = new Uint8Array(Math.max(16, n * 3));
   let p = 0;
   for (let i = 0; i < n; i++) {
-    let x = counts[i]!;
+    const v = counts[i]!;
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new RleError('bad-counts', `counts[${i}] must be a non-negative integer, got ${String(v)}`);
+    }
+    let x = v;
     if (i > 2) x -= counts[i - 2]!;
     let more = true;
     while (more) {
@@ -40,7 +47,8 @@ export function countsToString(counts: ArrayLike<number>): string {
 
 /**
  * pycocotools' compressed string → counts; the inverse of {@link countsToString} (pycocotools `rleFrString`).
- * Throws RleError 'bad-string' for characters outside '0'..'o', a truncated last group or a negative count.
+ * Throws RleError 'bad-string' for characters outside '0'..'o', a truncated last group, a number of more than
+ * 11 groups (55 bits) or a negative count.
  */
 export function countsFromString(s: string): number[] {
   if (typeof s !== 'string')
@@ -67,6 +75,9 @@ export function countsFromString(s: string): number[] {
           `counts string has character ${JSON.stringify(s[p])} at ${p}; only '0'..'o' can occur`,
         );
       }
+      // 11 groups hold 55 bits: more cannot be a pixel count (and would lose precision).
+      if (p - start >= 11)
+        throw new RleError('bad-string', `counts string has a number too large at ${start}`);
       x += (c & 0x1f) * scale;
       scale *= 32;
       more = (c & 0x20) !== 0;

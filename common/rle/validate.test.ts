@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   countsFromString,
+  countsToString,
   decode,
   encode,
   fromBbox,
@@ -93,5 +94,19 @@ describe('every entry point checks its input', () => {
       'bad-polygon',
     );
     expect(code(() => fromBbox([1, 2, NaN, 3], 4, 4))).toBe('bad-polygon');
+  });
+});
+
+describe('count strings', () => {
+  it('refuses counts that are not non-negative integers', () => {
+    expect(code(() => countsToString([3, -1]))).toBe('bad-counts');
+    expect(code(() => countsToString([1.5]))).toBe('bad-counts');
+    expect(code(() => countsToString([NaN]))).toBe('bad-counts');
+  });
+
+  it('refuses numbers too long to be a run', () => {
+    expect(code(() => countsFromString('o'.repeat(11) + '0'))).toBe('bad-string');
+    expect(code(() => countsFromString('o'.repeat(300) + '0'))).toBe('bad-string');
+    expect(countsFromString('oooooooooo0')).toHaveLength(1);
   });
 });
