@@ -14,7 +14,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { generateMasks, type AmgBackend } from '../common/amg/generate.js';
 import { parseAmgOptions, type AmgOptionsInput } from '../common/amg/types.js';
-import { encodeCompressed } from '../common/rle/index.js';
+import { compress, encodeCompressed, type Rle } from '../common/rle/index.js';
 import { decodeForSam } from '../main/engine/image.js';
 import { lowResToMask } from '../main/engine/postprocess.js';
 import { normalizeToTensor, toInputFrame, type ImageGeometry } from '../main/engine/preprocess.js';
@@ -50,12 +50,33 @@ class OrtSam {
     private readonly encoder: ort.InferenceSession,
     private readonly single: ort.InferenceSession | null,
     private readonly batched: ort.InferenceSession,
+    private readonly post: ort.InferenceSession | null,
     readonly loadMs: number,
   ) {}
 
+  get gpuPost(): boolean {
+    return this.post !== null;
+  }
+
+  /**
+   * Full-size masks of k selected low-res logit maps through postprocess.onnx (GPU): uint8 [k, W, H], each mask
+   * column-major, i.e. already in RLE order.
+   */
+  async masks(lowRes: Float32Array, picks: number[], g: ImageGeometry): Promise<Uint8Array> {
+    if (!this.post) throw new GpuBenchError('postprocess.onnx was not loaded');
+    const sel = new Float32Array(picks.length * MAP);
+    picks.forEach((idx, k) => sel.set(lowResSlice(lowRes, idx), k * MAP));
+    const out = await this.post.run({
+      low_res_masks: new ort.Tensor('float32', sel, [picks.length, 256, 256]),
+      orig_im_size: new ort.Tensor('float32', new Float32Array([g.height, g.width]), [2]),
+    });
+    return out.masks!.data as Uint8Array;
+  }
+
   static async load(dir: string, provider: 'cuda' | 'cpu', withSingle = false): Promise<OrtSam> {
     const file = path.join(dir, 'manifest.json');
-    if (!existsSync(file)) throw new GpuBenchError(`no exported model at ${dir} (run native-models/export first)`);
+    if (!existsSync(file))
+      throw new GpuBenchError(`no exported model at ${dir} (run native-models/export first)`);
     const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
     const so: ort.InferenceSession.SessionOptions = {
       executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
@@ -66,7 +87,9 @@ class OrtSam {
     const encoder = await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), so);
     const single = withSingle ? await ort.InferenceSession.create(path.join(dir, 'decoder.onnx'), so) : null;
     const batched = await ort.InferenceSession.create(path.join(dir, 'decoder_batched.onnx'), so);
-    return new OrtSam(manifest, encoder, single, batched, performance.now() - t0);
+    const postFile = path.join(dir, 'postprocess.onnx');
+    const post = existsSync(postFile) ? await ort.InferenceSession.create(postFile, so) : null;
+    return new OrtSam(manifest, encoder, single, batched, post, performance.now() - t0);
   }
 
   /** Encoder outputs by name: image_embeddings (+ SAM2 high_res_feats_0/1), fed back to the decoders as is. */
@@ -76,7 +99,13 @@ class OrtSam {
   }
 
   /** B prompt sets of N points each (coords in the 1024 input frame) → iou [B,4], lowRes [B,4,256,256]. */
-  async decode(feats: Record<string, ort.Tensor>, coords: Float32Array, labels: Float32Array, b: number, n: number) {
+  async decode(
+    feats: Record<string, ort.Tensor>,
+    coords: Float32Array,
+    labels: Float32Array,
+    b: number,
+    n: number,
+  ) {
     const out = await this.batched.run({
       ...feats,
       point_coords: new ort.Tensor('float32', coords, [b, n, 2]),
@@ -84,11 +113,19 @@ class OrtSam {
       mask_input: new ort.Tensor('float32', new Float32Array(b * MAP), [b, 1, 256, 256]),
       has_mask_input: new ort.Tensor('float32', new Float32Array(b), [b]),
     });
-    return { iou: out.iou_predictions!.data as Float32Array, lowRes: out.low_res_masks!.data as Float32Array };
+    return {
+      iou: out.iou_predictions!.data as Float32Array,
+      lowRes: out.low_res_masks!.data as Float32Array,
+    };
   }
 
   /** The official one-prompt-set decoder (SamOnnxModel format): the plain path of the fixture comparison. */
-  async decodeSingle(feats: Record<string, ort.Tensor>, coords: Float32Array, labels: Float32Array, g: ImageGeometry) {
+  async decodeSingle(
+    feats: Record<string, ort.Tensor>,
+    coords: Float32Array,
+    labels: Float32Array,
+    g: ImageGeometry,
+  ) {
     if (!this.single) throw new GpuBenchError('decoder.onnx was not loaded');
     const n = labels.length;
     const out = await this.single.run({
@@ -99,13 +136,17 @@ class OrtSam {
       has_mask_input: new ort.Tensor('float32', new Float32Array(1), [1]),
       orig_im_size: new ort.Tensor('float32', new Float32Array([g.height, g.width]), [2]),
     });
-    return { iou: out.iou_predictions!.data as Float32Array, lowRes: out.low_res_masks!.data as Float32Array };
+    return {
+      iou: out.iou_predictions!.data as Float32Array,
+      lowRes: out.low_res_masks!.data as Float32Array,
+    };
   }
 
   async release(): Promise<void> {
     await this.encoder.release();
     await this.single?.release();
     await this.batched.release();
+    await this.post?.release();
   }
 }
 
@@ -143,6 +184,23 @@ function lowResSlice(lowRes: Float32Array, idx: number): Float32Array {
   return lowRes.subarray(idx * MAP, (idx + 1) * MAP);
 }
 
+/** COCO RLE of one column-major 0/1 mask (runs alternate starting with background). */
+export function rleFromColumnMajor(bits: Uint8Array, h: number, w: number): Rle {
+  const counts: number[] = [];
+  let cur = 0;
+  let run = 0;
+  for (let i = 0; i < bits.length; i++) {
+    if (bits[i] !== cur) {
+      counts.push(run);
+      run = 0;
+      cur ^= 1;
+    }
+    run++;
+  }
+  counts.push(run);
+  return compress({ size: [h, w], counts });
+}
+
 interface ImageRun {
   ms: number;
   stages: { decode: number; encoder: number; decoder: number; post: number };
@@ -150,7 +208,13 @@ interface ImageRun {
 }
 
 /** One image through one task, timed as the reference times it: file read → RLE strings. */
-async function runTask(sam: OrtSam, file: string, task: Task, amgBatch: number, amgOpts: AmgOptionsInput): Promise<ImageRun> {
+async function runTask(
+  sam: OrtSam,
+  file: string,
+  task: Task,
+  amgBatch: number,
+  amgOpts: AmgOptionsInput,
+): Promise<ImageRun> {
   const t0 = performance.now();
   const img = await decodeForSam(readFileSync(file), 1024);
   const g = img.geometry;
@@ -172,7 +236,12 @@ async function runTask(sam: OrtSam, file: string, task: Task, amgBatch: number, 
         return out;
       },
     };
-    const res = await generateMasks(g.height, g.width, parseAmgOptions({ ...amgOpts, pointsPerBatch: amgBatch }), backend);
+    const res = await generateMasks(
+      g.height,
+      g.width,
+      parseAmgOptions({ ...amgOpts, pointsPerBatch: amgBatch }),
+      backend,
+    );
     masks = res.masks.length;
   } else {
     const stem = path.basename(file).replace(/\.[^.]+$/, '');
@@ -182,9 +251,17 @@ async function runTask(sam: OrtSam, file: string, task: Task, amgBatch: number, 
     const out = await sam.decode(feats, p.coords, p.labels, p.n, 2);
     decoderMs = performance.now() - d0;
     const pick = task === 'sps' ? [1, 2, 3] : Array.from({ length: p.n }, (_, i) => i * 4);
-    for (const idx of pick) {
-      encodeCompressed(lowResToMask(lowResSlice(out.lowRes, idx), g), g.height, g.width);
-      masks++;
+    if (sam.gpuPost) {
+      const bits = await sam.masks(out.lowRes, pick, g);
+      const px = g.height * g.width;
+      for (let k = 0; k < pick.length; k++)
+        rleFromColumnMajor(bits.subarray(k * px, (k + 1) * px), g.height, g.width);
+      masks = pick.length;
+    } else {
+      for (const idx of pick) {
+        encodeCompressed(lowResToMask(lowResSlice(out.lowRes, idx), g), g.height, g.width);
+        masks++;
+      }
     }
   }
   const t3 = performance.now();
@@ -201,9 +278,13 @@ class GpuMemory {
   private max = 0;
   start(): void {
     try {
-      this.proc = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100'], {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
+      this.proc = spawn(
+        'nvidia-smi',
+        ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100'],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
       this.proc.stdout?.on('data', (b: Buffer) => {
         for (const line of b.toString().split('\n')) {
           const v = Number.parseInt(line, 10);
@@ -228,7 +309,9 @@ class GpuMemory {
 
 function deviceName(): string {
   try {
-    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0]!;
   } catch {
     return 'unknown GPU';
   }
@@ -240,10 +323,15 @@ function readF32(file: string): Float32Array {
 }
 
 /** Max / mean abs error of our low-res logits against the reference's, on the reference's own input tensor. */
-async function agreement(sam: OrtSam, refDir: string): Promise<{ maxAbs: number; meanAbs: number; refMeanAbs: number; images: number } | null> {
+async function agreement(
+  sam: OrtSam,
+  refDir: string,
+): Promise<{ maxAbs: number; meanAbs: number; refMeanAbs: number; images: number } | null> {
   const dir = path.join(refDir, 'agree');
   if (!existsSync(dir)) return null;
-  const stems = readdirSync(dir).filter((f) => f.endsWith('.image.f32')).map((f) => f.slice(0, -'.image.f32'.length));
+  const stems = readdirSync(dir)
+    .filter((f) => f.endsWith('.image.f32'))
+    .map((f) => f.slice(0, -'.image.f32'.length));
   let maxAbs = 0;
   let sum = 0;
   let refSum = 0;
@@ -255,9 +343,18 @@ async function agreement(sam: OrtSam, refDir: string): Promise<{ maxAbs: number;
       if (!existsSync(metaFile)) continue;
       const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { coords: number[][][]; labels: number[][] };
       const b = meta.labels.length;
-      const out = await sam.decode(feats, new Float32Array(meta.coords.flat(2)), new Float32Array(meta.labels.flat()), b, 2);
+      const out = await sam.decode(
+        feats,
+        new Float32Array(meta.coords.flat(2)),
+        new Float32Array(meta.labels.flat()),
+        b,
+        2,
+      );
       const ref = readF32(path.join(dir, `${stem}.${task}.low.f32`));
-      if (ref.length !== out.lowRes.length) throw new GpuBenchError(`${stem}.${task}: reference has ${ref.length} logits, ours ${out.lowRes.length}`);
+      if (ref.length !== out.lowRes.length)
+        throw new GpuBenchError(
+          `${stem}.${task}: reference has ${ref.length} logits, ours ${out.lowRes.length}`,
+        );
       for (let i = 0; i < ref.length; i++) {
         const d = Math.abs(out.lowRes[i]! - ref[i]!);
         if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
@@ -297,7 +394,9 @@ async function fixtureAgreement(provider: 'cuda' | 'cpu', modelsDir: string, amg
   const fp16Dir = path.join(modelsDir, 'tinysam-shapes-fp16');
   const fast = await OrtSam.load(existsSync(fp16Dir) ? fp16Dir : plainDir, provider);
   const plain = await OrtSam.load(plainDir, provider, true);
-  const scenes = readdirSync(path.join(root, 'native-models/fixtures/shapes')).filter((f) => /^shapes_\d+\.jpg$/.test(f));
+  const scenes = readdirSync(path.join(root, 'native-models/fixtures/shapes')).filter((f) =>
+    /^shapes_\d+\.jpg$/.test(f),
+  );
   const ious: number[] = [];
   const mismatches: number[] = [];
   const counts: [number, number][] = [];
@@ -307,25 +406,39 @@ async function fixtureAgreement(provider: 'cuda' | 'cpu', modelsDir: string, amg
     const tensor = normalizeToTensor(img.rgb, g, MEAN, STD);
     const [ff, fp] = [await fast.embed(tensor), await plain.embed(tensor)];
     const grid: number[] = [];
-    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) grid.push(((x + 0.5) / 8) * g.width, ((y + 0.5) / 8) * g.height);
+    for (let y = 0; y < 8; y++)
+      for (let x = 0; x < 8; x++) grid.push(((x + 0.5) / 8) * g.width, ((y + 0.5) / 8) * g.height);
     const p = onePointPrompts(grid, g);
     const fo = await fast.decode(ff, p.coords, p.labels, p.n, 2);
     for (let i = 0; i < p.n; i++) {
-      const po = await plain.decodeSingle(fp, p.coords.subarray(4 * i, 4 * i + 4), p.labels.subarray(2 * i, 2 * i + 2), g);
+      const po = await plain.decodeSingle(
+        fp,
+        p.coords.subarray(4 * i, 4 * i + 4),
+        p.labels.subarray(2 * i, 2 * i + 2),
+        g,
+      );
       const a = lowResToMask(lowResSlice(fo.lowRes, bestOf(fo.iou, i)), g);
       const b = lowResToMask(lowResSlice(po.lowRes, bestOf(po.iou, 0)), g);
       ious.push(maskIou(a, b));
     }
-    const amgWith = async (sam: OrtSam, feats: Record<string, ort.Tensor>, batch: number, single: boolean) => {
+    const amgWith = async (
+      sam: OrtSam,
+      feats: Record<string, ort.Tensor>,
+      batch: number,
+      single: boolean,
+    ) => {
       const backend: AmgBackend = {
         maxBatch: batch,
         setCrop: async () => {},
         decode: async (pts) => {
           const q = onePointPrompts(pts, g);
-          return single ? sam.decodeSingle(feats, q.coords, q.labels, g) : sam.decode(feats, q.coords, q.labels, q.n, 2);
+          return single
+            ? sam.decodeSingle(feats, q.coords, q.labels, g)
+            : sam.decode(feats, q.coords, q.labels, q.n, 2);
         },
       };
-      return (await generateMasks(g.height, g.width, parseAmgOptions({ pointsPerBatch: batch }), backend)).masks.length;
+      return (await generateMasks(g.height, g.width, parseAmgOptions({ pointsPerBatch: batch }), backend))
+        .masks.length;
     };
     const nFast = await amgWith(fast, ff, amgBatch, false);
     const nPlain = await amgWith(plain, fp, 1, true);
@@ -369,8 +482,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   if (!existsSync(imagesDir)) throw new GpuBenchError(`no images at ${imagesDir}`);
   const limit = Number.parseInt(env.GPU_BENCH_LIMIT ?? (opts.quick ? '8' : '50'), 10);
   const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
-  for (const t of tasks) if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
-  const images = readdirSync(imagesDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, limit).map((f) => path.join(imagesDir, f));
+  for (const t of tasks)
+    if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
+  const images = readdirSync(imagesDir)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()
+    .slice(0, limit)
+    .map((f) => path.join(imagesDir, f));
   if (images.length === 0) throw new GpuBenchError(`no images in ${imagesDir}`);
   const device = opts.provider === 'cuda' ? deviceName() : 'cpu';
   const mem = new GpuMemory();
@@ -385,8 +503,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     if (!ref) notes.push(`${arch}: no PyTorch reference at ${refFile}; ratios left empty`);
     // Random-init weights predict no confident masks: the reference and we then run AMG with the filters
     // given in the reference summary, so both do the same post-processing work.
-    const refOpts = ref ? (ref as unknown as { amg_options?: { pred_iou_thresh: number; stability_thresh: number } }).amg_options : undefined;
-    const amgOpts: AmgOptionsInput = refOpts ? { predIouThresh: refOpts.pred_iou_thresh, stabilityScoreThresh: refOpts.stability_thresh } : {};
+    const refOpts = ref
+      ? (ref as unknown as { amg_options?: { pred_iou_thresh: number; stability_thresh: number } })
+          .amg_options
+      : undefined;
+    const amgOpts: AmgOptionsInput = refOpts
+      ? { predIouThresh: refOpts.pred_iou_thresh, stabilityScoreThresh: refOpts.stability_thresh }
+      : {};
     for (const variant of ['fp32', 'fp16'] as const) {
       const dir = path.join(modelsDir, variant === 'fp32' ? arch : `${arch}-fp16`);
       if (!existsSync(dir)) {
@@ -403,11 +526,18 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         for (const f of images) runs.push(await runTask(sam, f, task, batch, amgOpts));
         const rest = runs.slice(1).map((r) => r.ms);
         const p50 = percentile(rest, 50);
-        const stage = (k: keyof ImageRun['stages']) => percentile(runs.slice(1).map((r) => r.stages[k]), 50);
+        const stage = (k: keyof ImageRun['stages']) =>
+          percentile(
+            runs.slice(1).map((r) => r.stages[k]),
+            50,
+          );
         const r = ref?.tasks[task];
         rows.push({
           arch,
-          path: variant === 'fp16' ? `ORT fp16${task === 'amg' ? ` b${batch}` : ''}` : `ORT fp32${task === 'amg' ? ' b64' : ''}`,
+          path:
+            variant === 'fp16'
+              ? `ORT fp16${task === 'amg' ? ` b${batch}` : ''}`
+              : `ORT fp32${task === 'amg' ? ' b64' : ''}`,
           task,
           first_ms: +runs[0]!.ms.toFixed(1),
           p50_ms: +p50.toFixed(1),
@@ -424,11 +554,30 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       // 1024 prompts in one call: the batch at which ORT's CUDA ConvTranspose used to fail.
       const img = await decodeForSam(readFileSync(images[0]!), 1024);
       const feats = await sam.embed(normalizeToTensor(img.rgb, img.geometry, MEAN, STD));
-      const grid = Array.from({ length: 2048 }, (_, i) => ((i % 2 === 0 ? (i / 2) % 32 : Math.floor(i / 64)) + 0.5) / 32);
-      const p = onePointPrompts(grid.map((v, i) => v * (i % 2 === 0 ? img.geometry.width : img.geometry.height)), img.geometry);
+      const grid = Array.from(
+        { length: 2048 },
+        (_, i) => ((i % 2 === 0 ? (i / 2) % 32 : Math.floor(i / 64)) + 0.5) / 32,
+      );
+      const p = onePointPrompts(
+        grid.map((v, i) => v * (i % 2 === 0 ? img.geometry.width : img.geometry.height)),
+        img.geometry,
+      );
       const b0 = performance.now();
       const big = await sam.decode(feats, p.coords, p.labels, p.n, 2);
       per.batch1024 = { ms: performance.now() - b0, finite: big.lowRes.every((v) => Number.isFinite(v)) };
+      if (sam.gpuPost) {
+        // GPU post-processing vs the engine's exact JS upscaling, on the first 8 masks of the big batch.
+        const picks = [0, 1, 2, 3, 4, 5, 6, 7];
+        const bits = await sam.masks(big.lowRes, picks, img.geometry);
+        const { height: h, width: w } = img.geometry;
+        let differ = 0;
+        for (const [k, idx] of picks.entries()) {
+          const ref = encodeCompressed(lowResToMask(lowResSlice(big.lowRes, idx), img.geometry), h, w).counts;
+          const gpu = rleFromColumnMajor(bits.subarray(k * h * w, (k + 1) * h * w), h, w).counts;
+          if (ref !== gpu) differ++;
+        }
+        per.gpuPostMasksDifferingFromJs = `${differ}/${picks.length}`;
+      }
       per.peakGpuMiB = mem.peak();
       detail[`${arch}-${variant}`] = per;
       notes.push(
@@ -440,12 +589,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     }
   }
   let fixture: unknown = null;
-  if (env.GPU_BENCH_FIXTURE !== '0') try {
-    fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
-    notes.push(`fixture fast vs plain: ${JSON.stringify(fixture)}`);
-  } catch (err) {
-    notes.push(`fixture agreement failed: ${(err as Error).message}`);
-  }
+  if (env.GPU_BENCH_FIXTURE !== '0')
+    try {
+      fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
+      notes.push(`fixture fast vs plain: ${JSON.stringify(fixture)}`);
+    } catch (err) {
+      notes.push(`fixture agreement failed: ${(err as Error).message}`);
+    }
   mem.stop();
   const result: SuiteResult = { rows, notes, extra: { device, images: images.length, detail, fixture } };
   writeReport(docsDir, device, opts, result);
@@ -454,7 +604,10 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
 
 function writeReport(docsDir: string, device: string, opts: BenchOptions, result: SuiteResult): void {
   mkdirSync(docsDir, { recursive: true });
-  const slug = `gpu-${device.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+  const slug = `gpu-${device
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')}`;
   const cols = Object.keys(result.rows[0] ?? {});
   const md = [
     `# GPU benchmark — ${device}`,
@@ -469,5 +622,8 @@ function writeReport(docsDir: string, device: string, opts: BenchOptions, result
     '',
   ].join('\n');
   writeFileSync(path.join(docsDir, `${slug}.md`), md);
-  writeFileSync(path.join(docsDir, `${slug}.json`), JSON.stringify({ device, date: new Date().toISOString(), ...result }, null, 2));
+  writeFileSync(
+    path.join(docsDir, `${slug}.json`),
+    JSON.stringify({ device, date: new Date().toISOString(), ...result }, null, 2),
+  );
 }

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sam_models import ARCHS, IMG_SIZE, ImageEncoder, PromptDecoder, build_model, high_res_shapes, save_weights  # noqa: E402
+from sam_models import ARCHS, IMG_SIZE, ImageEncoder, MaskPostprocess, PromptDecoder, build_model, high_res_shapes, save_weights  # noqa: E402
 
 OPSET = 17
 NORMALIZATION = {"mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
@@ -128,6 +128,7 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
             {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "B"}, "has_mask_input": {0: "B"},
              "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}})
     print(f"[{arch} {precision}] decoders exported ({time.time() - t0:.0f}s)", flush=True)
+    export_postprocess(os.path.join(folder, "postprocess.onnx"))
 
     if check:
         report["checks"] = _check(folder, ref_model, family, hr, hr_names, g, device)
@@ -139,6 +140,22 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     if device == "cuda":
         torch.cuda.empty_cache()
     return report
+
+
+def export_postprocess(dst: str) -> dict:
+    """Writes postprocess.onnx (weights-free, f32) and checks it against PyTorch on random logits."""
+    post = MaskPostprocess().eval()
+    low = torch.randn(3, 256, 256) * 3
+    _export(post, (low, torch.tensor([540.0, 960.0])), dst, ["low_res_masks", "orig_im_size"], ["masks"],
+            {"low_res_masks": {0: "K"}, "masks": {0: "K", 1: "W", 2: "H"}})
+    low = torch.randn(2, 256, 256) * 3
+    size = torch.tensor([1500.0, 2250.0])
+    with torch.no_grad():
+        want = post(low, size)
+    got = _ort(dst, {"low_res_masks": low.numpy(), "orig_im_size": size.numpy()}, ["masks"])[0]
+    differ = int((got != want.numpy()).sum())
+    print(f"  check postprocess: {differ} of {got.size} mask bytes differ", flush=True)
+    return {"differing_bytes": differ, "bytes": int(got.size)}
 
 
 def _check(folder: str, ref_model, family: str, hr, hr_names, g, device) -> dict:

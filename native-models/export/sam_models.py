@@ -303,6 +303,18 @@ class PromptDecoder(nn.Module):
         return F.interpolate(masks, size=(size[0], size[1]), mode="bilinear", align_corners=False)
 
 
+class MaskPostprocess(nn.Module):
+    """low_res [K,256,256] logits + orig_im_size [2] -> uint8 [K, W, H] masks, column-major per mask.
+
+    SAM's postprocess_masks (bilinear to 1024², crop the padding, bilinear to the original size, > 0) on the
+    GPU, transposed so each mask's bytes are already in COCO RLE order: the caller only counts runs.
+    """
+
+    def forward(self, low_res: torch.Tensor, orig_im_size: torch.Tensor) -> torch.Tensor:
+        m = PromptDecoder._postprocess(low_res.unsqueeze(1), orig_im_size)[:, 0]
+        return (m > 0).transpose(1, 2).to(torch.uint8)
+
+
 def high_res_shapes(family: str) -> list[tuple[int, ...]]:
     """Shapes of the extra encoder outputs / decoder inputs a family needs (empty for SAM)."""
     return [] if family == "sam" else [(1, 32, 256, 256), (1, 64, 128, 128)]
