@@ -12,6 +12,14 @@ import {
   type ProviderChoice,
 } from '../../engine/index.js';
 
+/**
+ * A bad combination of options found in the action. Not a CommanderError: main() prints only errors that
+ * commander has not printed already, and commander does not print errors thrown from actions.
+ */
+class UsageError extends Error {
+  readonly code = 'bad_arguments';
+}
+
 function numbers(value: string, what: string, count: number[]): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
@@ -57,6 +65,7 @@ async function writeMask(file: string, r: MaskResult): Promise<void> {
   const mask = decode(r.rle);
   for (let i = 0; i < mask.length; i++) mask[i] = mask[i] ? 255 : 0;
   await sharp(mask, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('b-w')
     .png()
     .toFile(file);
 }
@@ -86,10 +95,9 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not read or write the disk embedding cache')
     .option('--json', 'print the result as one JSON object', false)
     .action(async (image: string, flags: SegmentFlags) => {
-      if (!flags.point?.length && !flags.box)
-        throw new InvalidArgumentError('give at least one --point or a --box');
+      if (!flags.point?.length && !flags.box) throw new UsageError('give at least one --point or a --box');
       if (flags.out && !['.png', '.json'].includes(path.extname(flags.out).toLowerCase())) {
-        throw new InvalidArgumentError(`--out must end in .png or .json, got "${flags.out}"`);
+        throw new UsageError(`--out must end in .png or .json, got "${flags.out}"`);
       }
       const engine = await SamEngine.create({
         modelDir: flags.model,
