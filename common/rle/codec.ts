@@ -30,31 +30,32 @@ export function encode(mask: Uint8Array, height: number, width: number): RleCoun
   // column-major order (the pixel above it; for row 0, the bottom of the previous column), bucket those
   // changes by column (a counting sort; rows arrive in order, so each bucket is sorted), and the runs are
   // the gaps between consecutive changes.
+  // Change positions as (x, y); grown by doubling. Inlined below rather than a closure: noisy masks have
+  // millions of changes and this is the hot path for them.
   let cap = 1024;
   let xs = new Int32Array(cap);
   let ys = new Int32Array(cap);
   let nt = 0;
   const perColumn = new Int32Array(w + 1);
-  const push = (x: number, y: number): void => {
-    if (nt === cap) {
-      cap *= 2;
-      const nx = new Int32Array(cap);
-      nx.set(xs);
-      xs = nx;
-      const ny = new Int32Array(cap);
-      ny.set(ys);
-      ys = ny;
-    }
-    xs[nt] = x;
-    ys[nt] = y;
-    nt++;
-    perColumn[x]!++;
+  const grow = (): void => {
+    cap *= 2;
+    const nx = new Int32Array(cap);
+    nx.set(xs);
+    xs = nx;
+    const ny = new Int32Array(cap);
+    ny.set(ys);
+    ys = ny;
   };
   if (h > 0) {
     const last = (h - 1) * w;
     for (let x = 0; x < w; x++) {
       const before = x === 0 ? false : mask[last + x - 1] !== 0;
-      if ((mask[x] !== 0) !== before) push(x, 0);
+      if ((mask[x] !== 0) !== before) {
+        if (nt === cap) grow();
+        xs[nt] = x;
+        ys[nt++] = 0;
+        perColumn[x]!++;
+      }
     }
   }
   // Masks are mostly rows equal to the row above; when rows are 4-byte aligned, compare 4 pixels at a time.
@@ -70,7 +71,12 @@ export function encode(mask: Uint8Array, height: number, width: number): RleCoun
         for (let i = row + k * 4, e = i + 4; i < e; i++) {
           const a = mask[i]!;
           const b = mask[i - w]!;
-          if (a !== b && (a === 0 || b === 0)) push(i - row, y);
+          if (a !== b && (a === 0 || b === 0)) {
+            if (nt === cap) grow();
+            xs[nt] = i - row;
+            ys[nt++] = y;
+            perColumn[i - row]!++;
+          }
         }
       }
       continue;
@@ -80,7 +86,12 @@ export function encode(mask: Uint8Array, height: number, width: number): RleCoun
       const a = mask[i]!;
       const b = mask[i - w]!;
       // Values differ, and not just two different nonzero values (nonzero = inside).
-      if (a !== b && (a === 0 || b === 0)) push(i - row, y);
+      if (a !== b && (a === 0 || b === 0)) {
+        if (nt === cap) grow();
+        xs[nt] = i - row;
+        ys[nt++] = y;
+        perColumn[i - row]!++;
+      }
     }
   }
   let start = 0;
