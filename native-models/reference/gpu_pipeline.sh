@@ -14,6 +14,8 @@ ARCHS=${ARCHS:-"sam_vit_b sam2.1_hiera_large sam_vit_h"}
 STAGES=${STAGES:-"smoke export reference bench"}
 mkdir -p "$WORK"
 exec >>"$WORK/log" 2>&1
+# Later device calls may not carry .gpu-data again: keep the images with the work.
+mkdir -p "$WORK/images" && cp -n .gpu-data/images/* "$WORK/images/"
 export PYTHONUNBUFFERED=1
 stamp() { echo "=== $(date -u +%H:%M:%S) $*"; }
 has() { [[ " $STAGES " == *" $1 "* ]]; }
@@ -45,15 +47,16 @@ if has reference; then
   for a in $ARCHS; do
     stamp reference "$a"
     # Random weights predict no confident masks: filters off, so AMG post-processing does its full work.
-    python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images .gpu-data/images --out "$WORK/ref/$a" \
+    python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images "$WORK/images" --out "$WORK/ref/$a" \
       --amg-pred-iou 0 --amg-stability 0 || echo "REFERENCE $a FAILED"
   done
 fi
 
 if has bench; then
   stamp bench
-  GPU_BENCH_ARCHS=$(echo $ARCHS | tr ' ' ',') GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_REF="$WORK/ref" GPU_BENCH_DOCS="$WORK/docs" \
+  GPU_BENCH_ARCHS=$(echo $ARCHS | tr ' ' ',') GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_REF="$WORK/ref" GPU_BENCH_DOCS="$WORK/docs" GPU_BENCH_IMAGES="$WORK/images" \
     node --import tsx bench/index.ts --suite gpu --provider cuda --out "$WORK/bench" || echo "BENCH FAILED"
 fi
 stamp done
+tar czf "$WORK/results.tgz" -C "$WORK" log docs ref/*/summary.json models/export_summary.json bench smoke 2>/dev/null
 touch "$WORK/done"
