@@ -4,8 +4,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron';
+import { fixtureModelDir } from '../main/engine/index.js';
 import { Backend } from '../main/services/backend.js';
 import { registerIpc } from './ipc.js';
+import { unpackedPath } from './packaging.js';
 import { handleAppRequest } from './protocol.js';
 import {
   APP_ENTRY,
@@ -89,6 +91,7 @@ async function start(): Promise<void> {
     pickFolder: (title) => pick('openDirectory', title),
     pickFile: (title, extensions) => pick('openFile', title, extensions),
     version: app.getVersion(),
+    fixtureModelDir: app.isPackaged ? unpackedPath(fixtureModelDir()) : fixtureModelDir(),
     log: (line) => console.log(`[maskroom] ${line}`),
   });
   const host = backend;

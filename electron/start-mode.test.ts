@@ -52,3 +52,16 @@ describe('npm start mode', () => {
     expect(missingBuilds(root, 'electron')).toEqual(['build:node', 'build:renderer', 'build:preload']);
   });
 });
+
+describe('packaged paths', () => {
+  it('points native code at the unpacked copy of files inside app.asar', async () => {
+    const { unpackedPath } = await import('./packaging.js');
+    expect(unpackedPath('/opt/Maskroom/resources/app.asar/native-models/fixtures/tinysam-shapes', '/')).toBe(
+      '/opt/Maskroom/resources/app.asar.unpacked/native-models/fixtures/tinysam-shapes',
+    );
+    expect(unpackedPath('C:\\Maskroom\\resources\\app.asar\\native-models', '\\')).toBe(
+      'C:\\Maskroom\\resources\\app.asar.unpacked\\native-models',
+    );
+    expect(unpackedPath('/work/main/native-models', '/')).toBe('/work/main/native-models');
+  });
+});
