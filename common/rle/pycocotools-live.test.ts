@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,6 +173,40 @@ describe('live comparison with pycocotools', () => {
       });
       counts.forEach((c, i) => {
         expect(countsToString(c)).toBe(answer.counts[i]);
+      });
+    },
+  );
+});
+
+// The shared data folder sits next to the repository (../shared), as in every checkout and CI run.
+const COCO_SAMPLE = fileURLToPath(
+  new URL('../../../shared/data/coco-val2017-sample/annotations.json', import.meta.url),
+);
+const cocoMissing = existsSync(COCO_SAMPLE) ? null : `${COCO_SAMPLE} not found`;
+if (cocoMissing) console.warn(`[rle] SKIPPING the COCO sample comparison: ${cocoMissing}`);
+
+interface CocoSample {
+  images: { id: number; height: number; width: number }[];
+  annotations: { id: number; image_id: number; segmentation: number[][] }[];
+}
+
+describe('the real COCO val2017 sample, live', () => {
+  it.skipIf(missing !== null || cocoMissing !== null)(
+    'rasterizes all 45 annotations like frPyObjects+merge, with the same box and area',
+    () => {
+      const coco = JSON.parse(readFileSync(COCO_SAMPLE, 'utf8')) as CocoSample;
+      const size = new Map(coco.images.map((im) => [im.id, [im.height, im.width] as const]));
+      const cases = coco.annotations.map((a) => {
+        const [h, w] = size.get(a.image_id)!;
+        return { id: a.id, h, w, polygons: a.segmentation };
+      });
+      expect(cases).toHaveLength(45);
+      const answer = askPycocotools({ polygons: cases });
+      cases.forEach((c, i) => {
+        const rle = fromPolygons(c.polygons, c.h, c.w);
+        expect([c.id, compress(rle).counts]).toEqual([c.id, answer.polygons[i]!.counts]);
+        expect([c.id, toBbox(rle)]).toEqual([c.id, answer.polygons[i]!.bbox]);
+        expect([c.id, area(rle)]).toEqual([c.id, answer.polygons[i]!.area]);
       });
     },
   );
