@@ -103,7 +103,7 @@ export const annotations = defineService('annotations', {
     redo: method({ doc: 'Redoes the last undone step.', args: NoArgs, result: HistoryStepSchema }),
   },
   events: {
-    /** Annotations of these images changed outside the caller's own request (jobs, undo in another window). */
+    /** Annotations of these images changed (any cause: this or another window, jobs, undo / redo). */
     changed: z.object({ imageIds: z.array(IdSchema) }),
   },
 });

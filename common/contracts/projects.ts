@@ -70,7 +70,11 @@ export const projects = defineService('projects', {
     }),
     importFolder: method({
       doc: 'Adds the images of a folder (inside the project or an allowed root) as a background job; progress via jobs.progress.',
-      args: z.strictObject({ dir: PathSchema, recursive: z.boolean().default(true) }),
+      args: z.strictObject({
+        dir: PathSchema,
+        /** Imports are always recursive; `false` is answered UNSUPPORTED. */
+        recursive: z.boolean().default(true),
+      }),
       result: JobInfoSchema,
     }),
     stats: method({ doc: 'Counts for the dashboard.', args: NoArgs, result: ProjectStatsSchema }),
