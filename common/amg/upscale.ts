@@ -279,7 +279,15 @@ export class MaskUpscaler {
       }
     };
     const [bx0, by0, bx1, by1] = box;
-    const rs: [number, number] = [0, this.region.h - 1];
+    // Only the low-res rows that rows by0..by1 read (taps grow with the row index).
+    const rs: [number, number] = [LOW_RES, 0];
+    for (const y of [by0, by1]) {
+      for (let a = 0; a < 4; a++) {
+        const i = this.ty.idx[y * 4 + a]!;
+        if (i < rs[0]) rs[0] = i;
+        if (i > rs[1]) rs[1] = i;
+      }
+    }
     // Everything before column offX + bx0 is background.
     push(0, (offX + bx0) * imH);
     for (let x = bx0; x <= bx1; x++) {
