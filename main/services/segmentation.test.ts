@@ -16,7 +16,7 @@ function iou(a: Uint8Array, b: Uint8Array): number {
 let t: TestBackend;
 let imageId: number;
 beforeAll(async () => {
-  t = await startTestBackend({ images: 1 });
+  t = await startTestBackend({ images: 2 });
   imageId = unwrap(await t.api.images.list()).items[0]!.id;
 });
 afterAll(async () => {
@@ -91,6 +91,22 @@ describe('Backend: segmentation on the fixture model', () => {
       ok: false,
       error: { code: 'NOT_FOUND' },
     });
+  });
+
+  it('prefetches the next image in the background and announces its embedding', async () => {
+    const next = unwrap(await t.api.images.list()).items[1]!.id;
+    const ready = new Promise<EmbeddingReady>((resolve) => {
+      const off = t.api.segmentation.onEmbeddingReady((e) => {
+        if (e.imageId === next) {
+          off();
+          resolve(e);
+        }
+      });
+    });
+    expect(unwrap(await t.api.segmentation.prefetch({ imageIds: [next, 4242] }))).toEqual({ queued: 1 });
+    expect(await ready).toMatchObject({ imageId: next, cached: false });
+    expect(unwrap(await t.api.images.get({ imageId: next })).embeddingCached).toBe(true);
+    expect(unwrap(await t.api.segmentation.prefetch({ imageIds: [next] }))).toEqual({ queued: 0 });
   });
 
   it('reports the provider in use and why', async () => {

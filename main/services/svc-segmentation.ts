@@ -1,6 +1,7 @@
 // `segmentation` and `models` services over the backend's one SamEngine.
 import path from 'node:path';
 import { AppError, contracts, type MaskCandidate, type ServiceImpl } from '../../common/contracts/index.js';
+import type { z } from 'zod';
 import { area as rleArea, encodeCompressed, toBbox } from '../../common/rle/index.js';
 import {
   EngineError,
@@ -36,11 +37,33 @@ async function withImage<T>(
   return fn(engine, file);
 }
 
+/** Parsed (defaults applied) arguments of `segmentation.segment`. */
+type SegmentArgs = z.output<typeof contracts.segmentation.methods.segment.args>;
+
 export function segmentationService(
   s: BackendState,
 ): ServiceImpl<typeof contracts.segmentation, CallContext> {
   let prefetchChain: Promise<void> = Promise.resolve();
   const queued = new Set<number>();
+  // The engine's worker runs requests in arrival order, so prefetching yields to interactive calls: at most
+  // one prefetch embedding is in flight, and the next one starts only when no click is waiting.
+  let interactive = 0;
+  let idleWaiters: (() => void)[] = [];
+  const idle = (): Promise<void> =>
+    interactive === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r));
+  const foreground = async <T>(fn: () => Promise<T>): Promise<T> => {
+    interactive++;
+    try {
+      return await fn();
+    } finally {
+      interactive--;
+      if (interactive === 0) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  };
 
   const prepare = async (imageId: number) => {
     const r = await withImage(s, imageId, (engine, input) => engine.embed(input));
@@ -51,61 +74,63 @@ export function segmentationService(
     return ready;
   };
 
+  const segment = async ({ imageId, points, box, maskInputId, multimask }: SegmentArgs) => {
+    const started = Date.now();
+    const { image } = imageFile(s, imageId);
+    const prompt: Prompt = { points };
+    if (box) prompt.box = [box.x0, box.y0, box.x1, box.y1];
+    if (maskInputId) prompt.maskInput = s.engine.lowResFor(maskInputId, imageId);
+    for (const pt of points) {
+      if (pt.x < 0 || pt.y < 0 || pt.x > image.width || pt.y > image.height) {
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `point (${pt.x}, ${pt.y}) is outside the ${image.width}×${image.height} image`,
+        );
+      }
+    }
+    const hadKey = s.engine.keys.has(imageId);
+    let candidates: MaskCandidate[];
+    if (!multimask) {
+      const r = await withImage(s, imageId, (engine, input) => engine.segment(input, prompt));
+      s.engine.keys.set(imageId, r.key);
+      if (!hadKey)
+        s.bus.emit('segmentation', 'embeddingReady', { imageId, ms: 0, cached: r.cached !== false });
+      candidates = [
+        {
+          rle: r.rle,
+          score: r.score,
+          bbox: r.bbox,
+          area: r.area,
+          lowResId: s.engine.keepLowRes(imageId, r.lowRes),
+        },
+      ];
+    } else {
+      if (!hadKey) await prepare(imageId);
+      const key = s.engine.keys.get(imageId)!;
+      const engine = await s.engine.get();
+      const low = await engine.decodeLowRes(key, [prompt], { multimask: true });
+      const g = geometryFor(image.width, image.height, engine.model.inputSize);
+      const order = Array.from({ length: low.masksPerPrompt }, (_, m) => m)
+        .filter((m) => low.masksPerPrompt === 1 || m > 0)
+        .sort((a, b) => low.iou[b]! - low.iou[a]!);
+      candidates = order.map((m) => {
+        const logits = low.lowRes.slice(m * LOW_RES * LOW_RES, (m + 1) * LOW_RES * LOW_RES);
+        const rle = encodeCompressed(lowResToMask(logits, g), image.height, image.width);
+        return {
+          rle,
+          score: low.iou[m]!,
+          bbox: toBbox(rle),
+          area: rleArea(rle),
+          lowResId: s.engine.keepLowRes(imageId, logits),
+        };
+      });
+    }
+    return { imageId, candidates, ms: Date.now() - started };
+  };
+
   return {
-    prepare: ({ imageId }) => prepare(imageId),
-    async segment({ imageId, points, box, maskInputId, multimask }) {
-      const started = Date.now();
-      const { image } = imageFile(s, imageId);
-      const prompt: Prompt = { points };
-      if (box) prompt.box = [box.x0, box.y0, box.x1, box.y1];
-      if (maskInputId) prompt.maskInput = s.engine.lowResFor(maskInputId, imageId);
-      for (const pt of points) {
-        if (pt.x < 0 || pt.y < 0 || pt.x > image.width || pt.y > image.height) {
-          throw new AppError(
-            'INVALID_ARGUMENT',
-            `point (${pt.x}, ${pt.y}) is outside the ${image.width}×${image.height} image`,
-          );
-        }
-      }
-      const hadKey = s.engine.keys.has(imageId);
-      let candidates: MaskCandidate[];
-      if (!multimask) {
-        const r = await withImage(s, imageId, (engine, input) => engine.segment(input, prompt));
-        s.engine.keys.set(imageId, r.key);
-        if (!hadKey)
-          s.bus.emit('segmentation', 'embeddingReady', { imageId, ms: 0, cached: r.cached !== false });
-        candidates = [
-          {
-            rle: r.rle,
-            score: r.score,
-            bbox: r.bbox,
-            area: r.area,
-            lowResId: s.engine.keepLowRes(imageId, r.lowRes),
-          },
-        ];
-      } else {
-        if (!hadKey) await prepare(imageId);
-        const key = s.engine.keys.get(imageId)!;
-        const engine = await s.engine.get();
-        const low = await engine.decodeLowRes(key, [prompt], { multimask: true });
-        const g = geometryFor(image.width, image.height, engine.model.inputSize);
-        const order = Array.from({ length: low.masksPerPrompt }, (_, m) => m)
-          .filter((m) => low.masksPerPrompt === 1 || m > 0)
-          .sort((a, b) => low.iou[b]! - low.iou[a]!);
-        candidates = order.map((m) => {
-          const logits = low.lowRes.slice(m * LOW_RES * LOW_RES, (m + 1) * LOW_RES * LOW_RES);
-          const rle = encodeCompressed(lowResToMask(logits, g), image.height, image.width);
-          return {
-            rle,
-            score: low.iou[m]!,
-            bbox: toBbox(rle),
-            area: rleArea(rle),
-            lowResId: s.engine.keepLowRes(imageId, logits),
-          };
-        });
-      }
-      return { imageId, candidates, ms: Date.now() - started };
-    },
+    prepare: ({ imageId }) => foreground(() => prepare(imageId)),
+    segment: (args) => foreground(() => segment(args)),
     prefetch({ imageIds }) {
       const p = s.requireProject();
       let n = 0;
@@ -115,6 +140,7 @@ export function segmentationService(
         n++;
         prefetchChain = prefetchChain.then(async () => {
           try {
+            await idle();
             if (s.project === p && !s.engine.keys.has(id)) await prepare(id);
           } catch (e) {
             s.log(`prefetch of image ${id} failed: ${e instanceof Error ? e.message : String(e)}`);
