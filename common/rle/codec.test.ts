@@ -5,6 +5,7 @@ import {
   countsFromString,
   countsToString,
   decode,
+  decodeInto,
   decompress,
   encode,
   encodeCompressed,
@@ -256,5 +257,28 @@ describe('the worked examples of docs/rle.md', () => {
     expect(merge([m, b]).counts).toEqual([3, 2, 1, 2, 1, 3]);
     expect(merge([m, b], true).counts).toEqual([6, 2, 4]);
     expect(iou(m, b)).toBe(2 / 7);
+  });
+});
+
+describe('decodeInto', () => {
+  it('overwrites a reused buffer, aligned or not, with the same pixels as decode', () => {
+    const rand = rng(17);
+    const backing = new Uint8Array(1 + 24 * 20).fill(7);
+    for (const [h, w, out] of [
+      [20, 24, new Uint8Array(20 * 24).fill(9)],
+      [20, 24, backing.subarray(1)],
+      [24, 20, new Uint8Array(24 * 20).fill(1)],
+    ] as const) {
+      const m = blobMask(rand, h, w, 3);
+      const rle = encodeCompressed(m, h, w);
+      expect(decodeInto(rle, out)).toBe(out);
+      expect(firstDifference(out, m)).toBe(-1);
+      expect(firstDifference(out, decode(rle))).toBe(-1);
+    }
+    expect(backing[0]).toBe(7);
+  });
+
+  it('refuses a buffer of the wrong size', () => {
+    expect(() => decodeInto({ size: [2, 3], counts: [6] }, new Uint8Array(5))).toThrow(/buffer has 5 bytes/);
   });
 });

@@ -123,9 +123,31 @@ export function encodeCompressed(mask: Uint8Array, height: number, width: number
 
 /** Returns a ROW-major 0/1 Uint8Array of height*width (index y*width + x). */
 export function decode(rle: AnyRle): Uint8Array {
+  // Validate first: a malformed RLE must not size an allocation.
+  const counts = countsOf(rle);
+  return fill(counts, rle.size[0], rle.size[1], new Uint8Array(rle.size[0] * rle.size[1]));
+}
+
+/**
+ * {@link decode} into a caller's buffer of exactly height*width bytes (overwritten entirely), for callers that
+ * decode often and want no allocation per call, such as renderer workers. Returns `out`. Throws RleError
+ * 'size-mismatch' when the buffer has the wrong length.
+ */
+export function decodeInto(rle: AnyRle, out: Uint8Array): Uint8Array {
   const counts = countsOf(rle);
   const [h, w] = rle.size;
-  const out = new Uint8Array(h * w);
+  if (out.length !== h * w) {
+    throw new RleError(
+      'size-mismatch',
+      `decodeInto: buffer has ${out.length} bytes but ${h}×${w} needs ${h * w}`,
+    );
+  }
+  out.fill(0);
+  return fill(counts, h, w, out);
+}
+
+/** Writes validated runs into a zeroed row-major buffer of h*w bytes. */
+function fill(counts: number[], h: number, w: number, out: Uint8Array): Uint8Array {
   if (h === 0 || w === 0) return out;
   // Writing runs down columns of a row-major buffer strides through memory. Instead, mark in each column
   // where the value flips (XOR, so flips that meet cancel), then one in-order pass turns flips into values:
@@ -144,8 +166,8 @@ export function decode(rle: AnyRle): Uint8Array {
     }
     pos += c;
   }
-  if (w % 4 === 0) {
-    const o32 = new Uint32Array(out.buffer, 0, (h * w) / 4);
+  if (w % 4 === 0 && out.byteOffset % 4 === 0) {
+    const o32 = new Uint32Array(out.buffer, out.byteOffset, (h * w) / 4);
     const w4 = w / 4;
     for (let i = w4, n = o32.length; i < n; i++) o32[i]! ^= o32[i - w4]!;
   } else {

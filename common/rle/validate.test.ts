@@ -73,6 +73,8 @@ describe('every entry point checks its input', () => {
   it('decode rejects malformed RLEs instead of writing out of bounds', () => {
     expect(code(() => decode({ size: [2, 2], counts: [1, 9] }))).toBe('bad-counts');
     expect(code(() => decode({ size: [2, 2], counts: '1p' }))).toBe('bad-string');
+    // Checked before anything of that size is allocated.
+    expect(code(() => decode({ size: [1_000_000, 1_000_000], counts: [5] }))).toBe('bad-counts');
   });
 
   it('merge and iou reject masks of different sizes', () => {
