@@ -1,7 +1,7 @@
 // Shared steps of the end-to-end specs: the environment run.mjs provides, ground truth of the shape
 // scenes, and UI steps that go through the real interface (forms, clicks, keys) only.
 import { expect, type Page } from '@playwright/test';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decode } from '../common/rle/index.js';
@@ -153,20 +153,28 @@ export async function openApp(page: Page): Promise<void> {
   await expect(page.locator('.topbar')).toBeVisible();
 }
 
-/** Creates a project through the Projects form, imports the shape scenes and waits for the grid. */
-export async function createProjectWithShapes(page: Page, name: string): Promise<void> {
+/**
+ * Creates a project through the Projects form in a fresh folder holding the scene images (the backend
+ * imports only from inside the project folder), imports it, and waits for the grid.
+ */
+export async function createProjectWithShapes(page: Page, name: string): Promise<string> {
   const e = env();
+  // A unique folder per run, so a spec can be re-run against a long-lived server.
+  const root = path.join(e.work, `project-${name}-${Date.now().toString(36)}`);
+  mkdirSync(path.join(root, 'images'), { recursive: true });
+  for (const scene of SCENES) copyFileSync(path.join(e.work, 'shapes', `${scene}.jpg`), path.join(root, 'images', `${scene}.jpg`));
   await openApp(page);
   await page.getByRole('button', { name: 'Projects' }).click();
   const form = page.getByTestId('create-project');
-  await form.locator('input[name="root"]').fill(path.join(e.work, `project-${name}`));
+  await form.locator('input[name="root"]').fill(root);
   await form.locator('input[name="name"]').fill(name);
   await form.getByRole('button', { name: 'Create project' }).click();
   const importForm = page.getByTestId('import-form');
   await expect(importForm).toBeVisible();
-  await importForm.locator('input[name="importDir"]').fill(path.join(e.work, 'shapes'));
+  await importForm.locator('input[name="importDir"]').fill(path.join(root, 'images'));
   await importForm.getByRole('button', { name: 'Import folder' }).click();
   await expect(page.getByTestId('thumb')).toHaveCount(SCENES.length, { timeout: 60_000 });
+  return root;
 }
 
 /** Opens an image from the grid by file name and waits for its embedding. */
@@ -249,6 +257,7 @@ export async function shot(page: Page, name: string): Promise<void> {
 export interface TestHook {
   candidateRle(): Rle | null;
   promptPhase(): string;
+  promptLabels(): number[];
   annotations(): { id: number; categoryId: number | null; status: string; area: number; rle: Rle }[];
   selectedId(): number | null;
   currentImage(): { id: number | null; width: number; height: number } | null;

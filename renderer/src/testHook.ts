@@ -7,6 +7,8 @@ export interface MaskroomTestHook {
   candidateRle(): { size: [number, number]; counts: string } | null;
   /** Prompt tool phase and sequence of the pending request. */
   promptPhase(): string;
+  /** Labels of the current point prompts (1 positive, 0 negative), in click order. */
+  promptLabels(): number[];
   /** Annotations of the image on screen. */
   annotations(): {
     id: number;
@@ -39,6 +41,7 @@ export function installTestHook(c: Controller): void {
   const hook: MaskroomTestHook = {
     candidateRle: () => clone(s().prompt.candidate?.rle ?? null),
     promptPhase: () => s().prompt.phase,
+    promptLabels: () => s().prompt.prompts.points.map((p) => p.label),
     annotations: () =>
       clone(
         s().annotations.map((a) => ({

@@ -72,8 +72,13 @@ export class Controller {
     this.disposers.push(
       api.jobs.onProgress((job) => {
         this.set((s) => ({ jobs: { ...s.jobs, [job.id]: job } }));
-        if (job.kind === 'importFolder' && (job.state === 'done' || job.state === 'failed'))
-          void this.refreshImages();
+        const ended = job.state === 'done' || job.state === 'failed' || job.state === 'cancelled';
+        if (!ended) return;
+        if (job.state === 'failed') this.toast('error', `${job.kind}: ${job.error?.message ?? 'failed'}`);
+        void this.refreshImages();
+        // Proposals written by a job: show them if they landed on the image on screen.
+        const cur = this.s.currentImageId;
+        if ((job.kind === 'autoAnnotate' || job.kind === 'boxesToMasks') && cur !== null) void this.loadAnnotations(cur);
       }),
       api.projects.onChanged((p) => {
         this.set({ project: p });
@@ -274,11 +279,13 @@ export class Controller {
         this.timings.push(timing);
         if (this.timings.length > 500) this.timings.splice(0, this.timings.length - 500);
         const { points, box } = eff.prompts;
+        // One click is ambiguous (part / whole): ask for SAM's three candidates and take the best-scored
+        // (they come best first), as SAM's predictor recommends; more prompts use the single output.
         const r = await this.api.segmentation.segment({
           imageId,
           points,
           ...(box ? { box } : {}),
-          multimask: false,
+          multimask: points.length === 1 && !box,
         });
         timing.answeredAt = performance.now();
         if (this.s.currentImageId !== imageId) return;
@@ -328,7 +335,7 @@ export class Controller {
     const r = await this.api.segmentation.segment({
       imageId,
       points: [{ x: eff.x, y: eff.y, label: 1 }],
-      multimask: false,
+      multimask: true,
     });
     if (this.s.currentImageId !== imageId) return;
     const c = r.ok ? r.value.candidates[0] : undefined;
@@ -580,7 +587,10 @@ export class Controller {
     const imageId = this.s.currentImageId;
     const images = allImages || imageId === null ? { all: true as const } : { imageIds: [imageId] };
     const job = await this.call(
-      this.api.jobs.startAutoAnnotate({ images, params: { categoryId: this.s.activeCategoryId } }),
+      this.api.jobs.startAutoAnnotate({
+        images,
+        params: { categoryId: this.s.activeCategoryId, pointsPerSide: this.s.review.pointsPerSide },
+      }),
       'Auto-annotate',
     );
     if (job) this.set((s) => ({ jobs: { ...s.jobs, [job.id]: job } }));

@@ -64,7 +64,8 @@ export interface AppState {
   prompt: PromptToolState;
   brush: BrushToolState;
   history: { canUndo: boolean; canRedo: boolean; label: string | null };
-  review: { minScore: number; focusId: number | null };
+  /** Proposal review: score threshold, focused proposal, prompt-grid density for auto-annotate. */
+  review: { minScore: number; focusId: number | null; pointsPerSide: number };
 
   jobs: Record<string, JobInfo>;
   provider: ProviderInfo | null;
@@ -99,7 +100,7 @@ export function initialState(): AppState {
     prompt: initialPromptState(),
     brush: initialBrushState(),
     history: { canUndo: false, canRedo: false, label: null },
-    review: { minScore: 0.9, focusId: null },
+    review: { minScore: 0.9, focusId: null, pointsPerSide: 16 },
     jobs: {},
     provider: null,
     models: [],

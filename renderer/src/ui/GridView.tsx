@@ -1,7 +1,7 @@
 // The project's images: thumbnails with status and counts, filters, folder import with progress.
 import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { ImageStatus, ImageSummary } from '../../../common/contracts/index.js';
-import { useApp, useController } from '../state/context.js';
+import { useApp, useAppShallow, useController } from '../state/context.js';
 
 const STATUSES: ImageStatus[] = ['new', 'in_progress', 'done', 'skipped'];
 const STATUS_LABEL: Record<ImageStatus, string> = {
@@ -19,7 +19,7 @@ export function GridView() {
   const categories = useApp((s) => s.categories);
   const stats = useApp((s) => s.stats);
   const project = useApp((s) => s.project);
-  const importJobs = useApp((s) => Object.values(s.jobs).filter((j) => j.kind === 'importFolder'));
+  const importJobs = useAppShallow((s) => Object.values(s.jobs).filter((j) => j.kind === 'importFolder'));
   const [dir, setDir] = useState('');
 
   useEffect(() => setDir((d) => d || project?.root || ''), [project]);

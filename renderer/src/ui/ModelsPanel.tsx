@@ -1,7 +1,7 @@
 // Models: installed list with the active one, import from a folder or an encoder/decoder pair, and
 // download by URL (a job with progress).
 import { useState, type FormEvent } from 'react';
-import { useApp, useController } from '../state/context.js';
+import { useApp, useAppShallow, useController } from '../state/context.js';
 import { Dialog } from './Dialog.js';
 import { Progress } from './GridView.js';
 
@@ -21,7 +21,7 @@ export function ModelsPanel() {
   const c = useController();
   const models = useApp((s) => s.models);
   const provider = useApp((s) => s.provider);
-  const downloads = useApp((s) => Object.values(s.jobs).filter((j) => j.kind === 'modelDownload'));
+  const downloads = useAppShallow((s) => Object.values(s.jobs).filter((j) => j.kind === 'modelDownload'));
   const [tab, setTab] = useState<'folder' | 'pair' | 'url'>('folder');
   const [dir, setDir] = useState('');
   const [enc, setEnc] = useState('');

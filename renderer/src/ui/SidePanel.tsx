@@ -1,6 +1,6 @@
 // Right-hand panel of the annotation view: categories, the image's annotations, and proposal review.
 import { useState, type FormEvent } from 'react';
-import { useApp, useController } from '../state/context.js';
+import { useApp, useAppShallow, useController } from '../state/context.js';
 import { colorOf, proposals } from '../state/store.js';
 import { SHORTCUTS } from './AnnotateView.js';
 
@@ -151,9 +151,13 @@ function AnnotationList() {
 
 function Review() {
   const c = useController();
-  const list = useApp((s) => proposals(s));
+  const list = useAppShallow((s) => proposals(s));
   const focusId = useApp((s) => s.review.focusId);
   const minScore = useApp((s) => s.review.minScore);
+  const pointsPerSide = useApp((s) => s.review.pointsPerSide);
+  const running = useApp((s) =>
+    Object.values(s.jobs).some((j) => j.kind === 'autoAnnotate' && (j.state === 'running' || j.state === 'queued')),
+  );
   const above = list.filter((a) => (a.score ?? 0) >= minScore).length;
   return (
     <section className="section review" data-testid="review">
@@ -161,11 +165,25 @@ function Review() {
         Review <span className="muted">{list.length} proposed</span>
       </h3>
       {list.length === 0 ? (
-        <div className="row">
+        <div className="stack">
           <span className="muted small">No proposals on this image.</span>
-          <button className="ghost small" onClick={() => void c.startAutoAnnotate(false)}>
-            Auto-annotate
-          </button>
+          <div className="row">
+            <select
+              value={pointsPerSide}
+              onChange={(e) =>
+                c.store.setState((s) => ({ review: { ...s.review, pointsPerSide: Number(e.target.value) } }))
+              }
+              aria-label="Prompt grid"
+              title="Points per side of the prompt grid: denser finds smaller objects, takes longer"
+            >
+              <option value={8}>Coarse (8×8)</option>
+              <option value={16}>Normal (16×16)</option>
+              <option value={32}>Fine (32×32)</option>
+            </select>
+            <button className="small" onClick={() => void c.startAutoAnnotate(false)} disabled={running}>
+              {running ? 'Running…' : 'Auto-annotate'}
+            </button>
+          </div>
         </div>
       ) : (
         <>

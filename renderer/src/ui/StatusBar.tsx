@@ -30,7 +30,7 @@ export function StatusBar() {
       {provider && (
         <span className={`pill ${provider.provider}`} title={provider.reason}>
           {provider.provider.toUpperCase()}
-          {provider.device ? ` · ${provider.device}` : ''}
+          {provider.device && provider.device !== provider.provider ? ` · ${provider.device}` : ''}
         </span>
       )}
       {provider?.provider === 'cpu' && (
