@@ -36,7 +36,8 @@ export class AtomicTextWriter {
     this.buf = [];
     this.bufLen = 0;
     this.bytes += Buffer.byteLength(chunk);
-    if (!this.out.write(chunk)) await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
+    // once() rejects if the stream emits 'error' while we wait.
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
     if (this.failed) throw this.failed;
   }
 

@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import { area as rleArea, toBbox, type Rle } from '../../common/rle/index.js';
 import { StoreError } from './errors.js';
 import { tracked, trackedInsert } from './history.js';
+import { sql } from './sql.js';
 
 export type AnnotationSource = 'manual' | 'auto' | 'imported';
 export type AnnotationState = 'proposed' | 'accepted' | 'rejected';
@@ -124,7 +125,7 @@ const STATES: readonly AnnotationState[] = ['proposed', 'accepted', 'rejected'];
 const SOURCES: readonly AnnotationSource[] = ['manual', 'auto', 'imported'];
 
 function imageSize(db: Database, imageId: number): [number, number] {
-  const img = db.prepare('SELECT width, height FROM images WHERE id = ?').get(imageId) as
+  const img = sql(db, 'SELECT width, height FROM images WHERE id = ?').get(imageId) as
     { width: number; height: number } | undefined;
   if (!img) throw new StoreError('NOT_FOUND', `image ${imageId} does not exist`);
   return [img.height, img.width];
@@ -141,7 +142,7 @@ function checkMask(rle: Rle, size: [number, number], what: string): void {
 
 /** The annotation with this id, or undefined. */
 export function getAnnotation(db: Database, id: number): Annotation | undefined {
-  const r = db.prepare('SELECT * FROM annotations WHERE id = ?').get(id) as AnnotationRow | undefined;
+  const r = sql(db, 'SELECT * FROM annotations WHERE id = ?').get(id) as AnnotationRow | undefined;
   return r && rowToAnnotation(r);
 }
 
@@ -151,11 +152,10 @@ export function listAnnotationsByImage(
   args: { imageId: number; states?: AnnotationState[] },
 ): Annotation[] {
   const states = args.states ?? STATES;
-  const rows = db
-    .prepare(
-      `SELECT * FROM annotations WHERE image_id = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id`,
-    )
-    .all(args.imageId, ...states) as AnnotationRow[];
+  const rows = sql(
+    db,
+    `SELECT * FROM annotations WHERE image_id = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id`,
+  ).all(args.imageId, ...states) as AnnotationRow[];
   return rows.map(rowToAnnotation);
 }
 
@@ -165,6 +165,7 @@ export function* iterateAnnotationRows(
   args: { states?: AnnotationState[] } = {},
 ): Generator<AnnotationRow> {
   const states = args.states ?? STATES;
+  // Not the cached statement: a generator left unfinished would keep it busy for every other caller.
   const stmt = db.prepare(
     `SELECT * FROM annotations WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY image_id, id`,
   );
@@ -174,9 +175,10 @@ export function* iterateAnnotationRows(
 /** Counts per state, plus box-only and total. */
 export function annotationCounts(db: Database): Record<AnnotationState | 'boxOnly' | 'total', number> {
   const out = { proposed: 0, accepted: 0, rejected: 0, boxOnly: 0, total: 0 };
-  for (const r of db
-    .prepare('SELECT state, box_only, count(*) AS n FROM annotations GROUP BY state, box_only')
-    .all() as { state: AnnotationState; box_only: number; n: number }[]) {
+  for (const r of sql(
+    db,
+    'SELECT state, box_only, count(*) AS n FROM annotations GROUP BY state, box_only',
+  ).all() as { state: AnnotationState; box_only: number; n: number }[]) {
     out[r.state] += r.n;
     out.total += r.n;
     if (r.box_only) out.boxOnly += r.n;
@@ -214,39 +216,38 @@ export function createAnnotation(db: Database, a: NewAnnotation): Annotation {
     area = bbox[2] * bbox[3];
   }
   const now = a.now ?? Date.now();
-  const idFree = a.id !== undefined && !db.prepare('SELECT 1 FROM annotations WHERE id = ?').get(a.id);
+  const idFree = a.id !== undefined && !sql(db, 'SELECT 1 FROM annotations WHERE id = ?').get(a.id);
   const id = trackedInsert(db, 'annotations', () =>
     Number(
-      db
-        .prepare(
-          `INSERT INTO annotations (id, image_id, category_id, rle_counts, rle_height, rle_width,
+      sql(
+        db,
+        `INSERT INTO annotations (id, image_id, category_id, rle_counts, rle_height, rle_width,
              bbox_x, bbox_y, bbox_w, bbox_h, area, score, predicted_iou, source, state, iscrowd, box_only,
              from_box_id, created_at, updated_at, reviewed_at)
            VALUES (@id, @imageId, @categoryId, @counts, @h, @w, @bx, @by, @bw, @bh, @area, @score, @predictedIou,
              @source, @state, @iscrowd, @boxOnly, @fromBoxId, @now, @now, @reviewedAt)`,
-        )
-        .run({
-          id: idFree ? a.id : null,
-          imageId: a.imageId,
-          categoryId: a.categoryId,
-          counts: a.rle ? a.rle.counts : null,
-          h: size[0],
-          w: size[1],
-          bx: bbox[0],
-          by: bbox[1],
-          bw: bbox[2],
-          bh: bbox[3],
-          area,
-          score: a.score ?? null,
-          predictedIou: a.predictedIou ?? null,
-          source: a.source,
-          state,
-          iscrowd: a.iscrowd ? 1 : 0,
-          boxOnly: a.rle ? 0 : 1,
-          fromBoxId: a.fromBoxId ?? null,
-          now,
-          reviewedAt: state === 'proposed' ? null : now,
-        }).lastInsertRowid,
+      ).run({
+        id: idFree ? a.id : null,
+        imageId: a.imageId,
+        categoryId: a.categoryId,
+        counts: a.rle ? a.rle.counts : null,
+        h: size[0],
+        w: size[1],
+        bx: bbox[0],
+        by: bbox[1],
+        bw: bbox[2],
+        bh: bbox[3],
+        area,
+        score: a.score ?? null,
+        predictedIou: a.predictedIou ?? null,
+        source: a.source,
+        state,
+        iscrowd: a.iscrowd ? 1 : 0,
+        boxOnly: a.rle ? 0 : 1,
+        fromBoxId: a.fromBoxId ?? null,
+        now,
+        reviewedAt: state === 'proposed' ? null : now,
+      }).lastInsertRowid,
     ),
   );
   return getAnnotation(db, id)!;
@@ -271,31 +272,30 @@ export function updateAnnotation(db: Database, p: AnnotationPatch): Annotation {
   }
   const state = p.state ?? cur.state;
   tracked(db, 'annotations', p.id, () =>
-    db
-      .prepare(
-        `UPDATE annotations SET category_id = @categoryId, rle_counts = @counts, bbox_x = @bx, bbox_y = @by,
+    sql(
+      db,
+      `UPDATE annotations SET category_id = @categoryId, rle_counts = @counts, bbox_x = @bx, bbox_y = @by,
            bbox_w = @bw, bbox_h = @bh, area = @area, score = @score, predicted_iou = @predictedIou, state = @state,
            box_only = @boxOnly, review_note = @note, updated_at = @now,
            reviewed_at = CASE WHEN @stateChanged THEN @now ELSE reviewed_at END
          WHERE id = @id`,
-      )
-      .run({
-        id: p.id,
-        categoryId: p.categoryId ?? cur.categoryId,
-        counts,
-        bx: bbox[0],
-        by: bbox[1],
-        bw: bbox[2],
-        bh: bbox[3],
-        area,
-        score: p.score === undefined ? cur.score : p.score,
-        predictedIou: p.predictedIou === undefined ? cur.predictedIou : p.predictedIou,
-        state,
-        boxOnly: counts === null ? 1 : 0,
-        note: p.reviewNote === undefined ? cur.reviewNote : p.reviewNote,
-        now,
-        stateChanged: state !== cur.state && state !== 'proposed' ? 1 : 0,
-      }),
+    ).run({
+      id: p.id,
+      categoryId: p.categoryId ?? cur.categoryId,
+      counts,
+      bx: bbox[0],
+      by: bbox[1],
+      bw: bbox[2],
+      bh: bbox[3],
+      area,
+      score: p.score === undefined ? cur.score : p.score,
+      predictedIou: p.predictedIou === undefined ? cur.predictedIou : p.predictedIou,
+      state,
+      boxOnly: counts === null ? 1 : 0,
+      note: p.reviewNote === undefined ? cur.reviewNote : p.reviewNote,
+      now,
+      stateChanged: state !== cur.state && state !== 'proposed' ? 1 : 0,
+    }),
   );
   return getAnnotation(db, p.id)!;
 }
@@ -312,12 +312,12 @@ export function setAnnotationState(
 export function removeAnnotations(db: Database, args: { ids: number[] }): void {
   for (const id of args.ids) {
     // Record the links the foreign key would clear, so undo restores them too.
-    const linked = db.prepare('SELECT id FROM annotations WHERE from_box_id = ?').all(id) as { id: number }[];
+    const linked = sql(db, 'SELECT id FROM annotations WHERE from_box_id = ?').all(id) as { id: number }[];
     for (const l of linked) {
       tracked(db, 'annotations', l.id, () =>
-        db.prepare('UPDATE annotations SET from_box_id = NULL WHERE id = ?').run(l.id),
+        sql(db, 'UPDATE annotations SET from_box_id = NULL WHERE id = ?').run(l.id),
       );
     }
-    tracked(db, 'annotations', id, () => db.prepare('DELETE FROM annotations WHERE id = ?').run(id));
+    tracked(db, 'annotations', id, () => sql(db, 'DELETE FROM annotations WHERE id = ?').run(id));
   }
 }

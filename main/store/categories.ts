@@ -2,6 +2,7 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { tracked, trackedInsert } from './history.js';
+import { sql } from './sql.js';
 
 /** A label annotations can carry. */
 export interface Category {
@@ -53,22 +54,22 @@ function check(c: { name?: string; color?: string; hotkey?: number | null }): vo
 
 /** All categories by id. */
 export function listCategories(db: Database): Category[] {
-  return db
-    .prepare('SELECT id, name, color, supercategory, hotkey FROM categories ORDER BY id')
-    .all() as Category[];
+  return sql(
+    db,
+    'SELECT id, name, color, supercategory, hotkey FROM categories ORDER BY id',
+  ).all() as Category[];
 }
 
 /** The category with this id, or undefined. */
 export function getCategory(db: Database, id: number): Category | undefined {
-  return db.prepare('SELECT id, name, color, supercategory, hotkey FROM categories WHERE id = ?').get(id) as
+  return sql(db, 'SELECT id, name, color, supercategory, hotkey FROM categories WHERE id = ?').get(id) as
     Category | undefined;
 }
 
 /** The category with this name, or undefined. */
 export function getCategoryByName(db: Database, name: string): Category | undefined {
-  return db
-    .prepare('SELECT id, name, color, supercategory, hotkey FROM categories WHERE name = ?')
-    .get(name) as Category | undefined;
+  return sql(db, 'SELECT id, name, color, supercategory, hotkey FROM categories WHERE name = ?').get(name) as
+    Category | undefined;
 }
 
 /** Creates a category (undoable inside a history step); a taken name or hotkey is a CONSTRAINT error. */
@@ -77,22 +78,20 @@ export function createCategory(db: Database, c: NewCategory): Category {
   if (getCategoryByName(db, c.name))
     throw new StoreError('CONSTRAINT', `category "${c.name}" already exists`);
   if (c.hotkey != null) {
-    const other = db.prepare('SELECT name FROM categories WHERE hotkey = ?').get(c.hotkey) as
+    const other = sql(db, 'SELECT name FROM categories WHERE hotkey = ?').get(c.hotkey) as
       { name: string } | undefined;
     if (other) throw new StoreError('CONSTRAINT', `hotkey ${c.hotkey} is already used by "${other.name}"`);
   }
   const idFree = c.id !== undefined && !getCategory(db, c.id);
   const id = trackedInsert(db, 'categories', () =>
     Number(
-      db
-        .prepare('INSERT INTO categories (id, name, color, supercategory, hotkey) VALUES (?, ?, ?, ?, ?)')
-        .run(
-          idFree ? c.id : null,
-          c.name,
-          c.color ?? colorFor(c.name),
-          c.supercategory ?? null,
-          c.hotkey ?? null,
-        ).lastInsertRowid,
+      sql(db, 'INSERT INTO categories (id, name, color, supercategory, hotkey) VALUES (?, ?, ?, ?, ?)').run(
+        idFree ? c.id : null,
+        c.name,
+        c.color ?? colorFor(c.name),
+        c.supercategory ?? null,
+        c.hotkey ?? null,
+      ).lastInsertRowid,
     ),
   );
   return getCategory(db, id)!;
@@ -117,23 +116,26 @@ export function updateCategory(
     supercategory: args.supercategory === undefined ? cur.supercategory : args.supercategory,
     hotkey: args.hotkey === undefined ? cur.hotkey : args.hotkey,
   };
-  const clash = db
-    .prepare(
-      'SELECT name FROM categories WHERE id <> ? AND (name = ? OR (hotkey IS NOT NULL AND hotkey = ?))',
-    )
-    .get(args.id, next.name, next.hotkey) as { name: string } | undefined;
+  const clash = sql(
+    db,
+    'SELECT name FROM categories WHERE id <> ? AND (name = ? OR (hotkey IS NOT NULL AND hotkey = ?))',
+  ).get(args.id, next.name, next.hotkey) as { name: string } | undefined;
   if (clash) throw new StoreError('CONSTRAINT', `name or hotkey already used by category "${clash.name}"`);
   tracked(db, 'categories', args.id, () =>
-    db
-      .prepare('UPDATE categories SET name = ?, color = ?, supercategory = ?, hotkey = ? WHERE id = ?')
-      .run(next.name, next.color, next.supercategory, next.hotkey, args.id),
+    sql(db, 'UPDATE categories SET name = ?, color = ?, supercategory = ?, hotkey = ? WHERE id = ?').run(
+      next.name,
+      next.color,
+      next.supercategory,
+      next.hotkey,
+      args.id,
+    ),
   );
   return getCategory(db, args.id)!;
 }
 
 /** Deletes a category (undoable inside a history step); refused while annotations use it. */
 export function removeCategory(db: Database, id: number): void {
-  const used = db.prepare('SELECT count(*) AS n FROM annotations WHERE category_id = ?').get(id) as {
+  const used = sql(db, 'SELECT count(*) AS n FROM annotations WHERE category_id = ?').get(id) as {
     n: number;
   };
   if (used.n > 0) {
@@ -142,5 +144,5 @@ export function removeCategory(db: Database, id: number): void {
       `category ${id} is used by ${used.n} annotation(s); reassign or delete them first`,
     );
   }
-  tracked(db, 'categories', id, () => db.prepare('DELETE FROM categories WHERE id = ?').run(id));
+  tracked(db, 'categories', id, () => sql(db, 'DELETE FROM categories WHERE id = ?').run(id));
 }

@@ -5,6 +5,7 @@
 // jobs) are not undoable by design: they are not user actions.
 import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
+import { sql } from './sql.js';
 
 /** Tables whose rows a history step may hold. */
 export type TrackedTable = 'annotations' | 'categories' | 'images';
@@ -40,7 +41,7 @@ function columns(db: Database, table: TrackedTable): Set<string> {
 }
 
 function readRow(db: Database, table: TrackedTable, id: number): Row | undefined {
-  return db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Row | undefined;
+  return sql(db, `SELECT * FROM ${table} WHERE id = ?`).get(id) as Row | undefined;
 }
 
 /**
@@ -54,7 +55,8 @@ export function tracked<T>(db: Database, table: TrackedTable, id: number, write:
   const result = write();
   const after = readRow(db, table, id);
   if (before === undefined && after === undefined) return result;
-  db.prepare(
+  sql(
+    db,
     'INSERT INTO history_changes (step_id, seq, table_name, row_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?)',
   ).run(
     step.id,
@@ -73,7 +75,8 @@ export function trackedInsert(db: Database, table: TrackedTable, write: () => nu
   const id = write();
   if (step) {
     const after = readRow(db, table, id);
-    db.prepare(
+    sql(
+      db,
       'INSERT INTO history_changes (step_id, seq, table_name, row_id, before_json, after_json) VALUES (?, ?, ?, ?, NULL, ?)',
     ).run(step.id, step.seq++, table, id, JSON.stringify(after));
   }
@@ -87,16 +90,17 @@ export function trackedInsert(db: Database, table: TrackedTable, write: () => nu
 export function step<T>(db: Database, args: { label: string; now?: number }, fn: () => T): T {
   if (active.has(db)) return fn();
   return db.transaction(() => {
-    db.prepare('DELETE FROM history_steps WHERE undone = 1').run();
+    sql(db, 'DELETE FROM history_steps WHERE undone = 1').run();
     const id = Number(
-      db
-        .prepare('INSERT INTO history_steps (label, created_at) VALUES (?, ?)')
-        .run(args.label, args.now ?? Date.now()).lastInsertRowid,
+      sql(db, 'INSERT INTO history_steps (label, created_at) VALUES (?, ?)').run(
+        args.label,
+        args.now ?? Date.now(),
+      ).lastInsertRowid,
     );
     active.set(db, { id, seq: 0 });
     try {
       const result = fn();
-      if (active.get(db)!.seq === 0) db.prepare('DELETE FROM history_steps WHERE id = ?').run(id);
+      if (active.get(db)!.seq === 0) sql(db, 'DELETE FROM history_steps WHERE id = ?').run(id);
       return result;
     } finally {
       active.delete(db);
@@ -107,7 +111,7 @@ export function step<T>(db: Database, args: { label: string; now?: number }, fn:
 function applyRow(db: Database, table: TrackedTable, id: number, target: Row | null): void {
   const current = readRow(db, table, id);
   if (target === null) {
-    if (current) db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(id);
+    if (current) sql(db, `DELETE FROM ${table} WHERE id = ?`).run(id);
     return;
   }
   const known = columns(db, table);
@@ -115,9 +119,10 @@ function applyRow(db: Database, table: TrackedTable, id: number, target: Row | n
   const cols = Object.keys(target).filter((c) => known.has(c));
   if (current) {
     const sets = cols.filter((c) => c !== 'id').map((c) => `"${c}" = @${c}`);
-    if (sets.length) db.prepare(`UPDATE ${table} SET ${sets.join(', ')} WHERE id = @id`).run(target);
+    if (sets.length) sql(db, `UPDATE ${table} SET ${sets.join(', ')} WHERE id = @id`).run(target);
   } else {
-    db.prepare(
+    sql(
+      db,
       `INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`,
     ).run(target);
   }
@@ -131,11 +136,10 @@ interface ChangeRow {
 }
 
 function changesOf(db: Database, stepId: number): ChangeRow[] {
-  return db
-    .prepare(
-      'SELECT table_name, row_id, before_json, after_json FROM history_changes WHERE step_id = ? ORDER BY seq',
-    )
-    .all(stepId) as ChangeRow[];
+  return sql(
+    db,
+    'SELECT table_name, row_id, before_json, after_json FROM history_changes WHERE step_id = ? ORDER BY seq',
+  ).all(stepId) as ChangeRow[];
 }
 
 function toStep(row: {
@@ -159,14 +163,14 @@ const STEP_SELECT =
 
 /** The step `undo` would revert, if any. */
 export function peekUndo(db: Database): HistoryStep | null {
-  const row = db.prepare(`${STEP_SELECT} WHERE s.undone = 0 ORDER BY s.id DESC LIMIT 1`).get() as
+  const row = sql(db, `${STEP_SELECT} WHERE s.undone = 0 ORDER BY s.id DESC LIMIT 1`).get() as
     Parameters<typeof toStep>[0] | undefined;
   return row ? toStep(row) : null;
 }
 
 /** The step `redo` would re-apply, if any. */
 export function peekRedo(db: Database): HistoryStep | null {
-  const row = db.prepare(`${STEP_SELECT} WHERE s.undone = 1 ORDER BY s.id ASC LIMIT 1`).get() as
+  const row = sql(db, `${STEP_SELECT} WHERE s.undone = 1 ORDER BY s.id ASC LIMIT 1`).get() as
     Parameters<typeof toStep>[0] | undefined;
   return row ? toStep(row) : null;
 }
@@ -187,7 +191,7 @@ export function undo(db: Database): HistoryStep | null {
         c.before_json === null ? null : (JSON.parse(c.before_json) as Row),
       );
     }
-    db.prepare('UPDATE history_steps SET undone = 1 WHERE id = ?').run(s.id);
+    sql(db, 'UPDATE history_steps SET undone = 1 WHERE id = ?').run(s.id);
     return { ...s, undone: true };
   })();
 }
@@ -201,7 +205,7 @@ export function redo(db: Database): HistoryStep | null {
     for (const c of changesOf(db, s.id)) {
       applyRow(db, c.table_name, c.row_id, c.after_json === null ? null : (JSON.parse(c.after_json) as Row));
     }
-    db.prepare('UPDATE history_steps SET undone = 0 WHERE id = ?').run(s.id);
+    sql(db, 'UPDATE history_steps SET undone = 0 WHERE id = ?').run(s.id);
     return { ...s, undone: false };
   })();
 }
@@ -209,7 +213,7 @@ export function redo(db: Database): HistoryStep | null {
 /** Steps, newest first (undone ones included, flagged). */
 export function listSteps(db: Database, args: { limit?: number } = {}): HistoryStep[] {
   return (
-    db.prepare(`${STEP_SELECT} ORDER BY s.id DESC LIMIT ?`).all(args.limit ?? 100) as Parameters<
+    sql(db, `${STEP_SELECT} ORDER BY s.id DESC LIMIT ?`).all(args.limit ?? 100) as Parameters<
       typeof toStep
     >[0][]
   ).map(toStep);
@@ -217,5 +221,5 @@ export function listSteps(db: Database, args: { limit?: number } = {}): HistoryS
 
 /** Forgets all history (e.g. after a bulk import that rewrote the rows). */
 export function clearHistory(db: Database): void {
-  db.prepare('DELETE FROM history_steps').run();
+  sql(db, 'DELETE FROM history_steps').run();
 }

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { tracked } from './history.js';
 import { checkRelativePath } from './paths.js';
+import { sql } from './sql.js';
 
 /** Where an image stands in the labeling workflow. */
 export type ImageStatus = 'new' | 'in_progress' | 'done' | 'skipped';
@@ -79,19 +80,19 @@ function toImage(r: ImageRow): ImageRecord {
 
 /** The image with this id, or undefined. */
 export function getImage(db: Database, id: number): ImageRecord | undefined {
-  const r = db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+  const r = sql(db, 'SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
   return r && toImage(r);
 }
 
 /** The image at this relative path, or undefined. */
 export function getImageByPath(db: Database, path: string): ImageRecord | undefined {
-  const r = db.prepare('SELECT * FROM images WHERE path = ?').get(path) as ImageRow | undefined;
+  const r = sql(db, 'SELECT * FROM images WHERE path = ?').get(path) as ImageRow | undefined;
   return r && toImage(r);
 }
 
 /** The image with this content hash, or undefined. */
 export function getImageBySha256(db: Database, sha256: string): ImageRecord | undefined {
-  const r = db.prepare('SELECT * FROM images WHERE sha256 = ?').get(sha256) as ImageRow | undefined;
+  const r = sql(db, 'SELECT * FROM images WHERE sha256 = ?').get(sha256) as ImageRow | undefined;
   return r && toImage(r);
 }
 
@@ -100,18 +101,17 @@ export function listImages(
   db: Database,
   args: { status?: ImageStatus; missing?: boolean; afterId?: number; limit?: number } = {},
 ): ImageRecord[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM images WHERE id > @afterId
+  const rows = sql(
+    db,
+    `SELECT * FROM images WHERE id > @afterId
          AND (@status IS NULL OR status = @status) AND (@missing IS NULL OR missing = @missing)
        ORDER BY id LIMIT @limit`,
-    )
-    .all({
-      afterId: args.afterId ?? -1,
-      status: args.status ?? null,
-      missing: args.missing === undefined ? null : args.missing ? 1 : 0,
-      limit: args.limit ?? -1,
-    }) as ImageRow[];
+  ).all({
+    afterId: args.afterId ?? -1,
+    status: args.status ?? null,
+    missing: args.missing === undefined ? null : args.missing ? 1 : 0,
+    limit: args.limit ?? -1,
+  }) as ImageRow[];
   return rows.map(toImage);
 }
 
@@ -124,9 +124,10 @@ export function* iterateImages(db: Database): Generator<ImageRecord> {
 /** Number of images per status, plus missing and total. */
 export function imageCounts(db: Database): Record<ImageStatus | 'missing' | 'total', number> {
   const out = { new: 0, in_progress: 0, done: 0, skipped: 0, missing: 0, total: 0 };
-  for (const r of db
-    .prepare('SELECT status, missing, count(*) AS n FROM images GROUP BY status, missing')
-    .all() as {
+  for (const r of sql(
+    db,
+    'SELECT status, missing, count(*) AS n FROM images GROUP BY status, missing',
+  ).all() as {
     status: ImageStatus;
     missing: number;
     n: number;
@@ -141,25 +142,24 @@ export function imageCounts(db: Database): Record<ImageStatus | 'missing' | 'tot
 /** Inserts an image; returns its id. */
 export function insertImage(db: Database, img: NewImage): number {
   checkRelativePath(img.path);
-  const idFree = img.id !== undefined && !db.prepare('SELECT 1 FROM images WHERE id = ?').get(img.id);
-  const info = db
-    .prepare(
-      `INSERT INTO images (id, path, sha256, width, height, orientation, status, missing, file_size, mtime_ms, added_at)
+  const idFree = img.id !== undefined && !sql(db, 'SELECT 1 FROM images WHERE id = ?').get(img.id);
+  const info = sql(
+    db,
+    `INSERT INTO images (id, path, sha256, width, height, orientation, status, missing, file_size, mtime_ms, added_at)
        VALUES (@id, @path, @sha256, @width, @height, @orientation, @status, @missing, @fileSize, @mtimeMs, @addedAt)`,
-    )
-    .run({
-      id: idFree ? img.id : null,
-      path: img.path,
-      sha256: img.sha256,
-      width: img.width,
-      height: img.height,
-      orientation: img.orientation ?? 1,
-      status: img.status ?? 'new',
-      missing: img.missing ? 1 : 0,
-      fileSize: img.fileSize ?? null,
-      mtimeMs: img.mtimeMs ?? null,
-      addedAt: img.addedAt ?? Date.now(),
-    });
+  ).run({
+    id: idFree ? img.id : null,
+    path: img.path,
+    sha256: img.sha256,
+    width: img.width,
+    height: img.height,
+    orientation: img.orientation ?? 1,
+    status: img.status ?? 'new',
+    missing: img.missing ? 1 : 0,
+    fileSize: img.fileSize ?? null,
+    mtimeMs: img.mtimeMs ?? null,
+    addedAt: img.addedAt ?? Date.now(),
+  });
   return Number(info.lastInsertRowid);
 }
 
@@ -181,7 +181,8 @@ export function updateImageFile(
   const cur = getImage(db, args.id);
   if (!cur) throw new StoreError('NOT_FOUND', `image ${args.id} does not exist`);
   if (args.path !== undefined) checkRelativePath(args.path);
-  db.prepare(
+  sql(
+    db,
     `UPDATE images SET path = @path, sha256 = @sha256, width = @width, height = @height, orientation = @orientation,
        missing = @missing, file_size = @fileSize, mtime_ms = @mtimeMs WHERE id = @id`,
   ).run({
@@ -204,24 +205,23 @@ export function setImageStatus(db: Database, args: { id: number; status: ImageSt
   }
   tracked(db, 'images', args.id, () => {
     const done = args.status === 'done';
-    const info = db
-      .prepare(
-        'UPDATE images SET status = ?, reviewed_at = CASE WHEN ? THEN ? ELSE reviewed_at END WHERE id = ?',
-      )
-      .run(args.status, done ? 1 : 0, args.now ?? Date.now(), args.id);
+    const info = sql(
+      db,
+      'UPDATE images SET status = ?, reviewed_at = CASE WHEN ? THEN ? ELSE reviewed_at END WHERE id = ?',
+    ).run(args.status, done ? 1 : 0, args.now ?? Date.now(), args.id);
     if (info.changes === 0) throw new StoreError('NOT_FOUND', `image ${args.id} does not exist`);
   });
 }
 
 /** Removes an image and (by cascade) its annotations. Not undoable. */
 export function removeImage(db: Database, id: number): void {
-  db.prepare('DELETE FROM images WHERE id = ?').run(id);
+  sql(db, 'DELETE FROM images WHERE id = ?').run(id);
 }
 
 /** Id, path and missing flag of every image (light rows for re-scans). */
 export function listImagePaths(db: Database): { id: number; path: string; missing: boolean }[] {
   return (
-    db.prepare('SELECT id, path, missing FROM images ORDER BY id').all() as {
+    sql(db, 'SELECT id, path, missing FROM images ORDER BY id').all() as {
       id: number;
       path: string;
       missing: number;

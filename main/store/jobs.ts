@@ -2,6 +2,7 @@
 // each has finished, so a resumed job skips them.
 import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
+import { sql } from './sql.js';
 
 export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
 const JOB_STATES: readonly JobState[] = ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'];
@@ -53,16 +54,20 @@ export function createJob(
   if (!args.kind) throw new StoreError('INVALID_ARGUMENT', 'a job needs a kind');
   const now = args.now ?? Date.now();
   const id = Number(
-    db
-      .prepare('INSERT INTO jobs (kind, params_json, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
-      .run(args.kind, JSON.stringify(args.params ?? {}), args.total ?? 0, now, now).lastInsertRowid,
+    sql(db, 'INSERT INTO jobs (kind, params_json, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(
+      args.kind,
+      JSON.stringify(args.params ?? {}),
+      args.total ?? 0,
+      now,
+      now,
+    ).lastInsertRowid,
   );
   return getJob(db, id)!;
 }
 
 /** The job with this id, or undefined. */
 export function getJob(db: Database, id: number): Job | undefined {
-  const r = db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  const r = sql(db, 'SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
   return r && toJob(r);
 }
 
@@ -70,11 +75,10 @@ export function getJob(db: Database, id: number): Job | undefined {
 export function listJobs(db: Database, args: { states?: JobState[]; kind?: string } = {}): Job[] {
   const states = args.states ?? JOB_STATES;
   return (
-    db
-      .prepare(
-        `SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(', ')}) AND (? IS NULL OR kind = ?) ORDER BY id DESC`,
-      )
-      .all(...states, args.kind ?? null, args.kind ?? null) as JobRow[]
+    sql(
+      db,
+      `SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(', ')}) AND (? IS NULL OR kind = ?) ORDER BY id DESC`,
+    ).all(...states, args.kind ?? null, args.kind ?? null) as JobRow[]
   ).map(toJob);
 }
 
@@ -85,15 +89,18 @@ export function setJobState(
 ): void {
   if (!JOB_STATES.includes(args.state))
     throw new StoreError('INVALID_ARGUMENT', `unknown job state "${String(args.state)}"`);
-  const info = db
-    .prepare('UPDATE jobs SET state = ?, error = ?, updated_at = ? WHERE id = ?')
-    .run(args.state, args.error ?? null, args.now ?? Date.now(), args.id);
+  const info = sql(db, 'UPDATE jobs SET state = ?, error = ?, updated_at = ? WHERE id = ?').run(
+    args.state,
+    args.error ?? null,
+    args.now ?? Date.now(),
+    args.id,
+  );
   if (info.changes === 0) throw new StoreError('NOT_FOUND', `job ${args.id} does not exist`);
 }
 
 /** Sets the number of items the job will process. */
 export function setJobTotal(db: Database, args: { id: number; total: number; now?: number }): void {
-  db.prepare('UPDATE jobs SET total = ?, updated_at = ? WHERE id = ?').run(
+  sql(db, 'UPDATE jobs SET total = ?, updated_at = ? WHERE id = ?').run(
     args.total,
     args.now ?? Date.now(),
     args.id,
@@ -111,23 +118,19 @@ export function finishJobItem(
 ): boolean {
   const now = args.now ?? Date.now();
   return db.transaction(() => {
-    const info = db
-      .prepare(
-        'INSERT OR IGNORE INTO job_items (job_id, image_id, state, error, finished_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(args.jobId, args.imageId, args.state ?? 'done', args.error ?? null, now);
+    const info = sql(
+      db,
+      'INSERT OR IGNORE INTO job_items (job_id, image_id, state, error, finished_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(args.jobId, args.imageId, args.state ?? 'done', args.error ?? null, now);
     if (info.changes === 0) return false;
-    db.prepare('UPDATE jobs SET done = done + 1, updated_at = ? WHERE id = ?').run(now, args.jobId);
+    sql(db, 'UPDATE jobs SET done = done + 1, updated_at = ? WHERE id = ?').run(now, args.jobId);
     return true;
   })();
 }
 
 /** Ids of the images this job has already finished (done or failed). */
 export function finishedImageIds(db: Database, args: { jobId: number }): Set<number> {
-  const rows = db
-    .prepare('SELECT image_id FROM job_items WHERE job_id = ?')
-    .pluck()
-    .all(args.jobId) as number[];
+  const rows = sql(db, 'SELECT image_id FROM job_items WHERE job_id = ?').pluck().all(args.jobId) as number[];
   return new Set(rows);
 }
 
@@ -136,14 +139,13 @@ export function failedJobItems(
   db: Database,
   args: { jobId: number },
 ): { imageId: number; error: string | null }[] {
-  return db
-    .prepare(
-      "SELECT image_id AS imageId, error FROM job_items WHERE job_id = ? AND state = 'failed' ORDER BY image_id",
-    )
-    .all(args.jobId) as { imageId: number; error: string | null }[];
+  return sql(
+    db,
+    "SELECT image_id AS imageId, error FROM job_items WHERE job_id = ? AND state = 'failed' ORDER BY image_id",
+  ).all(args.jobId) as { imageId: number; error: string | null }[];
 }
 
 /** Deletes a job and its item records. */
 export function removeJob(db: Database, args: { id: number }): void {
-  db.prepare('DELETE FROM jobs WHERE id = ?').run(args.id);
+  sql(db, 'DELETE FROM jobs WHERE id = ?').run(args.id);
 }

@@ -1,6 +1,7 @@
 // The project's one settings row.
 import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
+import { sql } from './sql.js';
 
 /** Project-wide settings. */
 export interface ProjectSettings {
@@ -14,9 +15,10 @@ export interface ProjectSettings {
 
 /** Reads the settings row. */
 export function getSettings(db: Database): ProjectSettings {
-  const r = db
-    .prepare('SELECT root, active_model_id, format_version, created_at FROM project WHERE id = 1')
-    .get() as
+  const r = sql(
+    db,
+    'SELECT root, active_model_id, format_version, created_at FROM project WHERE id = 1',
+  ).get() as
     { root: string; active_model_id: string | null; format_version: number; created_at: number } | undefined;
   if (!r) throw new StoreError('NOT_A_PROJECT', `${db.name} has no project settings (was it initialised?)`);
   return {
@@ -29,12 +31,13 @@ export function getSettings(db: Database): ProjectSettings {
 
 /** Writes the settings row the first time. */
 export function insertSettings(db: Database, s: ProjectSettings): void {
-  db.prepare(
+  sql(
+    db,
     'INSERT INTO project (id, root, active_model_id, format_version, created_at) VALUES (1, ?, ?, ?, ?)',
   ).run(s.root, s.activeModelId, s.formatVersion, s.createdAt);
 }
 
 /** Chooses the model used for clicks and auto-annotation (null: none chosen). */
 export function setActiveModel(db: Database, args: { modelId: string | null }): void {
-  db.prepare('UPDATE project SET active_model_id = ? WHERE id = 1').run(args.modelId);
+  sql(db, 'UPDATE project SET active_model_id = ? WHERE id = 1').run(args.modelId);
 }
