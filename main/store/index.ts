@@ -26,3 +26,5 @@ export * as annotationsQueries from './annotations.js';
 export * as historyQueries from './history.js';
 export * as jobsQueries from './jobs.js';
 export * as settingsQueries from './settings.js';
+export * as summariesQueries from './summaries.js';
+export type { ImageSummaryRow } from './summaries.js';

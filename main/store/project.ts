@@ -12,6 +12,7 @@ import * as images from './images.js';
 import * as jobs from './jobs.js';
 import { migrate, type MigrationResult } from './migrate.js';
 import * as settings from './settings.js';
+import * as summaries from './summaries.js';
 
 /** File name of the project database inside the project folder. */
 export const PROJECT_FILE = 'maskroom.db';
@@ -36,6 +37,8 @@ export interface Project {
   readonly annotations: Bound<typeof annotations>;
   readonly history: Bound<typeof history>;
   readonly jobs: Bound<typeof jobs>;
+  /** Read-only list summaries (images with counts, per-category counts, images of a history step). */
+  readonly summaries: Bound<typeof summaries>;
   /** Runs one user action as one undoable step (one transaction). */
   edit<T>(label: string, fn: () => T): T;
   /** Reverts the latest step; null when there is nothing to undo. */
@@ -74,6 +77,7 @@ function makeProject(dir: string, db: Database, migration: MigrationResult): Pro
     annotations: bindModule(db, annotations),
     history: bindModule(db, history),
     jobs: bindModule(db, jobs),
+    summaries: bindModule(db, summaries),
     edit: (label, fn) => history.step(db, { label }, fn),
     undo: () => history.undo(db),
     redo: () => history.redo(db),

@@ -61,7 +61,9 @@ describe('maskroom project / import coco / export coco', () => {
     await run('project', 'init', p);
     const again = await run('project', 'init', p);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^maskroom: PROJECT_EXISTS: .*already holds a Maskroom project \(maskroom\.db\)\n$/);
+    expect(again.stderr).toMatch(
+      /^maskroom: PROJECT_EXISTS: .*already holds a Maskroom project \(maskroom\.db\)\n$/,
+    );
     const outside = await run('project', 'import', p, tmpdir());
     expect(outside.stderr).toMatch(/PATH_OUTSIDE_ROOT/);
     const notProject = await run('project', 'stats', path.join(dir, 'nope'));
