@@ -4,6 +4,8 @@ import { AppError, type ErrorCode } from '../../common/contracts/index.js';
 import { RleError } from '../../common/rle/index.js';
 import { EngineError, ImageError } from '../engine/index.js';
 import { StoreError } from '../store/index.js';
+import { JobError } from '../jobs/index.js';
+import { AmgOptionsError } from '../../common/amg/types.js';
 
 const STORE: Record<string, ErrorCode> = {
   DB_FROM_FUTURE: 'CONFLICT',
@@ -28,6 +30,16 @@ export function toAppError(e: unknown): unknown {
   }
   if (e instanceof ImageError)
     return new AppError(e.code === 'not_found' ? 'NOT_FOUND' : 'IO_ERROR', e.message);
+  if (e instanceof JobError) {
+    const code: ErrorCode =
+      e.code === 'JOB_NOT_FOUND'
+        ? 'NOT_FOUND'
+        : e.code === 'JOB_NOT_RESUMABLE'
+          ? 'CONFLICT'
+          : 'INVALID_ARGUMENT';
+    return new AppError(code, e.message);
+  }
+  if (e instanceof AmgOptionsError) return new AppError('INVALID_ARGUMENT', e.message);
   if (e instanceof RleError) return new AppError('INVALID_ARGUMENT', `mask: ${e.message}`);
   const code = (e as { code?: unknown } | null)?.code;
   if (e instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {

@@ -16,6 +16,7 @@ interface Entry {
   abort: AbortController;
   paused: boolean;
   pausable: boolean;
+  hooks: JobHooks;
   resumeWaiters: (() => void)[];
   done: Promise<void>;
   lastEmit: number;
@@ -23,6 +24,15 @@ interface Entry {
 }
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
+
+/** For jobs whose work runs elsewhere (main/jobs handles): forward pause / resume / shutdown to it. */
+export interface JobHooks {
+  pausable?: boolean;
+  onPause?: () => void;
+  onResume?: () => void;
+  /** Called instead of aborting when the backend shuts down (e.g. to leave the job resumable). */
+  onShutdown?: () => void;
+}
 
 export class JobRegistry {
   private readonly jobs = new Map<string, Entry>();
@@ -56,7 +66,7 @@ export class JobRegistry {
     kind: JobKind,
     message: string,
     run: (ctl: JobControl) => Promise<string | void>,
-    opts: { pausable?: boolean } = {},
+    opts: JobHooks = {},
   ): JobInfo {
     const id = `job-${this.nextId++}`;
     const abort = new AbortController();
@@ -75,6 +85,7 @@ export class JobRegistry {
       abort,
       paused: false,
       pausable: opts.pausable ?? true,
+      hooks: opts,
       resumeWaiters: [],
       done: Promise.resolve(),
       lastEmit: 0,
@@ -147,6 +158,7 @@ export class JobRegistry {
       throw new AppError('UNSUPPORTED', `${e.info.kind} jobs cannot be paused; cancel it instead`);
     e.paused = true;
     e.info.state = 'paused';
+    e.hooks.onPause?.();
     this.emit(e, true);
     return { ...e.info };
   }
@@ -156,6 +168,7 @@ export class JobRegistry {
     if (e.info.state !== 'paused') throw new AppError('CONFLICT', `job ${id} is not paused`);
     e.paused = false;
     e.info.state = 'running';
+    e.hooks.onResume?.();
     for (const w of e.resumeWaiters.splice(0)) w();
     this.emit(e, true);
     return { ...e.info };
@@ -181,12 +194,17 @@ export class JobRegistry {
     return { ...this.entry(id).info };
   }
 
-  /** Cancels every unfinished job (project closed, app quitting). */
+  /** Stops every unfinished job (project closed, app quitting): shutdown hook when it has one, else cancel. */
   async cancelAll(): Promise<void> {
     await Promise.all(
       [...this.jobs.values()]
         .filter((e) => !FINAL.has(e.info.state))
-        .map((e) => this.cancel(e.info.id).catch(() => undefined)),
+        .map(async (e) => {
+          if (e.hooks.onShutdown) {
+            e.hooks.onShutdown();
+            await e.done;
+          } else await this.cancel(e.info.id).catch(() => undefined);
+        }),
     );
   }
 }

@@ -152,10 +152,17 @@ describe('Backend: segmentation on the fixture model', () => {
     ).toHaveLength(left);
   });
 
-  it('cancels a running job and refuses to cancel it twice', async () => {
+  it('pauses, resumes and cancels a running job, then refuses to cancel it twice', async () => {
     const job = unwrap(
       await t.api.jobs.startAutoAnnotate({ images: { all: true }, params: { pointsPerSide: 4 } }),
     );
+    expect(unwrap(await t.api.jobs.pause({ jobId: job.id })).state).toBe('paused');
+    expect(unwrap(await t.api.jobs.list()).find((j) => j.id === job.id)?.state).toBe('paused');
+    expect(unwrap(await t.api.jobs.resume({ jobId: job.id })).state).toBe('running');
+    expect(await t.api.jobs.resume({ jobId: job.id })).toMatchObject({
+      ok: false,
+      error: { code: 'CONFLICT' },
+    });
     const cancelled = unwrap(await t.api.jobs.cancel({ jobId: job.id }));
     expect(cancelled.state).toBe('cancelled');
     expect(await t.api.jobs.cancel({ jobId: job.id })).toMatchObject({

@@ -1,23 +1,16 @@
-// `jobs` and `export` services. Auto-annotate and boxes→masks run image by image in the background on
-// the backend's engine; each image's proposals and its job-item record are written in one transaction,
-// so a cancelled or crashed job keeps exactly the images it finished. Background writes are not undo
-// steps (they are not user actions; proposals are reviewed with accept / reject instead).
+// `jobs` and `export` services. Auto-annotate and boxes→masks are main/jobs' resumable jobs (each image's
+// proposals and completion record in one transaction; see docs/amg.md) run on the backend's engine and
+// tracked in the session's JobRegistry. Background writes are not undo steps: proposals are reviewed
+// with accept / reject instead.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import {
-  AppError,
-  contracts,
-  type AutoAnnotateParams,
-  type ImageSelection,
-  type ServiceImpl,
-} from '../../common/contracts/index.js';
-import { boxesToMasks, generateMasks } from '../engine/amg/index.js';
+import { AppError, contracts, type ImageSelection, type ServiceImpl } from '../../common/contracts/index.js';
+import { startAutoAnnotate, startBoxesToMasks, type JobHandle } from '../jobs/index.js';
 import { exportCoco } from '../export/coco-export.js';
 import { writePngMasks } from '../export/png-masks.js';
 import { openSnapshot, type Project } from '../store/index.js';
 import type { CallContext } from './host.js';
 import type { JobControl } from './job-registry.js';
-import { imageFile } from './svc-images.js';
 import type { BackendState } from './state.js';
 
 /** Image ids a selection covers, in id order. */
@@ -34,148 +27,89 @@ export function selectImages(p: Project, sel: ImageSelection): number[] {
     .map((i) => i.id);
 }
 
-export function jobsService(s: BackendState): ServiceImpl<typeof contracts.jobs, CallContext> {
-  /** Runs `perImage` over the images, recording each in the store's job_items so a rerun skips it. */
-  const runOverImages = (
-    p: Project,
-    kind: 'autoAnnotate' | 'boxesToMasks',
-    imageIds: number[],
-    params: unknown,
-    perImage: (imageId: number, storeJobId: number) => Promise<number>,
-  ) => {
-    const storeJob = p.jobs.createJob({
-      kind,
-      params: { ...(params as object), imageIds },
-      total: imageIds.length,
-    });
-    return s.jobs.start(kind, `${imageIds.length} images`, async (ctl: JobControl) => {
-      p.jobs.setJobState({ id: storeJob.id, state: 'running' });
-      let made = 0;
-      let failed = 0;
-      try {
-        for (let i = 0; i < imageIds.length; i++) {
-          await ctl.checkpoint();
-          if (s.project !== p) throw new AppError('CANCELLED', 'the project was closed');
-          const imageId = imageIds[i]!;
-          ctl.progress(i, imageIds.length, `image ${imageId}`);
-          try {
-            made += await perImage(imageId, storeJob.id);
-          } catch (e) {
-            if (e instanceof AppError && e.code === 'CANCELLED') throw e;
-            failed++;
-            p.jobs.finishJobItem({
-              jobId: storeJob.id,
-              imageId,
-              state: 'failed',
-              error: e instanceof Error ? e.message : String(e),
-            });
-            s.log(`${kind} image ${imageId}: ${e instanceof Error ? e.message : String(e)}`);
-          }
-          s.bus.emit('annotations', 'changed', { imageIds: [imageId] });
-          s.bus.emit('images', 'changed', { imageIds: [imageId] });
+/** Runs a main/jobs handle as a registry job: progress, pause / resume, cancel and shutdown forwarded. */
+function adopt(s: BackendState, p: Project, handle: JobHandle, total: number) {
+  return s.jobs.start(
+    handle.kind,
+    `${total} images`,
+    async (ctl: JobControl) => {
+      const onAbort = (): void => handle.cancel();
+      ctl.signal.addEventListener('abort', onAbort);
+      let lastDone = 0;
+      const off = handle.onProgress((pr) => {
+        ctl.progress(pr.done, pr.total, pr.message);
+        // Proposals of an image are committed with its completion: tell the UI which images changed.
+        if (pr.done !== lastDone) {
+          lastDone = pr.done;
+          s.bus.emit('annotations', 'changed', { imageIds: [] });
+          s.bus.emit('images', 'changed', { imageIds: [] });
         }
-        ctl.progress(imageIds.length, imageIds.length);
-        p.jobs.setJobState({ id: storeJob.id, state: 'done' });
-      } catch (e) {
-        if (s.project === p)
-          p.jobs.setJobState({
-            id: storeJob.id,
-            state: ctl.signal.aborted ? 'cancelled' : 'failed',
-            error: String(e),
-          });
-        throw e;
+      });
+      try {
+        const final = await handle.done;
+        if (final.state === 'failed') {
+          throw new AppError(
+            final.error?.code === 'CANCELLED' ? 'CANCELLED' : 'ENGINE_ERROR',
+            final.error?.message ?? 'job failed',
+          );
+        }
+        if (final.state === 'cancelled') throw new AppError('CANCELLED', 'job cancelled');
+        if (final.state === 'paused')
+          throw new AppError('CANCELLED', 'stopped with the project; it stays resumable');
+        return `${final.done - final.failed} images done${final.failed ? `, ${final.failed} failed` : ''}`;
+      } finally {
+        off();
+        ctl.signal.removeEventListener('abort', onAbort);
+        if (s.project === p) {
+          s.bus.emit('annotations', 'changed', { imageIds: [] });
+          s.bus.emit('images', 'changed', { imageIds: [] });
+        }
       }
-      return `${made} proposals${failed ? `, ${failed} images failed` : ''}`;
-    });
-  };
+    },
+    { onPause: () => handle.pause(), onResume: () => handle.resume(), onShutdown: () => handle.suspend() },
+  );
+}
 
+export function jobsService(s: BackendState): ServiceImpl<typeof contracts.jobs, CallContext> {
   return {
     async startAutoAnnotate({ images, params }) {
       const p = s.requireProject();
-      const ids = selectImages(p, images);
-      if (ids.length === 0) throw new AppError('INVALID_ARGUMENT', 'the selection has no images');
-      const categoryId = resolveJobCategory(p, params);
+      const imageIds = selectImages(p, images);
+      if (imageIds.length === 0) throw new AppError('INVALID_ARGUMENT', 'the selection has no images');
+      if (params.minMaskArea > 0) {
+        throw new AppError(
+          'UNSUPPORTED',
+          'minMaskArea is not supported by the auto-annotate job yet; leave it at 0',
+        );
+      }
+      if (params.categoryId !== null && !p.categories.getCategory(params.categoryId)) {
+        throw new AppError('NOT_FOUND', `no category ${params.categoryId}`);
+      }
       const engine = await s.engine.get();
-      return runOverImages(p, 'autoAnnotate', ids, params, async (imageId, jobId) => {
-        const { file } = imageFile(s, imageId);
-        const r = await generateMasks(engine, file, {
+      const handle = startAutoAnnotate(p, engine, {
+        imageIds,
+        amg: {
           pointsPerSide: params.pointsPerSide,
           predIouThresh: params.predIouThresh,
           stabilityScoreThresh: params.stabilityScoreThresh,
           boxNmsThresh: params.boxNmsThresh,
-        });
-        s.engine.keys.set(imageId, r.key);
-        const keep = r.masks.filter((m) => m.area >= Math.max(1, params.minMaskArea));
-        p.transaction(() => {
-          for (const m of keep) {
-            p.annotations.createAnnotation({
-              imageId,
-              categoryId,
-              rle: m.segmentation,
-              predictedIou: m.predictedIou,
-              score: m.stabilityScore,
-              source: 'auto',
-              state: 'proposed',
-            });
-          }
-          p.jobs.finishJobItem({ jobId, imageId });
-        });
-        return keep.length;
+        },
+        ...(params.categoryId !== null ? { categoryId: params.categoryId } : {}),
       });
+      return adopt(s, p, handle, imageIds.length);
     },
     async startBoxesToMasks({ images }) {
       const p = s.requireProject();
-      const ids = selectImages(p, images);
-      if (ids.length === 0) throw new AppError('INVALID_ARGUMENT', 'the selection has no images');
+      const imageIds = selectImages(p, images);
+      if (imageIds.length === 0) throw new AppError('INVALID_ARGUMENT', 'the selection has no images');
       const engine = await s.engine.get();
-      return runOverImages(p, 'boxesToMasks', ids, {}, async (imageId, jobId) => {
-        const all = p.annotations.listAnnotationsByImage({ imageId });
-        const converted = new Set(all.map((a) => a.fromBoxId).filter((id): id is number => id !== null));
-        const boxes = all.filter((a) => a.boxOnly && a.state !== 'rejected' && !converted.has(a.id));
-        if (boxes.length === 0) {
-          p.jobs.finishJobItem({ jobId, imageId });
-          return 0;
-        }
-        const { file } = imageFile(s, imageId);
-        const r = await boxesToMasks(
-          engine,
-          file,
-          boxes.map((b) => [b.bbox[0], b.bbox[1], b.bbox[0] + b.bbox[2], b.bbox[1] + b.bbox[3]]),
-        );
-        s.engine.keys.set(imageId, r.key);
-        let made = 0;
-        p.transaction(() => {
-          r.masks.forEach((m, i) => {
-            if (!m.rle) return;
-            const box = boxes[i]!;
-            p.annotations.createAnnotation({
-              imageId,
-              categoryId: box.categoryId,
-              rle: m.rle,
-              predictedIou: m.predictedIou,
-              source: 'auto',
-              state: 'proposed',
-              fromBoxId: box.id,
-            });
-            made++;
-          });
-          p.jobs.finishJobItem({ jobId, imageId });
-        });
-        return made;
-      });
+      return adopt(s, p, startBoxesToMasks(p, engine, { imageIds }), imageIds.length);
     },
     pause: ({ jobId }) => s.jobs.pause(jobId),
     resume: ({ jobId }) => s.jobs.resume(jobId),
     cancel: ({ jobId }) => s.jobs.cancel(jobId),
     list: () => s.jobs.list(),
   };
-}
-
-function resolveJobCategory(p: Project, params: AutoAnnotateParams): number {
-  if (params.categoryId === null) return p.categories.ensureCategory({ name: 'object' }).id;
-  if (!p.categories.getCategory(params.categoryId))
-    throw new AppError('NOT_FOUND', `no category ${params.categoryId}`);
-  return params.categoryId;
 }
 
 export function exportService(s: BackendState): ServiceImpl<typeof contracts.export, CallContext> {
