@@ -44,17 +44,18 @@ type HookHost = { __maskroomTest: Hook };
 /** Starts web mode the way a user does and resolves with the URL it prints. */
 function startServer(
   projectDir: string,
+  work: string,
   home: string,
   provider: string,
 ): Promise<{ child: ChildProcess; url: string }> {
   const entry = path.join(ROOT, 'dist/main/server/cli.js');
   const args = existsSync(entry) ? [entry] : [path.join(ROOT, 'bin/maskroom.js'), 'serve'];
-  args.push('--port', '0', '--project', projectDir);
-  if (provider === 'cuda') args.push('--provider', 'cuda');
+  args.push('--port', '0', '--project', projectDir, '--root', work, '--data-dir', path.join(work, 'data'));
+  args.push('--provider', provider === 'cuda' ? 'cuda' : 'cpu');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, HOME: home, MASKROOM_HOME: path.join(home, '.maskroom') },
+      env: { ...process.env, HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -130,7 +131,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   cpSync(path.join(ROOT, 'native-models/fixtures/shapes'), path.join(work, 'shapes'), { recursive: true });
   const scenes = Array.from({ length: opts.quick ? 2 : 8 }, (_, i) => `shapes_${String(i).padStart(2, '0')}`);
 
-  const server = await startServer(path.join(work, 'project'), home, opts.provider);
+  const server = await startServer(path.join(work, 'project'), work, home, opts.provider);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const drawn: number[] = [];
   const answered: number[] = [];

@@ -162,7 +162,8 @@ export async function createProjectWithShapes(page: Page, name: string): Promise
   // A unique folder per run, so a spec can be re-run against a long-lived server.
   const root = path.join(e.work, `project-${name}-${Date.now().toString(36)}`);
   mkdirSync(path.join(root, 'images'), { recursive: true });
-  for (const scene of SCENES) copyFileSync(path.join(e.work, 'shapes', `${scene}.jpg`), path.join(root, 'images', `${scene}.jpg`));
+  for (const scene of SCENES)
+    copyFileSync(path.join(e.work, 'shapes', `${scene}.jpg`), path.join(root, 'images', `${scene}.jpg`));
   await openApp(page);
   await page.getByRole('button', { name: 'Projects' }).click();
   const form = page.getByTestId('create-project');

@@ -3,7 +3,7 @@
 // runs the Playwright specs against it with Debian's Chromium, and tears everything down.
 // Extra arguments go to `playwright test` (e.g. `npm run test:e2e -- security.spec.ts`).
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const chromium = process.env.MASKROOM_CHROMIUM ?? '/usr/bin/chromium';
 const STARTUP_TIMEOUT_MS = 60_000;
+const serverLog = path.join(root, 'e2e/artifacts/server.log');
 
 function fail(message) {
   console.error(`e2e: ${message}`);
@@ -18,23 +19,34 @@ function fail(message) {
 }
 
 /** How to start web mode: the server's own entry if built, else the `maskroom serve` CLI command. */
-function serverCommand(projectDir) {
-  const args = ['--port', '0', '--project', projectDir, '--test-hooks'];
+function serverCommand(projectDir, work) {
+  // --root: specs create their own projects next to the starting one, inside the temp folder.
+  const args = [
+    '--port',
+    '0',
+    '--project',
+    projectDir,
+    '--root',
+    work,
+    '--data-dir',
+    path.join(work, 'data'),
+    '--test-hooks',
+  ];
   const entry = path.join(root, 'dist/main/server/cli.js');
   if (existsSync(entry)) return [entry, ...args];
   return [path.join(root, 'bin/maskroom.js'), 'serve', ...args];
 }
 
 /** Starts the server and resolves with the URL it prints (`Maskroom web mode: http://127.0.0.1:PORT/?token=…`). */
-function startServer(projectDir, home) {
+function startServer(projectDir, work, home) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, serverCommand(projectDir), {
+    const child = spawn(process.execPath, serverCommand(projectDir, work), {
       cwd: root,
       env: {
         ...process.env,
         HOME: home,
         XDG_CONFIG_HOME: path.join(home, '.config'),
-        MASKROOM_HOME: path.join(home, '.maskroom'),
+        XDG_DATA_HOME: path.join(home, '.local', 'share'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -46,7 +58,8 @@ function startServer(projectDir, home) {
     const onData = (chunk) => {
       const text = chunk.toString();
       out += text;
-      process.stderr.write(text.replace(/^/gm, '[server] '));
+      // Server output goes to a log file (kept with the other artifacts), not into Playwright's report.
+      appendFileSync(serverLog, text);
       const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_\-.~%]+)/.exec(out);
       if (m) {
         clearTimeout(timer);
@@ -101,6 +114,8 @@ if (!existsSync(chromium))
     `no Chromium at ${chromium}: install Debian's (apt-get install -y chromium) or set MASKROOM_CHROMIUM.`,
   );
 
+mkdirSync(path.dirname(serverLog), { recursive: true });
+writeFileSync(serverLog, '');
 const work = mkdtempSync(path.join(tmpdir(), 'maskroom-e2e-'));
 const home = path.join(work, 'home');
 const projectDir = path.join(work, 'project');
@@ -116,7 +131,7 @@ const cleanup = async () => {
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 try {
-  server = await startServer(projectDir, home);
+  server = await startServer(projectDir, work, home);
   const u = new URL(server.url);
   console.log(`e2e: server at ${u.origin} (work dir ${work})`);
   code = await runPlaywright({
@@ -133,6 +148,9 @@ try {
   await cleanup();
   // Keep the work dir of a failed run for inspection; screenshots and traces are in e2e/artifacts/.
   if (code === 0) rmSync(work, { recursive: true, force: true });
-  else console.error(`e2e: failed; work dir kept at ${work}`);
+  else
+    console.error(
+      `e2e: failed; work dir kept at ${work}; server output in ${path.relative(root, serverLog)}`,
+    );
 }
 process.exit(code);

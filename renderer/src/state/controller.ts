@@ -78,7 +78,8 @@ export class Controller {
         void this.refreshImages();
         // Proposals written by a job: show them if they landed on the image on screen.
         const cur = this.s.currentImageId;
-        if ((job.kind === 'autoAnnotate' || job.kind === 'boxesToMasks') && cur !== null) void this.loadAnnotations(cur);
+        if ((job.kind === 'autoAnnotate' || job.kind === 'boxesToMasks') && cur !== null)
+          void this.loadAnnotations(cur);
       }),
       api.projects.onChanged((p) => {
         this.set({ project: p });

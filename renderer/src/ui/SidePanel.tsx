@@ -156,7 +156,9 @@ function Review() {
   const minScore = useApp((s) => s.review.minScore);
   const pointsPerSide = useApp((s) => s.review.pointsPerSide);
   const running = useApp((s) =>
-    Object.values(s.jobs).some((j) => j.kind === 'autoAnnotate' && (j.state === 'running' || j.state === 'queued')),
+    Object.values(s.jobs).some(
+      (j) => j.kind === 'autoAnnotate' && (j.state === 'running' || j.state === 'queued'),
+    ),
   );
   const above = list.filter((a) => (a.score ?? 0) >= minScore).length;
   return (
