@@ -175,6 +175,21 @@ export function peekRedo(db: Database): HistoryStep | null {
   return row ? toStep(row) : null;
 }
 
+// A step can stop applying when writes outside the history changed its rows since (e.g. its image was
+// removed): the transaction rolls back and the caller gets a typed error naming the step.
+function conflictsAsStoreErrors(what: 'undo' | 'redo', s: HistoryStep, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(
+      'HISTORY_CONFLICT',
+      `cannot ${what} "${s.label}": the data changed outside the edit history (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
+}
+
 /** Reverts the latest step; returns it, or null when there is nothing to undo. */
 export function undo(db: Database): HistoryStep | null {
   if (active.has(db)) throw new StoreError('HISTORY_CONFLICT', 'cannot undo inside an edit step');
@@ -182,15 +197,17 @@ export function undo(db: Database): HistoryStep | null {
     const s = peekUndo(db);
     if (!s) return null;
     const changes = changesOf(db, s.id);
-    for (let i = changes.length - 1; i >= 0; i--) {
-      const c = changes[i]!;
-      applyRow(
-        db,
-        c.table_name,
-        c.row_id,
-        c.before_json === null ? null : (JSON.parse(c.before_json) as Row),
-      );
-    }
+    conflictsAsStoreErrors('undo', s, () => {
+      for (let i = changes.length - 1; i >= 0; i--) {
+        const c = changes[i]!;
+        applyRow(
+          db,
+          c.table_name,
+          c.row_id,
+          c.before_json === null ? null : (JSON.parse(c.before_json) as Row),
+        );
+      }
+    });
     sql(db, 'UPDATE history_steps SET undone = 1 WHERE id = ?').run(s.id);
     return { ...s, undone: true };
   })();
@@ -202,9 +219,16 @@ export function redo(db: Database): HistoryStep | null {
   return db.transaction(() => {
     const s = peekRedo(db);
     if (!s) return null;
-    for (const c of changesOf(db, s.id)) {
-      applyRow(db, c.table_name, c.row_id, c.after_json === null ? null : (JSON.parse(c.after_json) as Row));
-    }
+    conflictsAsStoreErrors('redo', s, () => {
+      for (const c of changesOf(db, s.id)) {
+        applyRow(
+          db,
+          c.table_name,
+          c.row_id,
+          c.after_json === null ? null : (JSON.parse(c.after_json) as Row),
+        );
+      }
+    });
     sql(db, 'UPDATE history_steps SET undone = 0 WHERE id = ?').run(s.id);
     return { ...s, undone: false };
   })();

@@ -179,6 +179,22 @@ describe('project store', () => {
     expect(p.annotations.getAnnotation(mask.id)?.fromBoxId).toBe(box.id);
   });
 
+  it('an undo that no longer applies fails with HISTORY_CONFLICT and changes nothing', async () => {
+    const { p, imageId, catId } = await seeded();
+    const a = p.annotations.createAnnotation({
+      imageId,
+      categoryId: catId,
+      rle: rect(0, 0, 2, 2),
+      source: 'manual',
+    });
+    p.edit('Delete mask', () => p.annotations.removeAnnotations({ ids: [a.id] }));
+    // Outside the history: the image goes away, so the mask cannot come back.
+    p.images.removeImage(imageId);
+    expect(() => p.undo()).toThrow(/cannot undo "Delete mask": the data changed outside the edit history/);
+    expect(p.history.peekUndo()?.label).toBe('Delete mask');
+    expect(p.annotations.annotationCounts().total).toBe(0);
+  });
+
   it('a failing edit leaves no step and no change', async () => {
     const { p, imageId, catId } = await seeded();
     expect(() =>
