@@ -23,6 +23,8 @@ export interface CocoExportOptions {
   segmentation?: 'rle' | 'polygons';
   /** Export every annotation, not only accepted ones. */
   all?: boolean;
+  /** Exactly these annotation states (overrides `all`); e.g. accepted + proposed for a review snapshot. */
+  states?: AnnotationState[];
   /** Also write 16-bit instance-id PNG masks into this folder. */
   pngMasks?: string;
   onProgress?: (p: { phase: 'images' | 'annotations' | 'png-masks'; done: number; total: number }) => void;
@@ -81,7 +83,8 @@ export async function exportCoco(
   opts: CocoExportOptions = {},
 ): Promise<CocoExportReport> {
   const mode = opts.segmentation ?? 'rle';
-  const states: AnnotationState[] = opts.all ? ['proposed', 'accepted', 'rejected'] : ['accepted'];
+  const states: AnnotationState[] =
+    opts.states ?? (opts.all ? ['proposed', 'accepted', 'rejected'] : ['accepted']);
   const snap = openSnapshot(project.dbPath);
   const out = new AtomicTextWriter(outFile);
   const report: CocoExportReport = {

@@ -150,6 +150,21 @@ describe('Backend: segmentation on the fixture model', () => {
     expect(
       unwrap(await t.api.annotations.list({ imageId })).filter((a) => a.status === 'proposed'),
     ).toHaveLength(left);
+
+    // Exports: accepted only by default; proposals on request; rejected ones never.
+    const all = unwrap(await t.api.annotations.list({ imageId }));
+    const accepted = all.filter((a) => a.status === 'accepted').length;
+    const path = `${t.projectDir}/exports/review.json`;
+    expect(unwrap(await t.api.export.toPath({ format: 'coco-rle', path })).annotations).toBe(accepted);
+    expect(
+      unwrap(await t.api.export.toPath({ format: 'coco-rle', path, includeProposed: true, overwrite: true }))
+        .annotations,
+    ).toBe(accepted + left);
+    unwrap(await t.api.annotations.reject({ imageId }));
+    expect(
+      unwrap(await t.api.export.toPath({ format: 'coco-rle', path, includeProposed: true, overwrite: true }))
+        .annotations,
+    ).toBe(accepted);
   });
 
   it('pauses, resumes and cancels a running job, then refuses to cancel it twice', async () => {

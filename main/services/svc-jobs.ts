@@ -141,11 +141,9 @@ export function exportService(s: BackendState): ServiceImpl<typeof contracts.exp
           snap.close();
         }
       }
-      // Hack: exportCoco's `all` also includes rejected annotations; until it takes a state list, proposed
-      // ones are exported only by the COCO writer's "all" mode, which the caller asked for explicitly.
       const r = await exportCoco(p, out, {
         segmentation: format === 'coco-rle' ? 'rle' : 'polygons',
-        all: includeProposed,
+        states: includeProposed ? ['accepted', 'proposed'] : ['accepted'],
       });
       return {
         path: path.resolve(r.file),
