@@ -152,6 +152,8 @@ export function listAnnotationsByImage(
   args: { imageId: number; states?: AnnotationState[] },
 ): Annotation[] {
   const states = args.states ?? STATES;
+  // SQL has no empty IN (): no states asked, no rows.
+  if (states.length === 0) return [];
   const rows = sql(
     db,
     `SELECT * FROM annotations WHERE image_id = ? AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id`,
@@ -165,6 +167,7 @@ export function* iterateAnnotationRows(
   args: { states?: AnnotationState[] } = {},
 ): Generator<AnnotationRow> {
   const states = args.states ?? STATES;
+  if (states.length === 0) return;
   // Not the cached statement: a generator left unfinished would keep it busy for every other caller.
   const stmt = db.prepare(
     `SELECT * FROM annotations WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY image_id, id`,

@@ -62,6 +62,8 @@ describe('project store', () => {
     expect(a.rle).toEqual(rect(1, 2, 4, 5));
     expect(p.annotations.listAnnotationsByImage({ imageId })).toHaveLength(1);
     expect(p.annotations.listAnnotationsByImage({ imageId, states: ['proposed'] })).toHaveLength(0);
+    expect(p.annotations.listAnnotationsByImage({ imageId, states: [] })).toEqual([]);
+    expect([...p.annotations.iterateAnnotationRows({ states: [] })]).toEqual([]);
   });
 
   it('keeps box-only annotations and links masks to the box they came from', async () => {
