@@ -26,6 +26,19 @@ export interface EmbeddingRecord {
   orientation: number;
   shape: number[];
   data: Float32Array;
+  /** Extra encoder outputs fed to the decoder by name (SAM 2.1 high-res features); empty for SAM. */
+  extras: EmbeddingExtra[];
+}
+
+export interface EmbeddingExtra {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Bytes an embedding record holds (what the memory LRU counts). */
+export function recordBytes(r: EmbeddingRecord): number {
+  return r.data.byteLength + r.extras.reduce((a, x) => a + x.data.byteLength, 0) + 1024;
 }
 
 /** A least-recently-used map whose capacity is a number of bytes, not of entries. */
@@ -103,7 +116,10 @@ interface DiskHeader {
   geometry: ImageGeometry;
   orientation: number;
   shape: number[];
+  extras?: { name: string; shape: number[] }[];
 }
+
+const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Embeddings on disk: `<dir>/<modelId>/v<format>/<key[0..2]>/<key>.emb`, written atomically (temp + rename). */
 export class DiskEmbeddingCache {
@@ -136,14 +152,28 @@ export class DiskEmbeddingCache {
       const headerLen = buf.readUInt32LE(8);
       const header = JSON.parse(buf.subarray(12, 12 + headerLen).toString('utf8')) as DiskHeader;
       const dataStart = align4(12 + headerLen);
-      const count = header.shape.reduce((a, b) => a * b, 1);
-      if (header.key !== key || header.modelId !== this.modelId || buf.length !== dataStart + count * 4) {
+      const specs = [{ name: '', shape: header.shape }, ...(header.extras ?? [])];
+      const total = specs.reduce((a, x) => a + count(x.shape), 0);
+      if (header.key !== key || header.modelId !== this.modelId || buf.length !== dataStart + total * 4) {
         throw new Error('header does not match');
       }
-      // Copy into a fresh, aligned buffer: the file buffer may come from a pool with an odd offset.
-      const data = new Float32Array(count);
-      new Uint8Array(data.buffer).set(buf.subarray(dataStart));
-      return { ...header, data };
+      // Copy into fresh, aligned buffers: the file buffer may come from a pool with an odd offset.
+      let at = dataStart;
+      const arrays = specs.map((x) => {
+        const a = new Float32Array(count(x.shape));
+        new Uint8Array(a.buffer).set(buf.subarray(at, at + a.byteLength));
+        at += a.byteLength;
+        return a;
+      });
+      return {
+        modelId: header.modelId,
+        key: header.key,
+        geometry: header.geometry,
+        orientation: header.orientation,
+        shape: header.shape,
+        data: arrays[0]!,
+        extras: (header.extras ?? []).map((x, i) => ({ name: x.name, shape: x.shape, data: arrays[i + 1]! })),
+      };
     } catch {
       rmSync(file, { force: true });
       return undefined;
@@ -159,15 +189,21 @@ export class DiskEmbeddingCache {
       geometry: rec.geometry,
       orientation: rec.orientation,
       shape: rec.shape,
+      extras: rec.extras.map((x) => ({ name: x.name, shape: x.shape })),
     };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     const dataStart = align4(12 + json.length);
-    const out = Buffer.alloc(dataStart + rec.data.byteLength);
+    const arrays = [rec.data, ...rec.extras.map((x) => x.data)];
+    const out = Buffer.alloc(dataStart + arrays.reduce((a, x) => a + x.byteLength, 0));
     out.writeUInt32LE(MAGIC, 0);
     out.writeUInt32LE(EMBEDDING_FORMAT_VERSION, 4);
     out.writeUInt32LE(json.length, 8);
     json.copy(out, 12);
-    Buffer.from(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength).copy(out, dataStart);
+    let at = dataStart;
+    for (const a of arrays) {
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, at);
+      at += a.byteLength;
+    }
     // Readers never see a half-written file: rename is atomic within one file system.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {

@@ -1,7 +1,7 @@
 // The worker-side engine: onnxruntime sessions, embedding caches and decoder calls. Lives only in the worker.
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { ByteLru, DiskEmbeddingCache, type EmbeddingRecord } from './cache.js';
+import { ByteLru, DiskEmbeddingCache, recordBytes, type EmbeddingRecord } from './cache.js';
 import { EngineError, ImageError } from './errors.js';
 import { decodeForSam, readImageFile } from './image.js';
 import { loadModelInfo, type ModelManifest } from './manifest.js';
@@ -52,7 +52,7 @@ export class EngineContext implements WorkerContext {
     readonly batchedDecoder: DecoderSignature | null,
     init: InitPayload,
   ) {
-    this.memory = new ByteLru(init.memoryCacheBytes, (r) => r.data.byteLength + 1024);
+    this.memory = new ByteLru(init.memoryCacheBytes, recordBytes);
     this.disk = init.cacheDir ? new DiskEmbeddingCache(init.cacheDir, model.id) : null;
   }
 
@@ -69,6 +69,7 @@ export class EngineContext implements WorkerContext {
         meta(encoder.outputMetadata),
         m.inputSize,
         m.embedding.shape,
+        m.highResFeatures ?? [],
       );
       const decoder = await openSession(info.decoderPath, 'decoder', provider);
       sessions.push(decoder);
@@ -78,6 +79,7 @@ export class EngineContext implements WorkerContext {
         meta(decoder.outputMetadata),
         m.decoderFormat,
         m.embedding.shape,
+        m.highResFeatures ?? [],
       );
       let batched: ort.InferenceSession | null = null;
       let batchedSig: DecoderSignature | null = null;
@@ -90,6 +92,7 @@ export class EngineContext implements WorkerContext {
           meta(batched.outputMetadata),
           'sam-onnx-batched',
           m.embedding.shape,
+          m.highResFeatures ?? [],
         );
       } else if (m.decoderFormat === 'sam-onnx-batched') {
         [batched, batchedSig] = [decoder, decoderSig];
@@ -201,6 +204,17 @@ export class EngineContext implements WorkerContext {
       orientation: img.orientation,
       shape: [...m.embedding.shape],
       data: emb.data,
+      extras: (m.highResFeatures ?? []).map((x) => {
+        const t = out[x.name];
+        const n = x.shape.reduce((a, b) => a * b, 1);
+        if (!t || !(t.data instanceof Float32Array) || t.data.length !== n) {
+          throw new EngineError(
+            'model_mismatch',
+            `encoder output "${x.name}" does not have ${n} float32 values`,
+          );
+        }
+        return { name: x.name, shape: [...x.shape], data: t.data };
+      }),
     };
     this.memory.set(key, record);
     try {
@@ -227,7 +241,7 @@ export class EngineContext implements WorkerContext {
     }
     const n = p.labels.length;
     const feeds: Record<string, ort.Tensor> = {
-      image_embeddings: new ort.Tensor('float32', record.data, record.shape),
+      ...embeddingFeeds(record),
       point_coords: new ort.Tensor('float32', p.coords, [1, n, 2]),
       point_labels: new ort.Tensor('float32', p.labels, [1, n]),
       mask_input: new ort.Tensor('float32', p.maskInput ?? new Float32Array(PLANE), [1, 1, LOW_RES, LOW_RES]),
@@ -275,7 +289,7 @@ export class EngineContext implements WorkerContext {
       }
     });
     const feeds: Record<string, ort.Tensor> = {
-      image_embeddings: new ort.Tensor('float32', record.data, record.shape),
+      ...embeddingFeeds(record),
       point_coords: new ort.Tensor('float32', coords, [B, n, 2]),
       point_labels: new ort.Tensor('float32', labels, [B, n]),
       mask_input: new ort.Tensor('float32', masks, [B, 1, LOW_RES, LOW_RES]),
@@ -344,6 +358,13 @@ export class EngineContext implements WorkerContext {
     );
     await Promise.all([...s].map((x) => x.release().catch(() => undefined)));
   }
+}
+
+/** The embedding and any high-res features, as decoder feeds by name. */
+function embeddingFeeds(r: EmbeddingRecord): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = { image_embeddings: new ort.Tensor('float32', r.data, r.shape) };
+  for (const x of r.extras) feeds[x.name] = new ort.Tensor('float32', x.data, x.shape);
+  return feeds;
 }
 
 function meta(

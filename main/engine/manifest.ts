@@ -32,10 +32,18 @@ export const ModelManifestSchema = z.object({
   /** Format of `files.decoder`; `files.decoderBatched` is always "sam-onnx-batched". */
   decoderFormat: z.enum(['sam-onnx', 'sam-onnx-batched']),
   embedding: z.object({ shape: z.array(z.number().int().positive()).min(2) }),
+  /**
+   * Extra encoder outputs the decoders take as inputs by the same name (SAM 2.1's high-resolution FPN
+   * features). Kept with the embedding in both caches and fed to every decoder call. Empty for SAM.
+   */
+  highResFeatures: z
+    .array(z.object({ name: z.string().min(1), shape: z.array(z.number().int().positive()).min(1) }))
+    .optional(),
   license: z.string().min(1),
 });
 
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+export type FeatureSpec = NonNullable<ModelManifest['highResFeatures']>[number];
 export type DecoderFormat = ModelManifest['decoderFormat'];
 
 /** A validated manifest plus the absolute paths of its files (which all exist). */

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decode } from '../../common/rle/index.js';
 import { EngineError, fixtureModelDir, fixtureShapesDir, loadModelInfo, SamEngine } from './index.js';
-import { tinyIdentityOnnx } from './onnx-tiny.js';
+import { extendOnnxGraph, tinyIdentityOnnx } from './onnx-tiny.js';
 import { checkDecoder, type TensorMeta } from './signature.js';
 import { maskIou } from './testing.js';
 
@@ -148,6 +148,59 @@ describe('model folder and manifest', () => {
     } finally {
       await Promise.all([batchedOnly.close(), official.close()]);
     }
+  });
+});
+
+describe('SAM 2.1-style models (highResFeatures)', () => {
+  const hr = [
+    { name: 'high_res_feats_0', shape: [1, 32, 256, 256] },
+    { name: 'high_res_feats_1', shape: [1, 64, 128, 128] },
+  ];
+  const tensors = hr.map((x) => ({ name: x.name, dims: x.shape }));
+  const read = (f: string) => readFileSync(path.join(fixture, f));
+  // The fixture with extra encoder outputs and decoder inputs (which onnxruntime refuses to run without).
+  const sam2Files = {
+    'encoder.onnx': extendOnnxGraph(read('encoder.onnx'), { zeroOutputs: tensors }),
+    'decoder.onnx': extendOnnxGraph(read('decoder.onnx'), { inputs: tensors }),
+    'decoder_batched.onnx': extendOnnxGraph(read('decoder_batched.onnx'), { inputs: tensors }),
+  };
+  const sam2Manifest = { ...baseManifest, id: 'sam2-like', family: 'sam2', highResFeatures: hr };
+
+  it('keeps the extra encoder outputs with the embedding, on disk too, and feeds them to both decoders', async () => {
+    const dir = modelDir(sam2Manifest, sam2Files);
+    const cacheDir = path.join(dir, 'cache');
+    const image = path.join(fixtureShapesDir(), 'shapes_00.jpg');
+    const click = { points: [{ x: 563, y: 250, label: 1 as const }] };
+    const plain = await SamEngine.create({ modelDir: fixture, provider: 'cpu', cacheDir: false });
+    const expected = await plain.segment(image, click);
+    await plain.close();
+    const first = await SamEngine.create({ modelDir: dir, provider: 'cpu', cacheDir });
+    try {
+      const r = await first.segment(image, click);
+      expect(r.cached).toBe(false);
+      expect(maskIou(decode(r.rle), decode(expected.rle))).toBeGreaterThan(0.99);
+      expect((await first.stats()).memoryCache.bytes).toBeGreaterThan(
+        (256 * 4096 + 32 * 65536 + 64 * 16384) * 4,
+      );
+    } finally {
+      await first.close();
+    }
+    const second = await SamEngine.create({ modelDir: dir, provider: 'cpu', cacheDir });
+    try {
+      const r = await second.segment(image, click);
+      expect(r.cached).toBe('disk');
+      expect(r.rle).toEqual((await second.segment(expected.key, click)).rle);
+      const low = await second.decodeLowRes(expected.key, [click, click]);
+      expect(low.iou.length).toBe(8);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('names a listed feature the encoder does not output', async () => {
+    const err = await createError(modelDir(sam2Manifest, { ...sam2Files, 'encoder.onnx': 'encoder.onnx' }));
+    expect(err.code).toBe('model_mismatch');
+    expect(err.message).toContain('"high_res_feats_0"');
   });
 });
 

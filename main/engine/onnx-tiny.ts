@@ -57,3 +57,44 @@ export function tinyIdentityOnnx(inputs: TinyTensor[], outputs: TinyTensor[]): U
   ];
   return Uint8Array.from(model);
 }
+
+/** An int64 initializer (TensorProto: dims 1, data_type 2 = INT64 (7), int64_data 7, name 8). */
+function int64Initializer(name: string, values: number[]): number[] {
+  return [...vint(1, values.length), ...vint(2, 7), ...values.flatMap((v) => vint(7, v)), ...str(8, name)];
+}
+
+/**
+ * Adds graph inputs, and outputs filled with zeros (ConstantOfShape), to an existing ONNX model by appending
+ * a second GraphProto: protobuf merges repeated occurrences of a message field, so the model's own bytes
+ * are untouched. Used by tests to make SAM 2.1-shaped models (extra high-res feature tensors) from the
+ * SAM fixture.
+ */
+export function extendOnnxGraph(
+  model: Uint8Array,
+  add: { inputs?: TinyTensor[]; zeroOutputs?: TinyTensor[] },
+): Uint8Array {
+  const parts: number[] = [];
+  for (const [k, o] of (add.zeroOutputs ?? []).entries()) {
+    const shapeName = `maskroom_zero_shape_${k}`;
+    const dims = o.dims.map((d) => {
+      if (typeof d !== 'number') throw new RangeError('zero outputs need fixed dimensions');
+      return d;
+    });
+    parts.push(...bytesField(5, int64Initializer(shapeName, dims)));
+    parts.push(
+      ...bytesField(1, [
+        ...str(1, shapeName),
+        ...str(2, o.name),
+        ...str(3, `zeros_${k}`),
+        ...str(4, 'ConstantOfShape'),
+      ]),
+    );
+    parts.push(...bytesField(12, valueInfo(o)));
+  }
+  for (const i of add.inputs ?? []) parts.push(...bytesField(11, valueInfo(i)));
+  const suffix = Uint8Array.from(bytesField(7, parts));
+  const out = new Uint8Array(model.length + suffix.length);
+  out.set(model);
+  out.set(suffix, model.length);
+  return out;
+}

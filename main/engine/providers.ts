@@ -7,6 +7,11 @@ import ort from 'onnxruntime-node';
 import { tinyIdentityOnnx } from './onnx-tiny.js';
 import type { ProviderChoice, ProviderInfo } from './types.js';
 
+// The provider bridge logs a CUDA load failure through the process-wide logger, not the session's; the
+// failure is reported as fallbackReason instead. onnxruntime reads this once, when the first session of the
+// process is created, so it is set on import (sessions keep their own level, see sessionOptions).
+ort.env.logLevel = 'fatal';
+
 type Probe = { ok: true } | { ok: false; reason: string };
 let cudaProbe: Promise<Probe> | null = null;
 
@@ -60,9 +65,6 @@ async function probeCudaOnce(): Promise<Probe> {
   }
   try {
     // A one-node model: creating its session loads the provider and CUDA/cuDNN, nothing else.
-    // The provider bridge logs its load failure through the process-wide logger, not the session's;
-    // the failure is reported as fallbackReason instead of a red line on stderr.
-    ort.env.logLevel = 'fatal';
     const model = tinyIdentityOnnx([{ name: 'x', dims: [1] }], [{ name: 'y', dims: [1] }]);
     const s = await ort.InferenceSession.create(model, { executionProviders: ['cuda'], logSeverityLevel: 4 });
     await s.release();

@@ -15,6 +15,14 @@ export interface TensorMeta {
 export interface EncoderSignature {
   inputName: string;
   outputName: string;
+  /** Names of the extra (high-res feature) outputs, in manifest order. */
+  extraOutputs: string[];
+}
+
+/** An extra tensor passed from encoder to decoder (manifest `highResFeatures`). */
+export interface ExtraTensor {
+  name: string;
+  shape: readonly number[];
 }
 
 export interface DecoderSignature {
@@ -76,6 +84,7 @@ export function checkEncoder(
   outputs: readonly TensorMeta[],
   inputSize: number,
   embeddingShape: readonly number[],
+  extras: readonly ExtraTensor[] = [],
 ): EncoderSignature {
   if (inputs.length !== 1) {
     throw mismatch(
@@ -89,7 +98,12 @@ export function checkEncoder(
   const output = outputs.find((o) => o.name === 'image_embeddings') ?? outputs[0];
   if (!output) throw mismatch(file, 'outputs', 'are empty');
   checkShape(file, 'output', output, [...embeddingShape]);
-  return { inputName: input.name, outputName: output.name };
+  for (const x of extras) {
+    const o = outputs.find((m) => m.name === x.name);
+    if (!o) throw mismatch(file, `output "${x.name}"`, 'is missing (manifest highResFeatures lists it)');
+    checkShape(file, 'output', o, [...x.shape]);
+  }
+  return { inputName: input.name, outputName: output.name, extraOutputs: extras.map((x) => x.name) };
 }
 
 /**
@@ -103,6 +117,7 @@ export function checkDecoder(
   outputs: readonly TensorMeta[],
   expected: DecoderFormat,
   embeddingShape: readonly number[],
+  extras: readonly ExtraTensor[] = [],
 ): DecoderSignature {
   const ins = byName(inputs);
   const outs = byName(outputs);
@@ -148,7 +163,9 @@ export function checkDecoder(
       'is present: this is an official single-prompt decoder, not sam-onnx-batched',
     );
   }
+  for (const x of extras) checkShape(file, 'input', needIn(x.name), [...x.shape]);
   const known = new Set([
+    ...extras.map((x) => x.name),
     'image_embeddings',
     'point_coords',
     'point_labels',
