@@ -59,7 +59,7 @@ export const jobs = defineService('jobs', {
       result: JobInfoSchema,
     }),
     list: method({
-      doc: 'Jobs of this session, newest first.',
+      doc: 'Jobs of this session, newest first; auto-annotate / boxes→masks jobs an earlier session left unfinished appear as paused (resume continues them).',
       args: NoArgs,
       result: z.array(JobInfoSchema),
     }),

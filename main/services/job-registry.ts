@@ -32,6 +32,8 @@ export interface JobHooks {
   onResume?: () => void;
   /** Called instead of aborting when the backend shuts down (e.g. to leave the job resumable). */
   onShutdown?: () => void;
+  /** Start in state `paused` with this progress (a job found unfinished in the project); `run` should call checkpoint() first. */
+  startPaused?: { done: number; total: number | null };
 }
 
 export class JobRegistry {
@@ -74,16 +76,16 @@ export class JobRegistry {
       info: {
         id,
         kind,
-        state: 'running',
-        done: 0,
-        total: null,
+        state: opts.startPaused ? 'paused' : 'running',
+        done: opts.startPaused?.done ?? 0,
+        total: opts.startPaused?.total ?? null,
         message,
         error: null,
         startedAt: Date.now(),
         finishedAt: null,
       },
       abort,
-      paused: false,
+      paused: opts.startPaused !== undefined,
       pausable: opts.pausable ?? true,
       hooks: opts,
       resumeWaiters: [],

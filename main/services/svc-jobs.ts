@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, contracts, type ImageSelection, type ServiceImpl } from '../../common/contracts/index.js';
-import { startAutoAnnotate, startBoxesToMasks, type JobHandle } from '../jobs/index.js';
+import { resumeJob, startAutoAnnotate, startBoxesToMasks, type JobHandle } from '../jobs/index.js';
 import { exportCoco } from '../export/coco-export.js';
 import { writePngMasks } from '../export/png-masks.js';
 import { openSnapshot, type Project } from '../store/index.js';
@@ -27,18 +27,41 @@ export function selectImages(p: Project, sel: ImageSelection): number[] {
     .map((i) => i.id);
 }
 
-/** Runs a main/jobs handle as a registry job: progress, pause / resume, cancel and shutdown forwarded. */
-function adopt(s: BackendState, p: Project, handle: JobHandle, total: number) {
+/**
+ * Runs a main/jobs handle as a registry job: progress, pause / resume, cancel and shutdown forwarded.
+ * `resumable` registers a job found unfinished in the project: it waits, paused, until jobs.resume.
+ */
+function adopt(
+  s: BackendState,
+  p: Project,
+  kind: 'autoAnnotate' | 'boxesToMasks',
+  start: () => Promise<JobHandle>,
+  total: number,
+  resumable?: { storeJobId: number; done: number },
+) {
+  let handle: JobHandle | null = null;
   return s.jobs.start(
-    handle.kind,
-    `${total} images`,
+    kind,
+    resumable ? `unfinished ${kind} job from an earlier session` : `${total} images`,
     async (ctl: JobControl) => {
-      const onAbort = (): void => handle.cancel();
+      if (resumable) {
+        try {
+          await ctl.checkpoint();
+        } catch (e) {
+          // Cancelled before it was resumed: it must not come back on the next open.
+          if (ctl.signal.aborted && s.project === p)
+            p.jobs.setJobState({ id: resumable.storeJobId, state: 'cancelled' });
+          throw e;
+        }
+      }
+      const h = await start();
+      handle = h;
+      const onAbort = (): void => h.cancel();
       ctl.signal.addEventListener('abort', onAbort);
-      let lastDone = 0;
-      const off = handle.onProgress((pr) => {
+      let lastDone = -1;
+      const off = h.onProgress((pr) => {
         ctl.progress(pr.done, pr.total, pr.message);
-        // Proposals of an image are committed with its completion: tell the UI which images changed.
+        // Proposals of an image are committed with its completion: tell the UI to refetch.
         if (pr.done !== lastDone) {
           lastDone = pr.done;
           s.bus.emit('annotations', 'changed', { imageIds: [] });
@@ -46,12 +69,9 @@ function adopt(s: BackendState, p: Project, handle: JobHandle, total: number) {
         }
       });
       try {
-        const final = await handle.done;
+        const final = await h.done;
         if (final.state === 'failed') {
-          throw new AppError(
-            final.error?.code === 'CANCELLED' ? 'CANCELLED' : 'ENGINE_ERROR',
-            final.error?.message ?? 'job failed',
-          );
+          throw new AppError('ENGINE_ERROR', final.error?.message ?? 'job failed');
         }
         if (final.state === 'cancelled') throw new AppError('CANCELLED', 'job cancelled');
         if (final.state === 'paused')
@@ -66,8 +86,28 @@ function adopt(s: BackendState, p: Project, handle: JobHandle, total: number) {
         }
       }
     },
-    { onPause: () => handle.pause(), onResume: () => handle.resume(), onShutdown: () => handle.suspend() },
+    {
+      onPause: () => handle?.pause(),
+      onResume: () => handle?.resume(),
+      // A running job is suspended (stays resumable); one still waiting to be resumed is simply dropped.
+      ...(resumable ? {} : { onShutdown: () => handle?.suspend() }),
+      ...(resumable ? { startPaused: { done: resumable.done, total } } : {}),
+    },
   );
+}
+
+/**
+ * Lists the project's auto-annotate / boxes→masks jobs that did not finish (crash, shutdown, pause) as
+ * paused session jobs; jobs.resume continues one where it stopped (main/jobs resumeJob).
+ */
+export function restoreUnfinishedJobs(s: BackendState, p: Project): void {
+  for (const job of p.jobs.listJobs({ states: ['queued', 'running', 'paused', 'failed'] }).reverse()) {
+    if (job.kind !== 'autoAnnotate' && job.kind !== 'boxesToMasks') continue;
+    adopt(s, p, job.kind, async () => resumeJob(p, await s.engine.get(), job.id), job.total, {
+      storeJobId: job.id,
+      done: job.done,
+    });
+  }
 }
 
 export function jobsService(s: BackendState): ServiceImpl<typeof contracts.jobs, CallContext> {
@@ -96,14 +136,20 @@ export function jobsService(s: BackendState): ServiceImpl<typeof contracts.jobs,
         },
         ...(params.categoryId !== null ? { categoryId: params.categoryId } : {}),
       });
-      return adopt(s, p, handle, imageIds.length);
+      return adopt(s, p, 'autoAnnotate', async () => handle, imageIds.length);
     },
     async startBoxesToMasks({ images }) {
       const p = s.requireProject();
       const imageIds = selectImages(p, images);
       if (imageIds.length === 0) throw new AppError('INVALID_ARGUMENT', 'the selection has no images');
       const engine = await s.engine.get();
-      return adopt(s, p, startBoxesToMasks(p, engine, { imageIds }), imageIds.length);
+      return adopt(
+        s,
+        p,
+        'boxesToMasks',
+        async () => startBoxesToMasks(p, engine, { imageIds }),
+        imageIds.length,
+      );
     },
     pause: ({ jobId }) => s.jobs.pause(jobId),
     resume: ({ jobId }) => s.jobs.resume(jobId),

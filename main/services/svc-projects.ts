@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AppError, contracts, type ProjectInfo, type ServiceImpl } from '../../common/contracts/index.js';
 import { importFolder, initProject, openProject, PROJECT_FILE, type Project } from '../store/index.js';
 import type { CallContext } from './host.js';
+import { restoreUnfinishedJobs } from './svc-jobs.js';
 import { isInside, realpathAllowMissing } from './paths.js';
 import { acceptedByCategory } from './queries.js';
 import type { BackendState } from './state.js';
@@ -43,6 +44,7 @@ async function adopt(s: BackendState, p: Project, name: string | undefined): Pro
   const known = s.readRecent().find((r) => r.root === p.dir);
   s.projectName = name ?? known?.name ?? path.basename(p.dir);
   s.rememberRecent({ root: p.dir, name: s.projectName, openedAt: Date.now() });
+  restoreUnfinishedJobs(s, p);
   const i = info(s, p);
   s.bus.emit('projects', 'changed', i);
   return i;
