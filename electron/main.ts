@@ -3,7 +3,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  protocol,
+  session,
+  shell,
+  type OpenDialogOptions,
+} from 'electron';
 import { fixtureModelDir } from '../main/engine/index.js';
 import { Backend } from '../main/services/backend.js';
 import { registerIpc } from './ipc.js';
@@ -32,7 +41,6 @@ protocol.registerSchemesAsPrivileged([
 ]);
 app.enableSandbox();
 
-let backend: Backend | null = null;
 let win: BrowserWindow | null = null;
 
 async function pick(
@@ -40,15 +48,12 @@ async function pick(
   title?: string,
   extensions?: string[],
 ): Promise<string | null> {
-  const opts = {
+  const opts: OpenDialogOptions = {
     title: title ?? (kind === 'openDirectory' ? 'Choose a folder' : 'Choose a file'),
-    properties:
-      kind === 'openDirectory' ? (['openDirectory', 'createDirectory'] as const) : (['openFile'] as const),
+    properties: kind === 'openDirectory' ? ['openDirectory', 'createDirectory'] : ['openFile'],
     ...(extensions ? { filters: [{ name: extensions.join(', '), extensions }] } : {}),
   };
-  const r = win
-    ? await dialog.showOpenDialog(win, { ...opts, properties: [...opts.properties] })
-    : await dialog.showOpenDialog({ ...opts, properties: [...opts.properties] });
+  const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
   return r.canceled ? null : (r.filePaths[0] ?? null);
 }
 
@@ -84,7 +89,7 @@ async function start(): Promise<void> {
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy()] },
     });
   });
-  backend = new Backend({
+  const host = new Backend({
     mode: 'electron',
     dataDir: app.getPath('userData'),
     imageUrl: (id) => `${IMAGE_ORIGIN}/${id}`,
@@ -94,7 +99,6 @@ async function start(): Promise<void> {
     fixtureModelDir: app.isPackaged ? unpackedPath(fixtureModelDir()) : fixtureModelDir(),
     log: (line) => console.log(`[maskroom] ${line}`),
   });
-  const host = backend;
   protocol.handle(APP_SCHEME, (request) => handleAppRequest(request.url, rendererDir, host));
   const unregister = registerIpc(ipcMain, host.dispatcher, isTrustedSender);
   const unsubscribe = host.bus.subscribe((channel, payload) => {
