@@ -262,6 +262,10 @@ describe('decodeLowRes', () => {
     expect(r.lowRes.length).toBe(3 * 4 * 256 * 256);
     expect(r.timings.batches).toBe(2);
     expect(r.best[2]).toBe(0);
+    const badBatch = await rejection(engine.decodeLowRes(key, prompts, { pointsPerBatch: 0 }));
+    expect((badBatch as EngineError).code).toBe('bad_prompt');
+    const empty = await rejection(engine.decodeLowRes(key, []));
+    expect((empty as EngineError).code).toBe('bad_prompt');
     for (const [b, prompt] of prompts.entries()) {
       const single = await engine.segment(key, prompt);
       const m = r.best[b]!;

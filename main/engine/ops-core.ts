@@ -72,6 +72,10 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: DecodeLowResOptions }, LowRe
       throw new EngineError('bad_prompt', 'decodeLowRes needs a non-empty array of prompts');
     }
     const opts = payload.opts ?? {};
+    const batch = opts.pointsPerBatch;
+    if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1)) {
+      throw new EngineError('bad_prompt', `pointsPerBatch must be an integer ≥ 1, got ${String(batch)}`);
+    }
     const { record } = await ctx.embed({ key: payload.key });
     const encoded = payload.prompts.map((p, i) => {
       try {
