@@ -36,7 +36,7 @@ const preloadPath = path.join(here, 'preload.cjs');
 protocol.registerSchemesAsPrivileged([
   {
     scheme: APP_SCHEME,
-    privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true },
+    privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true, corsEnabled: true },
   },
 ]);
 app.enableSandbox();

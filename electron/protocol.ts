@@ -3,7 +3,7 @@
 import { AppError } from '../common/contracts/index.js';
 import type { BackendHost } from '../main/services/host.js';
 import { readStatic } from '../main/server/static.js';
-import { contentSecurityPolicy } from './security.js';
+import { APP_ORIGIN, contentSecurityPolicy } from './security.js';
 
 const IMAGE_PATH = /^\/(\d{1,15})$/;
 
@@ -25,9 +25,11 @@ export async function handleAppRequest(
     if (!m) return new Response('not found', { status: 404, headers });
     try {
       const img = await backend.displayImage(Number(m[1]));
+      // maskroom://image is another origin than the page (maskroom://app): allow it so canvases that
+      // draw the image stay readable (getImageData) when it is loaded with crossOrigin.
       return new Response(new Uint8Array(img.bytes), {
         status: 200,
-        headers: { ...headers, 'Content-Type': img.mime },
+        headers: { ...headers, 'Content-Type': img.mime, 'Access-Control-Allow-Origin': APP_ORIGIN },
       });
     } catch (e) {
       const status =

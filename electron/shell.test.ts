@@ -134,6 +134,7 @@ describe('maskroom:// protocol', () => {
     const img = await handleAppRequest(`maskroom://image/${id}`, dir, t.backend);
     expect(img.status).toBe(200);
     expect(img.headers.get('content-type')).toBe('image/jpeg');
+    expect(img.headers.get('access-control-allow-origin')).toBe('maskroom://app');
     expect((await handleAppRequest('maskroom://image/999999', dir, t.backend)).status).toBe(404);
     expect((await handleAppRequest('maskroom://other/x', dir, t.backend)).status).toBe(404);
   });
