@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { unwrap, type Rle } from '../../common/contracts/index.js';
 import { compress, fromBbox } from '../../common/rle/index.js';
@@ -60,6 +61,23 @@ describe('Backend: projects and images', () => {
       imagesByStatus: { done: 1, in_progress: 1, new: 1 },
     });
     expect(stats.annotationsByCategory).toEqual([{ categoryId: cat.id, count: 1 }]);
+  });
+
+  it('serves EXIF-rotated images in their displayed orientation', async () => {
+    t = await startTestBackend({ images: 0 });
+    // 40×20 pixels stored, orientation 6 (rotate 90° clockwise to display): displayed 20×40.
+    const stored = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#ff0000' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    writeFileSync(path.join(t.projectDir, 'images', 'rotated.jpg'), stored);
+    await t.backend.settleJob(unwrap(await t.api.projects.importFolder({ dir: 'images' })).id);
+    const img = unwrap(await t.api.images.list()).items[0]!;
+    expect([img.width, img.height]).toEqual([20, 40]);
+    const shown = await t.backend.displayImage(img.id);
+    const meta = await sharp(shown.bytes).metadata();
+    expect([meta.width, meta.height]).toEqual([20, 40]);
+    expect(meta.orientation ?? 1).toBe(1);
   });
 
   it('answers NO_PROJECT before a project is open', async () => {
