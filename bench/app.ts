@@ -3,8 +3,8 @@
 // candidate layer's draw). Runs the real web-mode server (built dist/) and Debian's Chromium headless,
 // with each image's embedding computed before its clicks (the cached case). Target: p50 ≤ 50 ms on CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -23,12 +23,21 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const TARGET_P50_MS = 50;
+/**
+ * Two ways to click: after the pointer rested on the shape (the live preview had time to compute, the
+ * click adopts it) and right after moving there (the click waits for the whole decoder round trip).
+ */
+const MODES = [
+  { name: 'rested', restMs: 400, label: 'pointer rested 400 ms' },
+  { name: 'moved', restMs: 0, label: 'clicked right after moving' },
+] as const;
 
 interface Timing {
   seq: number;
   t0: number;
   answeredAt: number | null;
   drawnAt: number | null;
+  backendMs: number | null;
 }
 interface Hook {
   timings(): Timing[];
@@ -127,31 +136,33 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const work = mkdtempSync(path.join(tmpdir(), 'maskroom-bench-app-'));
   const home = path.join(work, 'home');
   mkdirSync(home);
-  mkdirSync(path.join(work, 'project'));
+  mkdirSync(path.join(work, 'project', 'images'), { recursive: true });
   cpSync(path.join(ROOT, 'native-models/fixtures/shapes'), path.join(work, 'shapes'), { recursive: true });
+  const allScenes = Array.from({ length: 8 }, (_, i) => `shapes_${String(i).padStart(2, '0')}`);
+  for (const sc of allScenes)
+    copyFileSync(path.join(work, 'shapes', `${sc}.jpg`), path.join(work, 'project', 'images', `${sc}.jpg`));
   const scenes = Array.from({ length: opts.quick ? 2 : 8 }, (_, i) => `shapes_${String(i).padStart(2, '0')}`);
 
   const server = await startServer(path.join(work, 'project'), work, home, opts.provider);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const drawn: number[] = [];
-  const answered: number[] = [];
+  const measured = {
+    rested: { drawn: [] as number[], answered: [] as number[] },
+    moved: { drawn: [] as number[], answered: [] as number[] },
+  };
   const render: number[] = [];
+  const engine: number[] = [];
   const ious: number[] = [];
   let providerText: string;
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(server.url);
     await page.locator('.topbar').waitFor();
-    await page.getByRole('button', { name: 'Projects' }).click();
-    const form = page.getByTestId('create-project');
-    await form.locator('input[name="root"]').fill(path.join(work, 'bench-project'));
-    await form.locator('input[name="name"]').fill('bench');
-    await form.getByRole('button', { name: 'Create project' }).click();
-    await page.locator('input[name="importDir"]').fill(path.join(work, 'shapes'));
+    // The server opened work/project at start; its images/ folder holds the scenes to import.
+    await page.locator('input[name="importDir"]').fill(path.join(work, 'project', 'images'));
     await page.getByRole('button', { name: 'Import folder' }).click();
     await page
       .getByTestId('thumb')
-      .nth(scenes.length - 1)
+      .nth(allScenes.length - 1)
       .waitFor({ timeout: 60_000 });
 
     for (const scene of scenes) {
@@ -175,48 +186,54 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       const ids = new Uint16Array(data.buffer, data.byteOffset, info.width * info.height);
       const points = interiorPoints(ids, info.width, info.height);
       // The first click of an image warms the decoder path; it is measured but marked as warm-up.
+      // The first click of an image warms the decoder path; it is not measured.
       for (const [i, p] of [points[0]!, ...points].entries()) {
-        const client = await page.evaluate(
-          ([x, y]) => (globalThis as unknown as HookHost).__maskroomTest.imageToClient(x!, y!),
-          [p.x, p.y],
-        );
-        if (!client) throw new Error('stage not on screen');
-        await page.mouse.move(client.x, client.y);
-        // Let the hover preview settle first: a user's pointer rests before it clicks.
-        await new Promise((r) => setTimeout(r, 120));
-        const before = await page.evaluate(
-          () => (globalThis as unknown as HookHost).__maskroomTest.timings().length,
-        );
-        await page.mouse.down();
-        await page.mouse.up();
-        const t = await waitFor(
-          page,
-          () => (globalThis as unknown as HookHost).__maskroomTest.timings(),
-          (ts) => ts.length > before && ts[ts.length - 1]!.drawnAt !== null,
-          60_000,
-          `mask of ${scene} #${p.k}`,
-        );
-        const last = t[t.length - 1]!;
-        if (i > 0) {
-          drawn.push(last.drawnAt! - last.t0);
-          answered.push(last.answeredAt! - last.t0);
-          render.push(last.drawnAt! - last.answeredAt!);
-          const rle = await page.evaluate(() =>
-            (globalThis as unknown as HookHost).__maskroomTest.candidateRle(),
+        for (const mode of MODES) {
+          // Leave the stage first (drops the hover preview), then come back to the shape.
+          await page.mouse.move(4, 4);
+          const client = await page.evaluate(
+            ([x, y]) => (globalThis as unknown as HookHost).__maskroomTest.imageToClient(x!, y!),
+            [p.x, p.y],
           );
-          if (rle) {
-            const m = decode(rle);
-            let inter = 0,
-              uni = 0;
-            for (let j = 0; j < m.length; j++) {
-              const g = ids[j] === p.k ? 1 : 0;
-              if (m[j] && g) inter++;
-              if (m[j] || g) uni++;
+          if (!client) throw new Error('stage not on screen');
+          await page.mouse.move(client.x, client.y);
+          if (mode.restMs > 0) await new Promise((r) => setTimeout(r, mode.restMs));
+          const before = await page.evaluate(
+            () => (globalThis as unknown as HookHost).__maskroomTest.timings().length,
+          );
+          await page.mouse.down();
+          await page.mouse.up();
+          const t = await waitFor(
+            page,
+            () => (globalThis as unknown as HookHost).__maskroomTest.timings(),
+            (ts) => ts.length > before && ts[ts.length - 1]!.drawnAt !== null,
+            60_000,
+            `mask of ${scene} #${p.k}`,
+          );
+          const last = t[t.length - 1]!;
+          if (i > 0) {
+            const m = measured[mode.name];
+            m.drawn.push(last.drawnAt! - last.t0);
+            m.answered.push(last.answeredAt! - last.t0);
+            render.push(last.drawnAt! - last.answeredAt!);
+            if (last.backendMs !== null) engine.push(last.backendMs);
+            const rle = await page.evaluate(() =>
+              (globalThis as unknown as HookHost).__maskroomTest.candidateRle(),
+            );
+            if (rle) {
+              const mask = decode(rle);
+              let inter = 0,
+                uni = 0;
+              for (let j = 0; j < mask.length; j++) {
+                const g = ids[j] === p.k ? 1 : 0;
+                if (mask[j] && g) inter++;
+                if (mask[j] || g) uni++;
+              }
+              ious.push(inter / uni);
             }
-            ious.push(inter / uni);
           }
+          await page.keyboard.press('Escape');
         }
-        await page.keyboard.press('Escape');
       }
     }
     providerText = (await page.getByTestId('statusbar').innerText()).split('\n').slice(0, 3).join(' ');
@@ -232,18 +249,28 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     p90_ms: +percentile(v, 90).toFixed(1),
     max_ms: +Math.max(...v).toFixed(1),
   });
-  const p50 = percentile(drawn, 50);
+  const rows = MODES.flatMap((m) => [
+    row(`click → mask drawn (${m.label})`, measured[m.name].drawn),
+    row(`click → answer (${m.label})`, measured[m.name].answered),
+  ]);
+  rows.push(
+    row('answer → drawn (worker + Konva)', render),
+    row('segment call as timed by the backend', engine),
+  );
   return {
-    rows: [
-      row('click → mask drawn', drawn),
-      row('click → answer (backend round trip)', answered),
-      row('answer → drawn (worker + Konva)', render),
-    ],
+    rows,
     notes: [
-      `target p50 ≤ ${TARGET_P50_MS} ms: ${p50 <= TARGET_P50_MS ? 'met' : 'NOT met'} (${p50.toFixed(1)} ms)`,
-      `embedding cached for every click; ${scenes.length} scenes, ${drawn.length} clicks; median IoU vs ground truth ${percentile(ious, 50).toFixed(3)}`,
+      ...MODES.map((m) => {
+        const p50 = percentile(measured[m.name].drawn, 50);
+        return `target p50 ≤ ${TARGET_P50_MS} ms, ${m.label}: ${p50 <= TARGET_P50_MS ? 'met' : 'NOT met'} (${p50.toFixed(1)} ms)`;
+      }),
+      `embedding cached for every click; ${scenes.length} scenes, ${measured.rested.drawn.length} shapes per mode; median IoU vs ground truth ${percentile(ious, 50).toFixed(3)}`,
       `backend: ${providerText}`,
+      `load average during the run: ${os
+        .loadavg()
+        .map((v) => v.toFixed(1))
+        .join(' / ')} on ${os.cpus().length} CPUs (shared machines inflate every figure)`,
     ],
-    extra: { drawnMs: drawn, answeredMs: answered, renderMs: render, ious },
+    extra: { measured, renderMs: render, backendMs: engine, ious, loadavg: os.loadavg() },
   };
 }

@@ -21,7 +21,13 @@ export interface MaskroomTestHook {
   currentImage(): { id: number | null; width: number; height: number } | null;
   embeddingState(): string;
   /** Click → mask-drawn timings, newest last. */
-  timings(): { seq: number; t0: number; answeredAt: number | null; drawnAt: number | null }[];
+  timings(): {
+    seq: number;
+    t0: number;
+    answeredAt: number | null;
+    drawnAt: number | null;
+    backendMs: number | null;
+  }[];
   view(): string;
   /** Page (client) coordinates of an image pixel under the current zoom/pan, for synthetic clicks. */
   imageToClient(x: number, y: number): { x: number; y: number } | null;

@@ -140,4 +140,41 @@ describe('prompt tool', () => {
     expect(d.state.error).toBe('engine crashed');
     expect(d.state.candidate).toBe(maskA);
   });
+
+  it('reuses an answered hover preview when the click lands on the same spot', () => {
+    const d = new PromptDriver();
+    d.pointerMove(10, 10);
+    const [hover] = d.takeEffects();
+    d.hoverAnswer(hover!.seq, maskA);
+    d.click(10.5, 10).expectTool('reviewing');
+    expect(d.takeEffects()).toEqual([
+      {
+        type: 'adoptHover',
+        seq: hover!.seq,
+        answered: true,
+        prompts: { points: [{ x: 10.5, y: 10, label: 1 }], box: null },
+      },
+    ]);
+    expect(d.state.candidate?.rle).toBe(maskA.rle);
+  });
+
+  it('waits for a hover request still in flight instead of sending the same prompt again', () => {
+    const d = new PromptDriver();
+    d.pointerMove(10, 10);
+    const [hover] = d.takeEffects();
+    d.click(10, 10).expectTool('awaitingMask');
+    expect(d.takeEffects().map((e) => e.type)).toEqual(['adoptHover']);
+    d.hoverAnswer(hover!.seq, maskB).expectTool('reviewing');
+    expect(d.state.candidate?.rle).toBe(maskB.rle);
+  });
+
+  it('sends a fresh request when the click is away from the hover point', () => {
+    const d = new PromptDriver();
+    d.pointerMove(10, 10);
+    const [hover] = d.takeEffects();
+    d.hoverAnswer(hover!.seq, maskA);
+    d.pointerDown(30, 30).pointerUp(30, 30).expectTool('awaitingMask');
+    expect(d.takeEffects().map((e) => e.type)).toEqual(['segment']);
+    expect(d.state.hover).toBeNull();
+  });
 });

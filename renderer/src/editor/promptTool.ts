@@ -46,6 +46,8 @@ export interface PromptToolState {
   /** Live preview under the pointer (only while there are no prompts). */
   hover: MaskAnswer | null;
   hoverSeq: number | null;
+  /** Where the latest hover request was made: a click there reuses its answer. */
+  hoverPoint: { x: number; y: number } | null;
   /** Enter pressed while a request was in flight: accept as soon as the answer lands. */
   acceptWhenReady: boolean;
   /** Monotonic counter for request sequence ids. */
@@ -67,6 +69,11 @@ export type PromptEvent =
 export type PromptEffect =
   | { type: 'segment'; seq: number; prompts: Prompts }
   | { type: 'hoverSegment'; seq: number; x: number; y: number }
+  /**
+   * A click landed where the hover preview was computed: the preview's request (`seq`) becomes the
+   * click's answer, already there (`answered`) or still in flight, and no new request is sent.
+   */
+  | { type: 'adoptHover'; seq: number; prompts: Prompts; answered: boolean }
   | { type: 'accept'; mask: MaskAnswer; prompts: Prompts };
 
 export interface PromptStep {
@@ -76,6 +83,9 @@ export interface PromptStep {
 
 /** A press that moves less than this (image pixels) is a click; more is a box drag. */
 export const DRAG_THRESHOLD = 4;
+
+/** A click this close (image pixels) to the hover request's point is the same prompt. */
+export const HOVER_REUSE_DISTANCE = 1.5;
 
 /** Returns the initial, empty prompt tool state. `seq` carries over so ids never repeat in a session. */
 export function initialPromptState(seq = 0): PromptToolState {
@@ -87,6 +97,7 @@ export function initialPromptState(seq = 0): PromptToolState {
     candidate: null,
     hover: null,
     hoverSeq: null,
+    hoverPoint: null,
     acceptWhenReady: false,
     seq,
     error: null,
@@ -121,15 +132,9 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
     case 'pointerDown': {
       if (s.phase === 'pointing' || s.phase === 'boxing') return { state: s, effects: [] };
       const label: 0 | 1 = e.negative ? 0 : 1;
-      // The hover preview belongs to the no-prompt state; a press starts a real prompt.
+      // The hover preview stays: a click on the same spot adopts it instead of asking again.
       return {
-        state: {
-          ...s,
-          phase: 'pointing',
-          gesture: { x0: e.x, y0: e.y, x1: e.x, y1: e.y, label },
-          hover: null,
-          hoverSeq: null,
-        },
+        state: { ...s, phase: 'pointing', gesture: { x0: e.x, y0: e.y, x1: e.x, y1: e.y, label } },
         effects: [],
       };
     }
@@ -144,7 +149,7 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
       if (s.phase === 'idle' && !hasPrompts(s.prompts) && e.embeddingReady) {
         const seq = s.seq + 1;
         return {
-          state: { ...s, seq, hoverSeq: seq },
+          state: { ...s, seq, hoverSeq: seq, hoverPoint: { x: e.x, y: e.y } },
           effects: [{ type: 'hoverSegment', seq, x: e.x, y: e.y }],
         };
       }
@@ -167,14 +172,43 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
         // Negative points alone describe no object; keep them but ask nothing yet.
         return { state: { ...s, phase: restingPhase(s), gesture: null, prompts }, effects: [] };
       }
+      const noHover = { hover: null, hoverSeq: null, hoverPoint: null };
+      const adoptable =
+        s.phase === 'pointing' &&
+        !hasPrompts(s.prompts) &&
+        g.label === 1 &&
+        s.hoverSeq !== null &&
+        s.hoverPoint !== null &&
+        Math.hypot(s.hoverPoint.x - g.x0, s.hoverPoint.y - g.y0) <= HOVER_REUSE_DISTANCE;
+      if (adoptable) {
+        const seq = s.hoverSeq!;
+        const answered = s.hover !== null;
+        const base = { ...s, ...noHover, gesture: null, prompts, error: null };
+        return {
+          state: answered
+            ? { ...base, phase: 'reviewing', candidate: { ...s.hover!, seq }, pendingSeq: null }
+            : { ...base, phase: 'awaitingMask', pendingSeq: seq },
+          effects: [{ type: 'adoptHover', seq, prompts, answered }],
+        };
+      }
       const seq = s.seq + 1;
       return {
-        state: { ...s, phase: 'awaitingMask', gesture: null, prompts, seq, pendingSeq: seq, error: null },
+        state: {
+          ...s,
+          ...noHover,
+          phase: 'awaitingMask',
+          gesture: null,
+          prompts,
+          seq,
+          pendingSeq: seq,
+          error: null,
+        },
         effects: [{ type: 'segment', seq, prompts }],
       };
     }
     case 'pointerLeave': {
-      if (s.phase === 'idle' && s.hover) return { state: { ...s, hover: null, hoverSeq: null }, effects: [] };
+      if (s.phase === 'idle' && (s.hover || s.hoverSeq !== null))
+        return { state: { ...s, hover: null, hoverSeq: null, hoverPoint: null }, effects: [] };
       return { state: s, effects: [] };
     }
     case 'maskResult': {
@@ -198,7 +232,13 @@ export function stepPrompt(s: PromptToolState, e: PromptEvent, dragThreshold = D
       };
     }
     case 'hoverResult': {
-      if (e.seq !== s.hoverSeq || s.phase !== 'idle' || hasPrompts(s.prompts))
+      // An adopted hover request answers the click.
+      if (e.seq === s.pendingSeq) {
+        return e.mask
+          ? stepPrompt(s, { type: 'maskResult', seq: e.seq, mask: { ...e.mask, seq: e.seq } }, dragThreshold)
+          : stepPrompt(s, { type: 'maskError', seq: e.seq, message: 'no mask at this point' }, dragThreshold);
+      }
+      if (e.seq !== s.hoverSeq || hasPrompts(s.prompts) || (s.phase !== 'idle' && s.phase !== 'pointing'))
         return { state: s, effects: [] };
       return { state: { ...s, hover: e.mask }, effects: [] };
     }

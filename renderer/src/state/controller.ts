@@ -17,6 +17,8 @@ export interface ClickTiming {
   t0: number;
   answeredAt: number | null;
   drawnAt: number | null;
+  /** Time the backend itself reported for the segment call (engine only, no transport). */
+  backendMs: number | null;
 }
 
 export class Controller {
@@ -276,9 +278,9 @@ export class Controller {
           t0: this.pendingClickT0 ?? performance.now(),
           answeredAt: null,
           drawnAt: null,
+          backendMs: null,
         };
-        this.timings.push(timing);
-        if (this.timings.length > 500) this.timings.splice(0, this.timings.length - 500);
+        this.recordTiming(timing);
         const { points, box } = eff.prompts;
         // One click is ambiguous (part / whole): ask for SAM's three candidates and take the best-scored
         // (they come best first), as SAM's predictor recommends; more prompts use the single output.
@@ -289,6 +291,7 @@ export class Controller {
           multimask: points.length === 1 && !box,
         });
         timing.answeredAt = performance.now();
+        if (r.ok) timing.backendMs = r.value.ms;
         if (this.s.currentImageId !== imageId) return;
         if (r.ok && r.value.candidates[0]) {
           const c = r.value.candidates[0];
@@ -306,6 +309,17 @@ export class Controller {
       case 'hoverSegment':
         this.hover.submit(eff);
         return;
+      case 'adoptHover': {
+        const now = performance.now();
+        this.recordTiming({
+          seq: eff.seq,
+          t0: this.pendingClickT0 ?? now,
+          answeredAt: eff.answered ? now : null,
+          drawnAt: null,
+          backendMs: null,
+        });
+        return;
+      }
       case 'accept': {
         const source = eff.prompts.box && eff.prompts.points.length === 0 ? 'box' : 'click';
         const a = await this.call(
@@ -332,15 +346,27 @@ export class Controller {
 
   private async runHover(eff: Extract<PromptEffect, { type: 'hoverSegment' }>): Promise<void> {
     const imageId = this.s.currentImageId;
-    if (imageId === null || this.s.prompt.hoverSeq !== eff.seq) return;
+    const p = this.s.prompt;
+    // Skip a hover nobody wants any more, unless a click adopted it as its answer.
+    if (imageId === null || (p.hoverSeq !== eff.seq && p.pendingSeq !== eff.seq)) return;
     const r = await this.api.segmentation.segment({
       imageId,
       points: [{ x: eff.x, y: eff.y, label: 1 }],
       multimask: true,
     });
     if (this.s.currentImageId !== imageId) return;
+    const t = this.timings.find((x) => x.seq === eff.seq);
+    if (t && t.answeredAt === null) {
+      t.answeredAt = performance.now();
+      if (r.ok) t.backendMs = r.value.ms;
+    }
     const c = r.ok ? r.value.candidates[0] : undefined;
     this.promptEvent({ type: 'hoverResult', seq: eff.seq, mask: c ? { rle: c.rle, score: c.score } : null });
+  }
+
+  private recordTiming(t: ClickTiming): void {
+    this.timings.push(t);
+    if (this.timings.length > 500) this.timings.splice(0, this.timings.length - 500);
   }
 
   /** Called by the view once the candidate of `seq` is on screen (after Konva drew and a frame passed). */

@@ -257,7 +257,7 @@ export function CanvasStage() {
             scaleY={view.scale}
             imageSmoothingEnabled={false}
           >
-            {hover.bitmap && !prompt.candidate && (
+            {hover.bitmap && !prompt.candidate && prompt.phase !== 'boxing' && (
               <KImage image={hover.bitmap.canvas} x={hover.bitmap.x} y={hover.bitmap.y} />
             )}
             {candidate.bitmap && prompt.candidate && (
