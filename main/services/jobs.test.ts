@@ -49,6 +49,17 @@ describe('Backend: jobs left unfinished by an earlier session', () => {
     expect(unwrap(await t.api.jobs.list()).filter((j) => j.state === 'paused')).toEqual([]);
   });
 
+  it('keeps offering one that was not resumed before the project closed', async () => {
+    await leaveUnfinishedJob();
+    unwrap(await t.api.projects.open({ root: t.projectDir }));
+    expect(unwrap(await t.api.jobs.list()).filter((j) => j.state === 'paused')).toHaveLength(1);
+    unwrap(await t.api.projects.close());
+    unwrap(await t.api.projects.open({ root: t.projectDir }));
+    const paused = unwrap(await t.api.jobs.list()).filter((j) => j.state === 'paused');
+    expect(paused).toHaveLength(1);
+    unwrap(await t.api.jobs.cancel({ jobId: paused[0]!.id }));
+  });
+
   it('forgets one that is cancelled before being resumed', async () => {
     await leaveUnfinishedJob();
     unwrap(await t.api.projects.open({ root: t.projectDir }));

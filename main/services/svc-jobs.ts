@@ -40,7 +40,9 @@ function adopt(
   resumable?: { storeJobId: number; done: number },
 ) {
   let handle: JobHandle | null = null;
-  return s.jobs.start(
+  let jobId = '';
+  let shuttingDown = false;
+  const info = s.jobs.start(
     kind,
     resumable ? `unfinished ${kind} job from an earlier session` : `${total} images`,
     async (ctl: JobControl) => {
@@ -49,7 +51,7 @@ function adopt(
           await ctl.checkpoint();
         } catch (e) {
           // Cancelled before it was resumed: it must not come back on the next open.
-          if (ctl.signal.aborted && s.project === p)
+          if (ctl.signal.aborted && !shuttingDown && s.project === p)
             p.jobs.setJobState({ id: resumable.storeJobId, state: 'cancelled' });
           throw e;
         }
@@ -89,11 +91,17 @@ function adopt(
     {
       onPause: () => handle?.pause(),
       onResume: () => handle?.resume(),
-      // A running job is suspended (stays resumable); one still waiting to be resumed is simply dropped.
-      ...(resumable ? {} : { onShutdown: () => handle?.suspend() }),
+      // Shutdown: a running job is suspended and one never resumed is let go; both stay resumable.
+      onShutdown: () => {
+        shuttingDown = true;
+        if (handle) handle.suspend();
+        else void s.jobs.cancel(jobId).catch(() => undefined);
+      },
       ...(resumable ? { startPaused: { done: resumable.done, total } } : {}),
     },
   );
+  jobId = info.id;
+  return info;
 }
 
 /**
