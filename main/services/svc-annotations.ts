@@ -10,7 +10,7 @@ import { area as rleArea, compress, fromBbox } from '../../common/rle/index.js';
 import type { Annotation, Category, Project } from '../store/index.js';
 import type { CallContext } from './host.js';
 import { requireImage } from './svc-images.js';
-import { annotationIdsOfCategory, imageIdsOfStep } from './queries.js';
+import { annotationIdsOfCategory, imageIdsOfStep } from '../store/summaries.js';
 import type { BackendState } from './state.js';
 
 /** Name of the category a `null` categoryId stands for. */

@@ -6,7 +6,7 @@ import { importFolder, initProject, openProject, PROJECT_FILE, type Project } fr
 import type { CallContext } from './host.js';
 import { restoreUnfinishedJobs } from './svc-jobs.js';
 import { isInside, realpathAllowMissing } from './paths.js';
-import { acceptedByCategory } from './queries.js';
+import { acceptedByCategory } from '../store/summaries.js';
 import type { BackendState } from './state.js';
 
 function info(s: BackendState, p: Project): ProjectInfo {
