@@ -212,6 +212,78 @@ test('proposals from auto-annotate are reviewed with the keyboard', async () => 
     .catch(() => undefined);
 });
 
+test('annotations are relabeled, hidden and deleted from the list, and deletion undoes', async () => {
+  const cats = page.getByTestId('categories');
+  await cats.locator('input[name="categoryName"]').fill('other');
+  await cats.getByRole('button', { name: 'Add' }).click();
+  await expect(page.getByTestId('category-other')).toBeVisible();
+  const before = (await annotations(page)).filter((a) => a.status === 'accepted');
+  expect(before.length).toBeGreaterThanOrEqual(2);
+  const shapeId = before[0]!.categoryId;
+
+  const row = page.getByTestId('annotation-row').first();
+  await row.getByLabel('Category').selectOption({ label: 'other' });
+  await expect.poll(async () => (await annotations(page))[0]!.categoryId).not.toBe(shapeId);
+  // With the annotation selected, key 1 relabels it back to the first category.
+  await page.keyboard.press('Escape'); // clears any selection; the row click then selects
+  await row.locator('.ann-main').click();
+  await expect(row).toHaveClass(/selected/);
+  await page.keyboard.press('1');
+  await expect.poll(async () => (await annotations(page))[0]!.categoryId).toBe(shapeId);
+
+  await row.getByTitle('Hide').click();
+  await expect(row.getByTitle('Show')).toBeVisible();
+  await row.getByTitle('Show').click();
+
+  const last = page.getByTestId('annotation-row').last();
+  await page.keyboard.press('Escape');
+  await last.locator('.ann-main').click();
+  await expect(last).toHaveClass(/selected/);
+  await page.keyboard.press('Delete');
+  await expect(page.getByTestId('annotation-row')).toHaveCount(before.length - 1);
+  await page.keyboard.press('Control+z');
+  await expect(page.getByTestId('annotation-row')).toHaveCount(before.length);
+});
+
+test('the wheel zooms around the pointer and clicks still land on the shape', async () => {
+  const gt = await groundTruth(SCENE);
+  const truth = instanceMask(gt, ranked[0]!.k);
+  const p = interiorPoint(truth, gt.width, gt.height);
+  const at = await toClient(page, p.x, p.y);
+  const scale = async () => (await toClient(page, p.x + 100, p.y)).x - (await toClient(page, p.x, p.y)).x;
+  const before = await scale();
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.wheel(0, -400);
+  await expect.poll(scale).toBeGreaterThan(before * 1.3);
+  // Zooming around the pointer keeps the image point under it.
+  const after = await toClient(page, p.x, p.y);
+  expect(Math.hypot(after.x - at.x, after.y - at.y)).toBeLessThan(3);
+  const rle = await clickImage(page, p.x + 1, p.y + 1);
+  expect(iou(decodeRle(rle, gt.width, gt.height), truth)).toBeGreaterThanOrEqual(0.8);
+  await page.keyboard.press('Escape');
+});
+
+test('D and A move between images, the next ones already embedded', async () => {
+  const bar = page.locator('.imagebar');
+  await page.keyboard.press('d');
+  await expect(bar).toContainText('shapes_01.jpg');
+  await expect.poll(() => page.evaluate(() => globalThis.__maskroomTest!.embeddingState())).toBe('ready');
+  await expect(page.getByTestId('embedding-state')).toContainText('cached');
+  await page.keyboard.press('a');
+  await expect(bar).toContainText('shapes_00.jpg');
+  await expect.poll(() => page.evaluate(() => globalThis.__maskroomTest!.embeddingState())).toBe('ready');
+});
+
+test('the models panel lists the bundled model as active', async () => {
+  await page.getByRole('button', { name: 'Models' }).click();
+  const panel = page.getByTestId('models-panel');
+  await expect(panel).toBeVisible();
+  await expect(panel.locator('tr.active')).toContainText('Active');
+  await shot(page, '06-models-panel');
+  await page.keyboard.press('Escape');
+  await expect(panel).toBeHidden();
+});
+
 test('COCO RLE export writes a file that validates', async () => {
   const e = env();
   await page.getByTestId('open-export').click();

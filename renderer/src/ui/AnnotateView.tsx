@@ -6,24 +6,6 @@ import { proposals, type AppState } from '../state/store.js';
 import { CanvasStage } from './CanvasStage.js';
 import { SidePanel } from './SidePanel.js';
 
-/** Maps a key press to an action. Exported for the shortcut help. */
-export const SHORTCUTS: [string, string][] = [
-  ['Click / Alt+click / right-click', 'Positive / negative point'],
-  ['Drag', 'Box prompt'],
-  ['Enter / Esc', 'Accept mask / clear prompt'],
-  ['1–9', 'Category (relabels the selection)'],
-  ['V · B · E', 'Prompt · brush · eraser'],
-  ['[ / ]', 'Brush size'],
-  ['Ctrl+Z / Ctrl+Shift+Z', 'Undo / redo'],
-  ['A / D or ← / →', 'Previous / next image'],
-  ['Del', 'Delete selected'],
-  ['H', 'Hide / show selected'],
-  ['J / K', 'Next / previous proposal'],
-  ['Y / N', 'Accept / reject proposal'],
-  ['Shift+Y', 'Accept proposals ≥ threshold'],
-  ['Space+drag, wheel', 'Pan, zoom'],
-];
-
 function isTyping(t: EventTarget | null): boolean {
   return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
 }

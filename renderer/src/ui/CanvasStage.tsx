@@ -314,6 +314,9 @@ export function CanvasStage() {
   );
 }
 
+/** Color of proposed (unreviewed) masks; matches the review pill and list swatches. */
+const PROPOSAL_COLOR = '#a78bfa';
+
 const AnnotationMask = memo(function AnnotationMask({
   annotation,
   color,
@@ -325,12 +328,13 @@ const AnnotationMask = memo(function AnnotationMask({
 }) {
   const c = useController();
   const proposed = annotation.status === 'proposed';
+  // Proposals are not the user's yet: drawn hatched in the review color, whatever their category.
   const { bitmap } = useMaskBitmap(
     c.pixels,
     `ann:${annotation.id}`,
     annotation.rle,
-    color,
-    emphasis ? 0.6 : proposed ? 0.3 : 0.42,
+    proposed ? PROPOSAL_COLOR : color,
+    emphasis ? 0.75 : proposed ? 0.55 : 0.42,
     proposed ? 'hatched' : 'solid',
   );
   if (!bitmap) return null;

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { useApp, useAppShallow, useController } from '../state/context.js';
 import { colorOf, proposals } from '../state/store.js';
-import { SHORTCUTS } from './AnnotateView.js';
+import { SHORTCUTS } from './shortcuts.js';
 
 const PALETTE = [
   '#3b82f6',
