@@ -15,7 +15,11 @@ const worker = new Worker(new URL('./pixels/pixels.worker.ts', import.meta.url),
   name: 'pixels',
 });
 const pixels = new PixelClient(worker as unknown as WorkerLike);
-const connection = connect((state, detail) => store.setState({ connection: state, connectionError: detail }));
+const connection = connect((state, detail) => {
+  const wasDown = store.getState().connection === 'reconnecting';
+  store.setState({ connection: state, connectionError: detail });
+  if (state === 'open' && wasDown) void controller.resync();
+});
 const controller = new Controller(connection.api, store, pixels);
 installTestHook(controller);
 

@@ -2,11 +2,12 @@
 // writes the outcome back. Tool machines stay pure; this file runs their effects.
 import type { ImageStatus, MaskroomApi, Result, Unsubscribe } from '../../../common/contracts/index.js';
 import { stepPrompt, type PromptEffect, type PromptEvent } from '../editor/promptTool.js';
-import { stepBrush, type BrushEffect, type BrushEvent } from '../editor/brushTool.js';
+import { stepBrush, type BrushEvent } from '../editor/brushTool.js';
+import { BrushRunner } from './brushRunner.js';
 import type { PixelClient } from '../pixels/client.js';
 import type { RenderedMask } from '../pixels/protocol.js';
 import { LatestThrottle } from './hoverThrottle.js';
-import { colorOf, type AppState, type AppStore, type ToolName } from './store.js';
+import { type AppState, type AppStore, type ToolName } from './store.js';
 
 /** How many following images get their embeddings computed ahead of time. */
 const PREFETCH_AHEAD = 3;
@@ -25,9 +26,7 @@ export class Controller {
   private readonly disposers: Unsubscribe[] = [];
   private readonly hover: LatestThrottle<Extract<PromptEffect, { type: 'hoverSegment' }>>;
   private toastId = 0;
-  /** Brush preview bitmap (derived pixels, not document state; the document is the annotation RLE). */
-  brushPreview: RenderedMask | null = null;
-  private readonly brushListeners = new Set<() => void>();
+  private readonly brushRunner: BrushRunner;
   /** Click timings by segment seq; read by `window.__maskroomTest`. */
   readonly timings: ClickTiming[] = [];
   private pendingClickT0: number | null = null;
@@ -38,6 +37,17 @@ export class Controller {
     readonly pixels: PixelClient,
   ) {
     this.hover = new LatestThrottle((eff) => this.runHover(eff));
+    this.brushRunner = new BrushRunner({
+      api,
+      pixels,
+      state: () => this.s,
+      brushEvent: (ev) => this.brushEvent(ev),
+      afterSave: async () => {
+        if (this.s.currentImageId !== null) await this.loadAnnotations(this.s.currentImageId);
+        this.set((s) => ({ history: { ...s.history, canUndo: true, canRedo: false } }));
+      },
+      toast: (kind, text) => this.toast(kind, text),
+    });
   }
 
   private get s(): AppState {
@@ -114,6 +124,21 @@ export class Controller {
   dispose(): void {
     for (const d of this.disposers.splice(0)) d();
     this.hover.dispose();
+  }
+
+  /** After a reconnect: events may have been missed, so refetch what is on screen. */
+  async resync(): Promise<void> {
+    const cur = await this.api.projects.current();
+    if (!cur.ok) return;
+    if (!cur.value) {
+      this.set({ project: null, view: 'projects', images: [], currentImageId: null });
+      return;
+    }
+    this.set({ project: cur.value });
+    await this.refreshImages();
+    const id = this.s.currentImageId;
+    if (id !== null) await this.loadAnnotations(id);
+    await this.refreshProvider();
   }
 
   async refreshProvider(): Promise<void> {
@@ -399,90 +424,19 @@ export class Controller {
   }
 
   onBrushPreview(cb: () => void): Unsubscribe {
-    this.brushListeners.add(cb);
-    return () => this.brushListeners.delete(cb);
+    return this.brushRunner.onPreview(cb);
   }
 
-  private setBrushPreview(m: RenderedMask | null): void {
-    this.brushPreview = m;
-    for (const cb of this.brushListeners) cb();
+  /** Brush preview bitmap while a stroke is being painted (derived pixels, not document state). */
+  get brushPreview(): RenderedMask | null {
+    return this.brushRunner.preview;
   }
 
   /** Feeds the brush tool one event and runs what it asks for. */
   brushEvent(ev: BrushEvent): void {
     const r = stepBrush(this.s.brush, ev);
     if (r.state !== this.s.brush) this.set({ brush: r.state });
-    for (const eff of r.effects) void this.runBrushEffect(eff);
-  }
-
-  private async runBrushEffect(eff: BrushEffect): Promise<void> {
-    switch (eff.type) {
-      case 'strokeBegin': {
-        const ann = this.s.annotations.find((a) => String(a.id) === eff.annotationId);
-        if (!ann) return;
-        const res = await this.pixels.request({
-          kind: 'strokeBegin',
-          channel: 'brush',
-          strokeId: eff.strokeId,
-          rle: ann.rle,
-          color: colorOf(this.s.categories, ann.categoryId),
-          x: eff.x,
-          y: eff.y,
-          radius: eff.radius,
-          value: eff.value,
-        });
-        if (res?.kind === 'rendered') this.setBrushPreview(res.mask);
-        return;
-      }
-      case 'strokeTo': {
-        const res = await this.pixels.request({
-          kind: 'strokeTo',
-          channel: 'brush',
-          strokeId: eff.strokeId,
-          from: eff.from,
-          to: eff.to,
-          radius: eff.radius,
-          value: eff.value,
-        });
-        if (res?.kind === 'rendered' && this.s.brush.phase === 'painting') this.setBrushPreview(res.mask);
-        return;
-      }
-      case 'strokeDiscard':
-        await this.pixels.request({ kind: 'strokeDiscard', channel: 'brush-end', strokeId: eff.strokeId });
-        this.setBrushPreview(null);
-        return;
-      case 'strokeCommit': {
-        const res = await this.pixels.request({
-          kind: 'strokeCommit',
-          channel: 'brush-end',
-          strokeId: eff.strokeId,
-        });
-        const id = Number(eff.annotationId);
-        if (res?.kind !== 'committed') {
-          this.brushEvent({
-            type: 'saveFailed',
-            strokeId: eff.strokeId,
-            message: res?.kind === 'error' ? res.message : 'stroke lost',
-          });
-          this.setBrushPreview(null);
-          return;
-        }
-        const r =
-          res.area === 0
-            ? await this.api.annotations.delete({ ids: [id] })
-            : await this.api.annotations.updateMask({ id, rle: res.rle });
-        if (r.ok) {
-          this.brushEvent({ type: 'saved', strokeId: eff.strokeId });
-          if (this.s.currentImageId !== null) await this.loadAnnotations(this.s.currentImageId);
-          this.set((s) => ({ history: { ...s.history, canUndo: true, canRedo: false } }));
-        } else {
-          this.brushEvent({ type: 'saveFailed', strokeId: eff.strokeId, message: r.error.message });
-          this.toast('error', `Brush: ${r.error.message}`);
-        }
-        this.setBrushPreview(null);
-        return;
-      }
-    }
+    for (const eff of r.effects) void this.brushRunner.run(eff);
   }
 
   // ── annotations ─────────────────────────────────────────────────────────────────────────────────
