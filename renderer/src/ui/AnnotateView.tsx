@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import type { Controller } from '../state/controller.js';
 import { useApp, useController } from '../state/context.js';
 import { proposals, type AppState } from '../state/store.js';
+import { commandForKey, type KeyCommand, type KeyContext } from '../editor/keymap.js';
 import { CanvasStage } from './CanvasStage.js';
 import { SidePanel } from './SidePanel.js';
 
@@ -10,89 +11,63 @@ function isTyping(t: EventTarget | null): boolean {
   return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
 }
 
-/** Handles one key press of the annotation view; returns true when it was used. */
-export function handleKey(
-  c: Controller,
-  s: AppState,
-  e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>,
-): boolean {
-  const mod = e.ctrlKey || e.metaKey;
-  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-  if (mod && key === 'z') {
-    void c.history(e.shiftKey ? 'redo' : 'undo');
-    return true;
-  }
-  if (mod && key === 'y') {
-    void c.history('redo');
-    return true;
-  }
-  if (mod || e.altKey) return false;
+/** The state of the store that key decisions depend on. */
+export function keyContext(s: AppState): KeyContext {
+  const p = s.prompt;
   const focus = s.annotations.find((a) => a.id === s.review.focusId && a.status === 'proposed');
-  switch (key) {
-    case 'Enter':
-      if (s.tool === 'prompt') c.promptEvent({ type: 'accept' });
-      return true;
-    case 'Escape':
-      if (s.tool === 'prompt' && (s.prompt.phase !== 'idle' || s.prompt.prompts.points.length > 0))
-        c.promptEvent({ type: 'cancel' });
-      else if (s.brush.phase === 'painting') c.brushEvent({ type: 'cancel' });
-      else c.select(null);
-      return true;
-    case 'v':
-    case 'p':
-      c.setTool('prompt');
-      return true;
-    case 'b':
-      c.setTool('brush');
-      return true;
-    case 'e':
-      c.setTool('eraser');
-      return true;
-    case '[':
-    case ']':
-      c.brushEvent({ type: 'setRadius', radius: s.brush.radius * (key === ']' ? 1.25 : 0.8) });
-      return true;
-    case 'd':
-    case 'ArrowRight':
-      void c.stepImage(1);
-      return true;
-    case 'a':
-    case 'ArrowLeft':
-      void c.stepImage(-1);
-      return true;
-    case 'Delete':
-    case 'Backspace':
-      if (s.selectedId !== null) void c.deleteAnnotations([s.selectedId]);
-      return true;
-    case 'h':
-      if (s.selectedId !== null) c.toggleHidden(s.selectedId);
-      return true;
-    case 'j':
+  return {
+    tool: s.tool,
+    promptActive: p.phase !== 'idle' || p.prompts.points.length > 0 || p.prompts.box !== null,
+    painting: s.brush.phase === 'painting',
+    selectedId: s.selectedId,
+    focusedProposalId: focus?.id ?? null,
+    categoryByKey: new Map(s.categories.filter((c) => c.key !== null).map((c) => [c.key!, c.id])),
+  };
+}
+
+/** Runs a key command through the controller. */
+export function runCommand(c: Controller, s: AppState, cmd: KeyCommand): void {
+  switch (cmd.type) {
+    case 'undo':
+    case 'redo':
+      void c.history(cmd.type);
+      return;
+    case 'acceptPrompt':
+      return c.promptEvent({ type: 'accept' });
+    case 'cancelPrompt':
+      return c.promptEvent({ type: 'cancel' });
+    case 'cancelStroke':
+      return c.brushEvent({ type: 'cancel' });
+    case 'deselect':
+      return c.select(null);
+    case 'tool':
+      return c.setTool(cmd.tool);
+    case 'brushRadius':
+      return c.brushEvent({ type: 'setRadius', radius: s.brush.radius * cmd.factor });
+    case 'stepImage':
+      void c.stepImage(cmd.delta);
+      return;
+    case 'deleteSelected':
+      void c.deleteAnnotations([cmd.id]);
+      return;
+    case 'toggleHidden':
+      return c.toggleHidden(cmd.id);
+    case 'focusProposal':
+      return c.focusProposal(cmd.delta);
+    case 'acceptProposal':
+    case 'rejectProposal':
+      // Move the focus on first, so the next Y/N acts on the next proposal.
       c.focusProposal(1);
-      return true;
-    case 'k':
-      c.focusProposal(-1);
-      return true;
-    case 'y':
-      if (e.shiftKey) void c.acceptProposals({ minScore: s.review.minScore });
-      else if (focus) {
-        c.focusProposal(1);
-        void c.acceptProposals({ ids: [focus.id] });
-      }
-      return true;
-    case 'n':
-      if (focus) {
-        c.focusProposal(1);
-        void c.rejectProposals({ ids: [focus.id] });
-      }
-      return true;
+      void (cmd.type === 'acceptProposal'
+        ? c.acceptProposals({ ids: [cmd.id] })
+        : c.rejectProposals({ ids: [cmd.id] }));
+      return;
+    case 'acceptAboveScore':
+      void c.acceptProposals({ minScore: s.review.minScore });
+      return;
+    case 'category':
+      return c.setActiveCategory(cmd.id);
   }
-  if (/^[1-9]$/.test(key)) {
-    const cat = s.categories.find((x) => x.key === Number(key));
-    if (cat) c.setActiveCategory(cat.id);
-    return true;
-  }
-  return false;
 }
 
 export function AnnotateView() {
@@ -109,7 +84,11 @@ export function AnnotateView() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (isTyping(e.target)) return;
-      if (handleKey(c, c.store.getState(), e)) e.preventDefault();
+      const s = c.store.getState();
+      const cmd = commandForKey(keyContext(s), e);
+      if (!cmd) return;
+      e.preventDefault();
+      runCommand(c, s, cmd);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);

@@ -1,7 +1,16 @@
 // The Konva stage: draws the store (image, masks, candidate, prompts) and forwards pointer events, in
 // image coordinates, to the tool machines through the controller. Zoom/pan is view-only state.
 import type Konva from 'konva';
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
+import {
+  memo,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 import { Circle, Group, Image as KImage, Layer, Rect, Stage } from 'react-konva';
 import type { Annotation } from '../../../common/contracts/index.js';
 import { useApp, useController } from '../state/context.js';
@@ -179,7 +188,11 @@ export function CanvasStage() {
   const hover = useMaskBitmap(c.pixels, 'hover', prompt.hover?.rle ?? null, activeColor, 0.3, 'preview');
   const candidateSeq = prompt.candidate?.seq;
   useEffect(() => {
-    if (!candidate.bitmap || candidate.rle !== prompt.candidate?.rle || candidateSeq === undefined) return;
+    const want = prompt.candidate?.rle;
+    // The bitmap on hand must show this candidate's pixels (compared by content: equal masks from two
+    // requests share one bitmap).
+    if (!candidate.bitmap || !want || candidate.rle?.counts !== want.counts || candidateSeq === undefined)
+      return;
     // Draw synchronously, then wait one frame: the mask has been handed to the compositor by then.
     candidateLayer.current?.draw();
     const raf = requestAnimationFrame(() => c.markDrawn(candidateSeq));
@@ -190,7 +203,7 @@ export function CanvasStage() {
     (cb) => c.onBrushPreview(cb),
     () => c.brushPreview,
   );
-  const brushBitmap = brushPreview ? toBitmap(brushPreview) : null;
+  const brushBitmap = useMemo(() => (brushPreview ? toBitmap(brushPreview) : null), [brushPreview]);
   const painting = brush.phase !== 'idle' && brushPreview !== null;
 
   const k = 1 / view.scale;

@@ -1,5 +1,5 @@
 // Turns worker-rendered RGBA into canvases Konva can draw, with a small cache keyed by content.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { PixelClient } from '../pixels/client.js';
 import type { RenderedMask, RleData } from '../pixels/protocol.js';
 import type { MaskStyle } from '../pixels/raster.js';
@@ -36,19 +36,24 @@ export function useMaskBitmap(
     bitmap: null,
     rle: null,
   });
+  // Keyed by content, not identity: a refetch hands over equal RLE objects, which must not re-render.
+  const key = rle ? `${rle.size[0]}x${rle.size[1]}:${rle.counts}` : null;
+  const latest = useRef(rle);
+  latest.current = rle;
   useEffect(() => {
-    if (!rle) {
+    const current = latest.current;
+    if (!current) {
       pixels.invalidate(channel);
       setState({ bitmap: null, rle: null });
       return;
     }
     let live = true;
-    void pixels.request({ kind: 'render', channel, rle, color, alpha, style }).then((res) => {
-      if (live && res?.kind === 'rendered') setState({ bitmap: toBitmap(res.mask), rle });
+    void pixels.request({ kind: 'render', channel, rle: current, color, alpha, style }).then((res) => {
+      if (live && res?.kind === 'rendered') setState({ bitmap: toBitmap(res.mask), rle: current });
     });
     return () => {
       live = false;
     };
-  }, [pixels, channel, rle, color, alpha, style]);
+  }, [pixels, channel, key, color, alpha, style]);
   return state;
 }
