@@ -63,6 +63,8 @@ test('a click on a shape shows a mask matching the shape', async () => {
     leaks.push({ k, leak: area(mask.map((v, i) => (v && !truth[i] ? 1 : 0))) });
     await page.keyboard.press('Escape');
   }
+  // Mask pixels were rendered by the Web Worker, not the UI-thread fallback.
+  expect(await page.evaluate(() => globalThis.__maskroomTest!.pixelWorker())).toBe('worker');
   console.log(`click IoUs on ${SCENE}: ${results.map((r) => `#${r.k} ${r.iou.toFixed(3)}`).join(', ')}`);
   ranked = [...results].sort((a, b) => b.iou - a.iou);
   leaks = leaks.slice(-results.length);

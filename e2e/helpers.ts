@@ -265,6 +265,7 @@ export interface TestHook {
   embeddingState(): string;
   timings(): { seq: number; t0: number; answeredAt: number | null; drawnAt: number | null }[];
   view(): string;
+  pixelWorker(): 'worker' | 'inline';
   imageToClient(x: number, y: number): { x: number; y: number } | null;
 }
 

@@ -2,7 +2,8 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { connect } from './api/transport.js';
-import { PixelClient, type WorkerLike } from './pixels/client.js';
+import { PixelClient } from './pixels/client.js';
+import { FallbackWorker } from './pixels/fallback.js';
 import { Controller } from './state/controller.js';
 import { createAppStore } from './state/store.js';
 import { installTestHook } from './testHook.js';
@@ -10,18 +11,18 @@ import { App } from './ui/App.js';
 import './ui/styles.css';
 
 const store = createAppStore();
-const worker = new Worker(new URL('./pixels/pixels.worker.ts', import.meta.url), {
-  type: 'module',
-  name: 'pixels',
-});
-const pixels = new PixelClient(worker as unknown as WorkerLike);
+const worker = new FallbackWorker(
+  () => new Worker(new URL('./pixels/pixels.worker.ts', import.meta.url), { type: 'module', name: 'pixels' }),
+  (reason) => console.warn(`pixel worker unavailable (${reason}); rendering masks on the UI thread`),
+);
+const pixels = new PixelClient(worker);
 const connection = connect((state, detail) => {
   const wasDown = store.getState().connection === 'reconnecting';
   store.setState({ connection: state, connectionError: detail });
   if (state === 'open' && wasDown) void controller.resync();
 });
 const controller = new Controller(connection.api, store, pixels);
-installTestHook(controller);
+installTestHook(controller, () => (worker.isInline ? 'inline' : 'worker'));
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

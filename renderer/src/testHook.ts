@@ -29,6 +29,8 @@ export interface MaskroomTestHook {
     backendMs: number | null;
   }[];
   view(): string;
+  /** Where mask pixels are computed: the Web Worker, or the UI-thread fallback. */
+  pixelWorker(): 'worker' | 'inline';
   /** Page (client) coordinates of an image pixel under the current zoom/pan, for synthetic clicks. */
   imageToClient(x: number, y: number): { x: number; y: number } | null;
 }
@@ -42,7 +44,7 @@ declare global {
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /** Installs the hook on `window`. */
-export function installTestHook(c: Controller): void {
+export function installTestHook(c: Controller, pixelWorker: () => 'worker' | 'inline'): void {
   const s = () => c.store.getState();
   const hook: MaskroomTestHook = {
     candidateRle: () => clone(s().prompt.candidate?.rle ?? null),
@@ -68,6 +70,7 @@ export function installTestHook(c: Controller): void {
     embeddingState: () => s().embedding.state,
     timings: () => clone(c.timings),
     view: () => s().view,
+    pixelWorker,
     imageToClient: (x, y) => {
       const el = document.querySelector('[data-testid="stage"]');
       if (!el) return null;
