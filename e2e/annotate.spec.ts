@@ -286,6 +286,22 @@ test('the models panel lists the bundled model as active', async () => {
   await expect(panel).toBeHidden();
 });
 
+test('the grid filters by review status and by category', async () => {
+  await page.getByLabel('Image status').selectOption('done');
+  await page.getByRole('button', { name: 'Images' }).click();
+  await expect(page.getByTestId('thumb')).toHaveCount(8);
+  await expect(page.getByTestId('thumb').filter({ hasText: 'shapes_00.jpg' })).toContainText('Done');
+  await page.getByLabel('Filter by status').selectOption('done');
+  await expect(page.getByTestId('thumb')).toHaveCount(1);
+  await page.getByLabel('Filter by status').selectOption('');
+  await page.getByLabel('Filter by category').selectOption({ label: 'shape' });
+  await expect(page.getByTestId('thumb')).toHaveCount(1);
+  await expect(page.getByTestId('thumb').first()).toContainText('shapes_00.jpg');
+  await page.getByLabel('Filter by category').selectOption('');
+  await expect(page.getByTestId('thumb')).toHaveCount(8);
+  await shot(page, '07-project-grid-annotated');
+});
+
 test('COCO RLE export writes a file that validates', async () => {
   const e = env();
   await page.getByTestId('open-export').click();
