@@ -92,6 +92,7 @@ export class Controller {
         const cur = this.s.currentImageId;
         if ((job.kind === 'autoAnnotate' || job.kind === 'boxesToMasks') && cur !== null)
           void this.loadAnnotations(cur);
+        if (job.kind === 'modelDownload') void this.refreshProvider();
       }),
       api.projects.onChanged((p) => {
         this.set({ project: p });

@@ -71,7 +71,7 @@ export function ModelsPanel() {
             encoder: { url: encUrl.trim(), sha256: encSha.trim().toLowerCase() },
             decoder: { url: decUrl.trim(), sha256: decSha.trim().toLowerCase() },
           }),
-          'Download',
+          'Download started',
         ).then((job) => {
           if (job && typeof job === 'object' && 'id' in job)
             c.store.setState((s) => ({ jobs: { ...s.jobs, [(job as { id: string }).id]: job as never } }));
@@ -84,7 +84,8 @@ export function ModelsPanel() {
       {provider && (
         <p className={provider.provider === 'cuda' ? 'ok-text' : 'muted'}>
           Running on <strong>{provider.provider.toUpperCase()}</strong>
-          {provider.device ? ` (${provider.device})` : ''} — {provider.reason}
+          {provider.device && provider.device !== provider.provider ? ` (${provider.device})` : ''} —{' '}
+          {provider.reason}
         </p>
       )}
       <table className="models">
@@ -225,6 +226,7 @@ async function unwrapToast(
     c.toast('error', `${what}: ${r.error.message}`);
     return null;
   }
-  c.toast('info', `${what}: done`);
+  // A download is a job: its call returns at the start, progress follows in the panel.
+  c.toast('info', what.endsWith('started') ? what : `${what}: done`);
   return r.value;
 }
