@@ -180,6 +180,7 @@ test('the brush adds pixels to the selected annotation', async () => {
   let kept = 0;
   for (let i = 0; i < before.length; i++) if (before[i] && after[i]) kept++;
   expect(kept).toBe(area(before));
+  await shot(page, '09-annotate-brush-selected');
   await page.keyboard.press('v');
 });
 

@@ -167,4 +167,14 @@ describe('pixel worker logic', () => {
     );
     expect(r.message).toMatch(/#rrggbb/);
   });
+
+  it('traces the outline of an RLE mask', () => {
+    const h = new PixelHandler();
+    const rle = encodeCompressed(rect(3, 2, 8, 6), H, W);
+    const r = expectKind(h.handle({ kind: 'contour', seq: 1, channel: 'outline', rle }), 'contoured');
+    expect(r.polygons).toHaveLength(1);
+    const xs = r.polygons[0]!.filter((_, i) => i % 2 === 0);
+    const ys = r.polygons[0]!.filter((_, i) => i % 2 === 1);
+    expect([Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)]).toEqual([3, 8, 2, 6]);
+  });
 });

@@ -1,6 +1,7 @@
 // The pixel worker's logic, DOM-free: decodes RLE, colors masks, holds brush buffers and re-encodes them.
 // `pixels.worker.ts` only wires this to `self.onmessage`, so the logic is tested in Node.
 import { decode, encodeCompressed } from '../../../common/rle/index.js';
+import { traceContours } from './contours.js';
 import type { PixelRequest, PixelResponse, RenderedMask, RleData } from './protocol.js';
 import {
   hexToRgba,
@@ -91,6 +92,10 @@ export class PixelHandler {
           channel,
           mask: renderMask(mask, width, height, req.color, req.alpha, req.style),
         };
+      }
+      case 'contour': {
+        const { mask, width, height } = decodeMask(req.rle);
+        return { kind: 'contoured', seq, channel, polygons: traceContours(mask, width, height) };
       }
       case 'strokeBegin': {
         const { mask, width, height } = decodeMask(req.rle);

@@ -52,6 +52,7 @@ export type PixelRequest =
       radius: number;
       value: 0 | 1;
     }
+  | { kind: 'contour'; seq: number; channel: string; rle: RleData }
   | { kind: 'strokeCommit'; seq: number; channel: string; strokeId: number }
   | { kind: 'strokeDiscard'; seq: number; channel: string; strokeId: number };
 
@@ -67,4 +68,6 @@ export type PixelResponse =
       bbox: [number, number, number, number] | null;
     }
   | { kind: 'discarded'; seq: number; channel: string; strokeId: number }
+  /** Outlines as flat [x0, y0, x1, y1, …] polygons in pixel-corner coordinates. */
+  | { kind: 'contoured'; seq: number; channel: string; polygons: number[][] }
   | { kind: 'error'; seq: number; channel: string; message: string };

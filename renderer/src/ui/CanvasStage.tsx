@@ -11,11 +11,11 @@ import {
   useState,
   useSyncExternalStore,
 } from 'react';
-import { Circle, Group, Image as KImage, Layer, Rect, Stage } from 'react-konva';
+import { Circle, Group, Image as KImage, Layer, Line, Rect, Stage } from 'react-konva';
 import type { Annotation } from '../../../common/contracts/index.js';
 import { useApp, useController } from '../state/context.js';
 import { colorOf, type AppState } from '../state/store.js';
-import { toBitmap, useMaskBitmap } from './maskCanvas.js';
+import { toBitmap, useContours, useMaskBitmap } from './maskCanvas.js';
 
 function useImageElement(url: string | null): HTMLImageElement | null {
   const [img, setImg] = useState<HTMLImageElement | null>(null);
@@ -199,6 +199,11 @@ export function CanvasStage() {
     return () => cancelAnimationFrame(raf);
   }, [c, candidate, candidateSeq, prompt.candidate?.rle]);
 
+  // A crisp vector outline of the selected (or focused proposal's) mask, at any zoom.
+  const outlined =
+    annotations.find((a) => a.id === selectedId) ?? annotations.find((a) => a.id === focusId) ?? null;
+  const outline = useContours(c.pixels, 'outline', outlined && !hidden[outlined.id] ? outlined.rle : null);
+
   const brushPreview = useSyncExternalStore(
     (cb) => c.onBrushPreview(cb),
     () => c.brushPreview,
@@ -278,6 +283,13 @@ export function CanvasStage() {
             )}
           </Layer>
           <Layer listening={false} x={view.x} y={view.y} scaleX={view.scale} scaleY={view.scale}>
+            {!painting &&
+              outline.map((pts, i) => (
+                <Group key={`o${i}`}>
+                  <Line points={pts} closed stroke="#000" strokeWidth={3 * k} opacity={0.6} />
+                  <Line points={pts} closed stroke="#fff" strokeWidth={1.5 * k} dash={[6 * k, 4 * k]} />
+                </Group>
+              ))}
             {prompt.prompts.box && (
               <Rect
                 x={prompt.prompts.box.x0}

@@ -57,3 +57,27 @@ export function useMaskBitmap(
   }, [pixels, channel, key, color, alpha, style]);
   return state;
 }
+
+/** Outline polygons of a mask, traced in the pixel worker (empty while none / pending). */
+export function useContours(pixels: PixelClient, channel: string, rle: RleData | null): number[][] {
+  const [polys, setPolys] = useState<number[][]>([]);
+  const key = rle ? `${rle.size[0]}x${rle.size[1]}:${rle.counts}` : null;
+  const latest = useRef(rle);
+  latest.current = rle;
+  useEffect(() => {
+    const current = latest.current;
+    if (!current) {
+      pixels.invalidate(channel);
+      setPolys([]);
+      return;
+    }
+    let live = true;
+    void pixels.request({ kind: 'contour', channel, rle: current }).then((res) => {
+      if (live && res?.kind === 'contoured') setPolys(res.polygons);
+    });
+    return () => {
+      live = false;
+    };
+  }, [pixels, channel, key]);
+  return polys;
+}
