@@ -2,7 +2,7 @@
 // click → mask checked against ground truth, accept with a category, undo/redo, reload, negative point,
 // box, brush, review of proposals, COCO export validated on disk.
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decode } from '../common/rle/index.js';
 import {
@@ -181,6 +181,18 @@ test('the brush adds pixels to the selected annotation', async () => {
   for (let i = 0; i < before.length; i++) if (before[i] && after[i]) kept++;
   expect(kept).toBe(area(before));
   await shot(page, '09-annotate-brush-selected');
+  // The eraser takes pixels away again, from inside the mask.
+  const painted = (await annotations(page))[0]!.area;
+  await page.getByTestId('tool-eraser').click();
+  const e0 = await toClient(page, p.x - 10, p.y - 10);
+  const e1 = await toClient(page, p.x + 10, p.y + 10);
+  await page.mouse.move(e0.x, e0.y);
+  await page.mouse.down();
+  await page.mouse.move(e1.x, e1.y, { steps: 6 });
+  await page.mouse.up();
+  await expect
+    .poll(async () => (await annotations(page))[0]!.area, { timeout: 30_000 })
+    .toBeLessThan(painted);
   await page.keyboard.press('v');
 });
 
@@ -344,5 +356,31 @@ test('COCO RLE export writes a file that validates', async () => {
     expect(a.bbox).toHaveLength(4);
     expect(coco.categories.some((c) => c.id === a.category_id)).toBe(true);
   }
+
+  // The other two formats from the same dialog: COCO polygons and one PNG per annotation.
+  const polyOut = path.join(e.work, 'exports', 'coco-polygons.json');
+  await dialog.getByText('COCO — polygons').click();
+  await dialog.locator('input[name="exportPath"]').fill(polyOut);
+  await dialog.getByTestId('run-export').click();
+  await expect(dialog.getByTestId('export-result')).toContainText('coco-polygons.json');
+  const poly = JSON.parse(readFileSync(polyOut, 'utf8')) as { annotations: { segmentation: number[][] }[] };
+  expect(poly.annotations.length).toBe(coco.annotations.length);
+  for (const a of poly.annotations) {
+    expect(Array.isArray(a.segmentation)).toBe(true);
+    expect(a.segmentation[0]!.length).toBeGreaterThanOrEqual(6);
+  }
+  const pngOut = path.join(e.work, 'exports', 'masks');
+  await dialog.getByText('PNG masks').click();
+  await dialog.locator('input[name="exportPath"]').fill(pngOut);
+  await dialog.getByTestId('run-export').click();
+  await expect(dialog.getByTestId('export-result')).toContainText('masks');
+  // One instance-id PNG per image, and an index naming each value's annotation.
+  const index = JSON.parse(readFileSync(path.join(pngOut, 'index.json'), 'utf8')) as {
+    images: { mask: string; instances: { annotation_id: number }[] }[];
+  };
+  expect(index.images.length).toBe(coco.images.length);
+  expect(index.images.flatMap((i) => i.instances).length).toBe(coco.annotations.length);
+  for (const i of index.images)
+    expect(readdirSync(path.dirname(path.join(pngOut, i.mask)))).toContain(path.basename(i.mask));
   await page.keyboard.press('Escape');
 });

@@ -470,6 +470,7 @@ export class Controller {
       this.toast('info', direction === 'undo' ? 'Nothing to undo' : 'Nothing to redo');
       return;
     }
+    if (r.label) this.toast('info', `${direction === 'undo' ? 'Undid' : 'Redid'}: ${r.label}`);
     const cur = this.s.currentImageId;
     if (cur !== null && (r.imageIds.length === 0 || r.imageIds.includes(cur)))
       await this.loadAnnotations(cur);

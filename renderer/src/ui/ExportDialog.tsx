@@ -17,7 +17,12 @@ const FORMATS: { id: ExportFormat; name: string; hint: string; target: string }[
     hint: 'instances.json with polygon outlines (lossy at the pixel level).',
     target: 'annotations-polygons.json',
   },
-  { id: 'png-masks', name: 'PNG masks', hint: 'One 8-bit PNG per annotation, in a folder.', target: 'masks' },
+  {
+    id: 'png-masks',
+    name: 'PNG masks',
+    hint: 'One 16-bit instance-id PNG per image and an index.json mapping values to annotations and categories.',
+    target: 'masks',
+  },
 ];
 
 export function ExportDialog() {
