@@ -75,6 +75,22 @@ test('a click on a shape shows a mask matching the shape', async () => {
   expect(sorted.filter((v) => v >= 0.8).length).toBeGreaterThanOrEqual(Math.ceil(sorted.length * 0.6));
 });
 
+test('resting the pointer on a shape previews its mask before any click', async () => {
+  const gt = await groundTruth(SCENE);
+  const truth = instanceMask(gt, ranked[0]!.k);
+  const p = interiorPoint(truth, gt.width, gt.height);
+  const at = await toClient(page, p.x, p.y);
+  await page.mouse.move(at.x - 3, at.y);
+  await page.mouse.move(at.x, at.y, { steps: 3 });
+  await expect.poll(() => page.evaluate(() => globalThis.__maskroomTest!.hoverRle() !== null)).toBe(true);
+  const hover = await page.evaluate(() => globalThis.__maskroomTest!.hoverRle());
+  expect(iou(decodeRle(hover!, gt.width, gt.height), truth)).toBeGreaterThanOrEqual(0.8);
+  expect(await page.evaluate(() => globalThis.__maskroomTest!.promptPhase())).toBe('idle');
+  // Leaving the image drops the preview.
+  await page.mouse.move(5, 5);
+  await expect.poll(() => page.evaluate(() => globalThis.__maskroomTest!.hoverRle())).toBeNull();
+});
+
 test('Enter accepts the mask with the active category', async () => {
   const gt = await groundTruth(SCENE);
   const k = ranked[0]!.k;
@@ -276,6 +292,18 @@ test('the wheel zooms around the pointer and clicks still land on the shape', as
   const rle = await clickImage(page, p.x + 1, p.y + 1);
   expect(iou(decodeRle(rle, gt.width, gt.height), truth)).toBeGreaterThanOrEqual(0.8);
   await page.keyboard.press('Escape');
+  // Space + drag pans by the drag distance.
+  const start = await toClient(page, p.x, p.y);
+  await page.mouse.move(start.x, start.y);
+  await page.keyboard.down('Space');
+  await page.mouse.down();
+  await page.mouse.move(start.x - 120, start.y - 60, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.up('Space');
+  const moved = await toClient(page, p.x, p.y);
+  expect(Math.round(moved.x - start.x)).toBe(-120);
+  expect(Math.round(moved.y - start.y)).toBe(-60);
+  expect(await page.evaluate(() => globalThis.__maskroomTest!.promptPhase())).toBe('idle');
 });
 
 test('D and A move between images, the next ones already embedded', async () => {

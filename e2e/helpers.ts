@@ -169,6 +169,7 @@ export async function createProjectWithShapes(page: Page, name: string): Promise
   const form = page.getByTestId('create-project');
   await form.locator('input[name="root"]').fill(root);
   await form.locator('input[name="name"]').fill(name);
+  await shot(page, '00-projects');
   await form.getByRole('button', { name: 'Create project' }).click();
   const importForm = page.getByTestId('import-form');
   await expect(importForm).toBeVisible();
@@ -259,6 +260,7 @@ export interface TestHook {
   candidateRle(): Rle | null;
   promptPhase(): string;
   promptLabels(): number[];
+  hoverRle(): Rle | null;
   annotations(): { id: number; categoryId: number | null; status: string; area: number; rle: Rle }[];
   selectedId(): number | null;
   currentImage(): { id: number | null; width: number; height: number } | null;

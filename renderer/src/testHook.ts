@@ -7,6 +7,8 @@ export interface MaskroomTestHook {
   candidateRle(): { size: [number, number]; counts: string } | null;
   /** Prompt tool phase and sequence of the pending request. */
   promptPhase(): string;
+  /** RLE of the live hover preview (null when none). */
+  hoverRle(): { size: [number, number]; counts: string } | null;
   /** Labels of the current point prompts (1 positive, 0 negative), in click order. */
   promptLabels(): number[];
   /** Annotations of the image on screen. */
@@ -49,6 +51,7 @@ export function installTestHook(c: Controller, pixelWorker: () => 'worker' | 'in
   const hook: MaskroomTestHook = {
     candidateRle: () => clone(s().prompt.candidate?.rle ?? null),
     promptPhase: () => s().prompt.phase,
+    hoverRle: () => clone(s().prompt.hover?.rle ?? null),
     promptLabels: () => s().prompt.prompts.points.map((p) => p.label),
     annotations: () =>
       clone(
