@@ -155,6 +155,13 @@ async function runJob(
       out(
         `${fin.state.padEnd(9)} job ${fin.jobId}: ${fin.done}/${fin.total} images, ${fin.failed} failed ${rate ? `· ${rate}` : ''}`,
       );
+      if (fin.total === 0) {
+        out(
+          kind === 'boxesToMasks'
+            ? 'nothing   no selected image has box-only annotations'
+            : 'nothing   no image matches',
+        );
+      }
       out(`proposed  ${counts.proposed} annotation(s) waiting for review`);
       if (fin.failed) {
         for (const f of project.jobs.failedJobItems({ jobId: fin.jobId }).slice(0, 10))
@@ -193,6 +200,7 @@ function common(cmd: Command): Command {
     .option('--json', 'print the outcome as one JSON object', false);
 }
 
+/** Registers `maskroom auto` and `maskroom boxes-to-masks`. */
 export function register(program: Command): void {
   common(
     program
