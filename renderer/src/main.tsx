@@ -31,7 +31,16 @@ createRoot(document.getElementById('root')!).render(
 );
 
 connection.ready().then(
-  () => controller.start(),
+  () => {
+    // The server set its session cookie on this page load; take the token out of the address bar so
+    // it does not end up in bookmarks, screenshots or screen shares. Reloads authenticate by cookie.
+    const url = new URL(window.location.href);
+    if (url.searchParams.has('token')) {
+      url.searchParams.delete('token');
+      window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+    }
+    return controller.start();
+  },
   (e: unknown) =>
     store.setState({ connection: 'closed', connectionError: e instanceof Error ? e.message : String(e) }),
 );
