@@ -279,18 +279,49 @@ class PromptDecoder(nn.Module):
         if self.family == "sam2":
             up = up + feat_s1
         up = md.activation(md.upscale_layer_norm(up))
-        up = self._up(md.upscale_conv2, up)
-        if self.family == "sam2":
-            up = up + feat_s0
-        up = md.activation(up)
         hyper = torch.stack([md.output_hypernetworks_mlps[i](mask_toks[:, i]) for i in range(4)], dim=1)  # [B, 4, C/8]
-        uc, uh, uw = up.shape[1], up.shape[2], up.shape[3]
-        low_res = (hyper @ up.reshape(-1, uc, uh * uw)).reshape(-1, 4, uh, uw).float()
+        if self.upscale == "matmul":
+            low_res = self._last_upscale_by_subpixel(md, up, hyper, feat_s0 if self.family == "sam2" else None).float()
+        else:
+            up = self._up(md.upscale_conv2, up)
+            if self.family == "sam2":
+                up = up + feat_s0
+            up = md.activation(up)
+            uc, uh, uw = up.shape[1], up.shape[2], up.shape[3]
+            low_res = (hyper @ up.reshape(-1, uc, uh * uw)).reshape(-1, 4, uh, uw).float()
         iou = md.iou_prediction_head(iou_tok).float()
         if not self.single:
             return iou, low_res
         orig_im_size = rest[0]
         return self._postprocess(low_res, orig_im_size), iou, low_res
+
+    @staticmethod
+    def _last_upscale_by_subpixel(md, x: torch.Tensor, hyper: torch.Tensor, feat_s0: torch.Tensor | None) -> torch.Tensor:
+        """upscale_conv2 (+ feat_s0) -> GELU -> hypernetwork product, one 2x2 sub-pixel phase at a time.
+
+        Why: at 1024 prompts the full [B, 32, 256, 256] activation has exactly 2^31 elements, past the int32
+        indexing of onnxruntime's CUDA kernels ("narrowing_error"). Each phase (a, b) of a k=2, s=2 transposed
+        conv is a plain MatMul on the 128x128 grid, so the largest tensor is a quarter of that; the four
+        [B, 4, 128, 128] results interleave into the [B, 4, 256, 256] masks.
+        """
+        conv = md.upscale_conv2
+        w, bias = conv.weight, conv.bias  # [Cin, Cout, 2, 2]
+        h, wd = x.shape[-2], x.shape[-1]
+        xp = x.permute(0, 2, 3, 1)  # [B, H, W, Cin]
+        ht = hyper.transpose(1, 2)  # [B, Cout, 4]
+        phases = []
+        for a in range(2):
+            row = []
+            for b in range(2):
+                y = xp @ w[:, :, a, b] + bias  # [B, H, W, Cout]
+                if feat_s0 is not None:
+                    y = y + feat_s0[:, :, a::2, b::2].permute(0, 2, 3, 1)
+                y = md.activation(y)
+                m = y.reshape(-1, h * wd, y.shape[-1]) @ ht  # [B, H*W, 4]
+                row.append(m.reshape(-1, h, wd, 4))
+            phases.append(torch.stack(row, dim=-1))  # [B, H, W, 4, 2(b)]
+        m = torch.stack(phases, dim=-2)  # [B, H, W, 4, 2(a), 2(b)]
+        return m.permute(0, 3, 1, 4, 2, 5).reshape(-1, 4, 2 * h, 2 * wd)
 
     @staticmethod
     def _postprocess(masks: torch.Tensor, orig_im_size: torch.Tensor) -> torch.Tensor:
@@ -304,15 +335,32 @@ class PromptDecoder(nn.Module):
 
 
 class MaskPostprocess(nn.Module):
-    """low_res [K,256,256] logits + orig_im_size [2] -> uint8 [K, W, H] masks, column-major per mask.
+    """low_res [K,256,256] logits + orig_im_size [2] -> where each full-size mask's RLE runs start.
 
     SAM's postprocess_masks (bilinear to 1024², crop the padding, bilinear to the original size, > 0) on the
-    GPU, transposed so each mask's bytes are already in COCO RLE order: the caller only counts runs.
+    GPU, read column-major (COCO RLE order). Outputs `first` uint8 [K] (each mask's first pixel) and `changes`
+    int64 [M, 2]: (mask k, i) for every i where pixel i+1 differs from pixel i. Only these few numbers cross
+    to the CPU (not K·H·W bytes), and the caller turns them into RLE counts in O(M).
     """
 
-    def forward(self, low_res: torch.Tensor, orig_im_size: torch.Tensor) -> torch.Tensor:
+    def forward(self, low_res: torch.Tensor, orig_im_size: torch.Tensor):
         m = PromptDecoder._postprocess(low_res.unsqueeze(1), orig_im_size)[:, 0]
-        return (m > 0).transpose(1, 2).to(torch.uint8)
+        flat = (m > 0).transpose(1, 2).reshape(m.shape[0], -1).to(torch.uint8)
+        changes = torch.nonzero(flat[:, 1:] != flat[:, :-1])
+        return flat[:, 0], changes
+
+
+def rle_counts_from_changes(first: list[int], changes, n: int) -> list[list[int]]:
+    """COCO RLE counts per mask from MaskPostprocess outputs (n = H*W); the TypeScript bench does the same."""
+    starts: list[list[int]] = [[] for _ in first]
+    for k, i in changes:
+        starts[int(k)].append(int(i) + 1)
+    out = []
+    for f, st in zip(first, starts):
+        edges = [0] + st + [n]
+        counts = [b - a for a, b in zip(edges[:-1], edges[1:])]
+        out.append(([0] if f else []) + counts)
+    return out
 
 
 def high_res_shapes(family: str) -> list[tuple[int, ...]]:

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sam_models import ArchError, MaskPostprocess, PromptDecoder, build_model, convtranspose2x2_as_matmul  # noqa: E402
+from sam_models import ArchError, MaskPostprocess, PromptDecoder, build_model, convtranspose2x2_as_matmul, rle_counts_from_changes  # noqa: E402
 
 
 def test_convtranspose_rewrite_is_exact_at_any_batch():
@@ -56,12 +56,15 @@ def test_batched_decoder_equals_one_prompt_at_a_time():
             assert torch.allclose(i1[0], iou[i], atol=1e-5)
 
 
-def test_postprocess_is_column_major_and_cropped():
+def test_postprocess_run_starts_give_column_major_rle_of_the_cropped_mask():
     low = torch.full((1, 256, 256), -5.0)
     low[0, :10, :20] = 5.0  # top-left block
-    out = MaskPostprocess()(low, torch.tensor([100.0, 200.0]))
-    assert out.shape == (1, 200, 100) and out.dtype == torch.uint8
-    assert out[0, 0, 0] == 1 and out[0, 199, 99] == 0
+    first, changes = MaskPostprocess()(low, torch.tensor([100.0, 200.0]))
+    (counts,) = rle_counts_from_changes(first.tolist(), changes.tolist(), 100 * 200)
+    full = PromptDecoder._postprocess(low.unsqueeze(1), torch.tensor([100.0, 200.0]))[0, 0] > 0
+    col = full.T.reshape(-1).int()
+    assert first.tolist() == [1] and counts[0] == 0
+    assert sum(counts) == 100 * 200 and sum(counts[1::2]) == int(col.sum())
 
 
 def test_unknown_arch_is_a_clear_error():
