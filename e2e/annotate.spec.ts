@@ -236,11 +236,21 @@ test('proposals from auto-annotate are reviewed with the keyboard', async () => 
       .poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length)
       .toBe(proposed - 2);
   }
-  await page
-    .getByTestId('review')
-    .getByRole('button', { name: 'Reject all' })
-    .click()
-    .catch(() => undefined);
+  // Shift+Y accepts every remaining proposal scoring at least the threshold (0.90 by default).
+  const now = await annotations(page);
+  const good = now.filter((a) => a.status === 'proposed' && (a.score ?? 0) >= 0.9).length;
+  const acceptedNow = now.filter((a) => a.status === 'accepted').length;
+  await page.keyboard.press('Shift+Y');
+  await expect
+    .poll(async () => (await annotations(page)).filter((a) => a.status === 'accepted').length)
+    .toBe(acceptedNow + good);
+  // Whatever is left is rejected in one go.
+  if ((await annotations(page)).some((a) => a.status === 'proposed')) {
+    await page.getByTestId('review').getByRole('button', { name: 'Reject all' }).click();
+  }
+  await expect
+    .poll(async () => (await annotations(page)).filter((a) => a.status === 'proposed').length)
+    .toBe(0);
 });
 
 test('annotations are relabeled, hidden and deleted from the list, and deletion undoes', async () => {

@@ -261,7 +261,14 @@ export interface TestHook {
   promptPhase(): string;
   promptLabels(): number[];
   hoverRle(): Rle | null;
-  annotations(): { id: number; categoryId: number | null; status: string; area: number; rle: Rle }[];
+  annotations(): {
+    id: number;
+    categoryId: number | null;
+    status: string;
+    area: number;
+    score: number | null;
+    rle: Rle;
+  }[];
   selectedId(): number | null;
   currentImage(): { id: number | null; width: number; height: number } | null;
   embeddingState(): string;

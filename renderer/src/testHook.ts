@@ -17,6 +17,7 @@ export interface MaskroomTestHook {
     categoryId: number | null;
     status: string;
     area: number;
+    score: number | null;
     rle: { size: [number, number]; counts: string };
   }[];
   selectedId(): number | null;
@@ -60,6 +61,7 @@ export function installTestHook(c: Controller, pixelWorker: () => 'worker' | 'in
           categoryId: a.categoryId,
           status: a.status,
           area: a.area,
+          score: a.score,
           rle: a.rle,
         })),
       ),
