@@ -9,7 +9,19 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 const layer = (forbidden, message) => ({ group: forbidden, message });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'native-models/fixtures/', '.gpu-parts/', 'e2e/artifacts/', 'test-results/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.venv*/',
+      '.gpu-*/',
+      'bench/results/',
+      'native-models/fixtures/',
+      '.gpu-parts/',
+      'e2e/artifacts/',
+      'test-results/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +30,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name=/^(only|skip)$/]", message: 'No .only / .skip in committed tests.' },
+        {
+          selector:
+            'CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name=/^(only|skip)$/]',
+          message: 'No .only / .skip in committed tests.',
+        },
       ],
     },
   },
@@ -29,11 +45,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, 'electron', 'react', 'konva', 'sharp', 'onnxruntime-node', 'better-sqlite3'].map((name) => ({
+          paths: [
+            ...nodeBuiltins,
+            'electron',
+            'react',
+            'konva',
+            'sharp',
+            'onnxruntime-node',
+            'better-sqlite3',
+          ].map((name) => ({
             name,
             message: 'common/ is pure TypeScript: it runs in Node, Electron and the browser.',
           })),
-          patterns: [layer(['**/main/**', '**/renderer/**', '**/electron/**'], 'common/ imports nothing but common/.')],
+          patterns: [
+            layer(['**/main/**', '**/renderer/**', '**/electron/**'], 'common/ imports nothing but common/.'),
+          ],
         },
       ],
     },
@@ -45,10 +71,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, 'electron', 'sharp', 'onnxruntime-node', 'better-sqlite3', 'ws'].map((name) => ({
-            name,
-            message: 'The renderer is sandboxed: no Node, no Electron; talk to main through common/contracts.',
-          })),
+          paths: [...nodeBuiltins, 'electron', 'sharp', 'onnxruntime-node', 'better-sqlite3', 'ws'].map(
+            (name) => ({
+              name,
+              message:
+                'The renderer is sandboxed: no Node, no Electron; talk to main through common/contracts.',
+            }),
+          ),
           patterns: [layer(['**/main/**', '**/electron/**'], 'renderer/ may import only common/.')],
         },
       ],
@@ -60,7 +89,9 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'electron', message: 'Only electron/ imports electron; main/ must run in plain Node.' }],
+          paths: [
+            { name: 'electron', message: 'Only electron/ imports electron; main/ must run in plain Node.' },
+          ],
           patterns: [layer(['**/renderer/**', '**/electron/**'], 'main/ may import only common/.')],
         },
       ],
@@ -69,7 +100,10 @@ export default tseslint.config(
   {
     files: ['electron/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [layer(['**/renderer/**'], 'electron/ may import main/ and common/.')] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [layer(['**/renderer/**'], 'electron/ may import main/ and common/.')] },
+      ],
     },
   },
 );

@@ -30,7 +30,11 @@ for (const n of names) {
   }
 }
 
-const opts: BenchOptions = { provider, quick: values.quick ?? false, outDir: path.resolve(values.out ?? 'bench/results') };
+const opts: BenchOptions = {
+  provider,
+  quick: values.quick ?? false,
+  outDir: path.resolve(values.out ?? 'bench/results'),
+};
 mkdirSync(opts.outDir, { recursive: true });
 let failed = false;
 for (const name of names) {
@@ -41,7 +45,10 @@ for (const name of names) {
     console.table(result.rows);
     for (const note of result.notes ?? []) console.log(`note: ${note}`);
     const file = path.join(opts.outDir, `${name}-${provider}.json`);
-    writeFileSync(file, JSON.stringify({ suite: name, provider, date: new Date().toISOString(), ...result }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify({ suite: name, provider, date: new Date().toISOString(), ...result }, null, 2),
+    );
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } catch (err) {
     failed = true;

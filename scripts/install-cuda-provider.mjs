@@ -69,7 +69,9 @@ function main() {
     log(`CUDA provider: ${LIBS.join(', ')} placed next to libonnxruntime.so.1.`);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    log(`CUDA provider not installed (${reason}). Maskroom will run on CPU; re-run "npm run install-cuda" to retry.`);
+    log(
+      `CUDA provider not installed (${reason}). Maskroom will run on CPU; re-run "npm run install-cuda" to retry.`,
+    );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

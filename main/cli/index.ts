@@ -8,7 +8,13 @@ import { register as registerCoco } from './commands/coco.js';
 import { register as registerAuto } from './commands/auto.js';
 import { register as registerServe } from '../server/serve.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerSegment, registerProject, registerCoco, registerAuto, registerServe];
+const COMMANDS: ((program: Command) => void)[] = [
+  registerSegment,
+  registerProject,
+  registerCoco,
+  registerAuto,
+  registerServe,
+];
 
 export function buildProgram(): Command {
   const program = new Command('maskroom')

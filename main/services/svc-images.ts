@@ -5,7 +5,12 @@ import sharp from 'sharp';
 import { AppError, contracts, type ImageSummary, type ServiceImpl } from '../../common/contracts/index.js';
 import type { ImageRecord, Project } from '../store/index.js';
 import type { CallContext, DisplayImage } from './host.js';
-import { imageCategoryIds, imageSummary, listImageSummaries, type ImageSummaryRow } from '../store/summaries.js';
+import {
+  imageCategoryIds,
+  imageSummary,
+  listImageSummaries,
+  type ImageSummaryRow,
+} from '../store/summaries.js';
 import type { BackendState } from './state.js';
 
 function toSummary(r: ImageSummaryRow): ImageSummary {
