@@ -2,6 +2,7 @@
 import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { ImageStatus, ImageSummary } from '../../../common/contracts/index.js';
 import { useApp, useAppShallow, useController } from '../state/context.js';
+import { BrowseButton } from './BrowseButton.js';
 
 const STATUSES: ImageStatus[] = ['new', 'in_progress', 'done', 'skipped'];
 const STATUS_LABEL: Record<ImageStatus, string> = {
@@ -41,6 +42,7 @@ export function GridView() {
             className="mono"
             name="importDir"
           />
+          <BrowseButton kind="folder" title="Folder of images to import" onPick={setDir} />
           <button type="submit" className="primary" disabled={!dir.trim() || !!running}>
             Import folder
           </button>

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useApp, useAppShallow, useController } from '../state/context.js';
 import { Dialog } from './Dialog.js';
 import { Progress } from './GridView.js';
+import { BrowseButton } from './BrowseButton.js';
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -137,6 +138,7 @@ export function ModelsPanel() {
           <label>
             Folder with encoder.onnx and decoder.onnx
             <input value={dir} onChange={(e) => setDir(e.target.value)} className="mono" required />
+            <BrowseButton kind="folder" title="Model folder" onPick={setDir} />
           </label>
         )}
         {tab === 'pair' && (
@@ -144,10 +146,12 @@ export function ModelsPanel() {
             <label>
               Encoder .onnx
               <input value={enc} onChange={(e) => setEnc(e.target.value)} className="mono" required />
+              <BrowseButton kind="file" title="Encoder ONNX" extensions={['onnx']} onPick={setEnc} />
             </label>
             <label>
               Decoder .onnx
               <input value={dec} onChange={(e) => setDec(e.target.value)} className="mono" required />
+              <BrowseButton kind="file" title="Decoder ONNX" extensions={['onnx']} onPick={setDec} />
             </label>
           </>
         )}

@@ -1,6 +1,7 @@
 // Create or open a project by folder path. In web mode paths are on the server's filesystem.
 import { useState, type FormEvent } from 'react';
 import { useApp, useController } from '../state/context.js';
+import { BrowseButton } from './BrowseButton.js';
 
 export function ProjectsView() {
   const c = useController();
@@ -66,6 +67,7 @@ export function ProjectsView() {
               required
               name="root"
             />
+            <BrowseButton kind="folder" title="Folder of the new project" onPick={setRoot} />
           </label>
           <label>
             Name
@@ -92,6 +94,7 @@ export function ProjectsView() {
               required
               name="openRoot"
             />
+            <BrowseButton kind="folder" title="Project folder" onPick={setOpenRoot} />
           </label>
           <button type="submit" disabled={busy || !openRoot.trim()}>
             Open
