@@ -21,7 +21,7 @@ export const AutoAnnotateParamsSchema = z.strictObject({
   stabilityScoreThresh: z.number().min(0).max(1).default(0.95),
   /** NMS IoU threshold between kept masks. */
   boxNmsThresh: z.number().min(0).max(1).default(0.7),
-  /** Drop masks smaller than this many pixels. */
+  /** SAM's min_mask_region_area: islands and holes smaller than this many pixels are removed (0 = off). */
   minMaskArea: z.number().int().nonnegative().default(0),
   /** Category for the proposals, or null. */
   categoryId: IdSchema.nullable().default(null),

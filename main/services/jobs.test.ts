@@ -70,3 +70,14 @@ describe('Backend: jobs left unfinished by an earlier session', () => {
     expect(unwrap(await t.api.jobs.list()).filter((j) => j.state === 'paused')).toEqual([]);
   });
 });
+
+describe('Backend: auto-annotate parameters', () => {
+  it('passes minMaskArea to AMG as min_mask_region_area: no proposal keeps an island below it', async () => {
+    const params = { pointsPerSide: 4, predIouThresh: 0.5, stabilityScoreThresh: 0.5, minMaskArea: 400 };
+    const info = unwrap(await t.api.jobs.startAutoAnnotate({ images: { imageIds: [imageId] }, params }));
+    expect(await t.backend.settleJob(info.id)).toMatchObject({ state: 'done', done: 1 });
+    const proposals = unwrap(await t.api.annotations.list({ imageId })).filter((a) => a.source === 'auto');
+    expect(proposals.length).toBeGreaterThan(0);
+    for (const a of proposals) expect(a.area).toBeGreaterThanOrEqual(400);
+  });
+});

@@ -124,12 +124,6 @@ export function jobsService(s: BackendState): ServiceImpl<typeof contracts.jobs,
       const p = s.requireProject();
       const imageIds = selectImages(p, images);
       if (imageIds.length === 0) throw new AppError('INVALID_ARGUMENT', 'the selection has no images');
-      if (params.minMaskArea > 0) {
-        throw new AppError(
-          'UNSUPPORTED',
-          'minMaskArea is not supported by the auto-annotate job yet; leave it at 0',
-        );
-      }
       if (params.categoryId !== null && !p.categories.getCategory(params.categoryId)) {
         throw new AppError('NOT_FOUND', `no category ${params.categoryId}`);
       }
@@ -141,6 +135,7 @@ export function jobsService(s: BackendState): ServiceImpl<typeof contracts.jobs,
           predIouThresh: params.predIouThresh,
           stabilityScoreThresh: params.stabilityScoreThresh,
           boxNmsThresh: params.boxNmsThresh,
+          minMaskRegionArea: params.minMaskArea,
         },
         ...(params.categoryId !== null ? { categoryId: params.categoryId } : {}),
       });
