@@ -7,6 +7,7 @@
 //   GPU_BENCH_IMAGES (.gpu-data/images), GPU_BENCH_ARCHS (sam_vit_b,sam_vit_h,sam2.1_hiera_large)
 //   GPU_BENCH_DOCS (docs/benchmarks) where the markdown table + JSON named after the device go
 //   GPU_BENCH_AMG_BATCH (256)       prompts per decoder call on the fast path
+//   GPU_BENCH_PATHS (ort,engine): onnxruntime direct and/or the product's SamEngine + AMG op
 //   GPU_BENCH_TASKS (sps,mps,amg), GPU_BENCH_LIMIT (50; 8 with --quick), GPU_BENCH_FIXTURE (1; 0 skips it)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,9 @@ import { parseAmgOptions, type AmgOptionsInput } from '../common/amg/types.js';
 import { encodeCompressed } from '../common/rle/index.js';
 import { decodeForSam } from '../main/engine/image.js';
 import { lowResToMask } from '../main/engine/postprocess.js';
-import { normalizeToTensor } from '../main/engine/preprocess.js';
+import { generateMasks as generateMasksInEngine } from '../main/engine/amg/index.js';
+import { SamEngine } from '../main/engine/index.js';
+import { geometryFor, normalizeToTensor } from '../main/engine/preprocess.js';
 import {
   BLOG,
   GpuBenchError,
@@ -98,6 +101,68 @@ async function runTask(
     stages: { decode: t1 - t0, encoder: t2 - t1, decoder: decoderMs, post: t3 - t2 - decoderMs },
     masks,
   };
+}
+
+/**
+ * The same task through the product path: SamEngine (worker thread, caches off) and the engine's AMG op.
+ * SPS keeps SAM's chosen mask only (the engine's segment()); MPS upscales each prompt's chosen mask in JS.
+ */
+async function runEngineTask(
+  engine: SamEngine,
+  file: string,
+  task: Task,
+  amgBatch: number,
+  amgOpts: AmgOptionsInput,
+): Promise<ImageRun> {
+  const t0 = performance.now();
+  const stem = path.basename(file).replace(/\.[^.]+$/, '');
+  if (task === 'amg') {
+    const res = await generateMasksInEngine(engine, file, { ...amgOpts, pointsPerBatch: amgBatch });
+    const ms = performance.now() - t0;
+    const dec = res.stats.decodeMs;
+    const st = { decode: 0, encoder: res.timings.embed, decoder: dec, post: res.timings.generate - dec };
+    return { ms, stages: st, masks: res.masks.length };
+  }
+  if (task === 'sps') {
+    const probe = await engine.embed(file);
+    const [x, y] = promptPoints(stem, probe.height, probe.width, 1);
+    // What the app does: embed when the image opens, segment() on the key per click; timed as their sum.
+    const t1 = performance.now();
+    const r = await engine.segment({ key: probe.key }, { points: [{ x: x!, y: y!, label: 1 }] });
+    const ms = probe.timings.total + (performance.now() - t1);
+    const t = probe.timings;
+    const st = {
+      decode: t.read + t.decode + t.preprocess,
+      encoder: t.encoder,
+      decoder: r.timings.decoder,
+      post: r.timings.postprocess + r.timings.rle,
+    };
+    return { ms, stages: st, masks: 1 };
+  }
+  const e = await engine.embed(file);
+  const pts = promptPoints(stem, e.height, e.width, MPS_PROMPTS);
+  const prompts = Array.from({ length: MPS_PROMPTS }, (_, i) => ({
+    points: [{ x: pts[2 * i]!, y: pts[2 * i + 1]!, label: 1 as const }],
+  }));
+  const t1 = performance.now();
+  const low = await engine.decodeLowRes(e.key, prompts, { multimask: false, pointsPerBatch: MPS_PROMPTS });
+  const t2 = performance.now();
+  const g = geometryFor(e.width, e.height, 1024);
+  for (let b = 0; b < MPS_PROMPTS; b++) {
+    encodeCompressed(
+      lowResToMask(lowResSlice(low.lowRes, b * low.masksPerPrompt + low.best[b]!), g),
+      e.height,
+      e.width,
+    );
+  }
+  const t = e.timings;
+  const st = {
+    decode: t.read + t.decode + t.preprocess,
+    encoder: t.encoder,
+    decoder: t2 - t1,
+    post: performance.now() - t2,
+  };
+  return { ms: t.total + (performance.now() - t1), stages: st, masks: MPS_PROMPTS };
 }
 
 /** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
@@ -314,6 +379,31 @@ async function batch1024(sam: OrtSam, file: string, per: Record<string, unknown>
   }
 }
 
+function row(arch: string, pathName: string, task: Task, runs: ImageRun[], ref: RefSummary | null) {
+  const rest = runs.slice(1).map((r) => r.ms);
+  const p50 = percentile(rest, 50);
+  const stage = (k: keyof ImageRun['stages']) =>
+    percentile(
+      runs.slice(1).map((r) => r.stages[k]),
+      50,
+    ).toFixed(0);
+  const r = ref?.tasks[task];
+  return {
+    arch,
+    path: pathName,
+    task,
+    first_ms: +runs[0]!.ms.toFixed(1),
+    p50_ms: +p50.toFixed(1),
+    p90_ms: +percentile(rest, 90).toFixed(1),
+    torch_p50_ms: r ? +r.p50_ms.toFixed(1) : null,
+    speedup: r ? +(r.p50_ms / p50).toFixed(2) : null,
+    blog_speedup: +(BLOG[task][0] / BLOG[task][1]).toFixed(2),
+    'stages p50 dec/enc/dec/post': `${stage('decode')}/${stage('encoder')}/${stage('decoder')}/${stage('post')}`,
+    masks: +(runs.reduce((s, x) => s + x.masks, 0) / runs.length).toFixed(1),
+    torch_masks: r ? +r.masks_per_image.toFixed(1) : null,
+  };
+}
+
 interface RefTask {
   first_ms: number;
   p50_ms: number;
@@ -338,6 +428,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   if (!(amgBatch >= 1 && amgBatch <= 1024)) throw new GpuBenchError('GPU_BENCH_AMG_BATCH must be 1..1024');
   if (!existsSync(imagesDir)) throw new GpuBenchError(`no images at ${imagesDir}`);
   const limit = Number.parseInt(env.GPU_BENCH_LIMIT ?? (opts.quick ? '8' : '50'), 10);
+  const paths = (env.GPU_BENCH_PATHS ?? 'ort,engine').split(',');
   const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
   for (const t of tasks)
     if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
@@ -373,56 +464,49 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         notes.push(`${arch} ${variant}: not exported (${dir} missing)`);
         continue;
       }
-      mem.reset();
-      const sam = await OrtSam.load(dir, opts.provider);
-      const agree = ref ? await agreement(sam, path.join(refRoot, arch)) : null;
-      const per: Record<string, unknown> = { loadMs: sam.loadMs, agreement: agree };
-      for (const task of tasks) {
-        const batch = variant === 'fp16' ? amgBatch : 64;
-        const runs: ImageRun[] = [];
-        for (const f of images) runs.push(await runTask(sam, f, task, batch, amgOpts));
-        const rest = runs.slice(1).map((r) => r.ms);
-        const p50 = percentile(rest, 50);
-        const stage = (k: keyof ImageRun['stages']) =>
-          percentile(
-            runs.slice(1).map((r) => r.stages[k]),
-            50,
-          );
-        const r = ref?.tasks[task];
-        rows.push({
-          arch,
-          path:
-            variant === 'fp16'
-              ? `ORT fp16${task === 'amg' ? ` b${batch}` : ''}`
-              : `ORT fp32${task === 'amg' ? ' b64' : ''}`,
-          task,
-          first_ms: +runs[0]!.ms.toFixed(1),
-          p50_ms: +p50.toFixed(1),
-          p90_ms: +percentile(rest, 90).toFixed(1),
-          torch_p50_ms: r ? +r.p50_ms.toFixed(1) : null,
-          speedup: r ? +(r.p50_ms / p50).toFixed(2) : null,
-          blog_speedup: +(BLOG[task][0] / BLOG[task][1]).toFixed(2),
-          'stages p50 dec/enc/dec/post': `${stage('decode').toFixed(0)}/${stage('encoder').toFixed(0)}/${stage('decoder').toFixed(0)}/${stage('post').toFixed(0)}`,
-          masks: +(runs.reduce((s, x) => s + x.masks, 0) / runs.length).toFixed(1),
-          torch_masks: r ? +r.masks_per_image.toFixed(1) : null,
-        });
-        per[task] = { perImageMs: runs.map((x) => +x.ms.toFixed(2)), stages: runs.map((x) => x.stages) };
+      if (paths.includes('ort')) {
+        mem.reset();
+        const sam = await OrtSam.load(dir, opts.provider);
+        const agree = ref ? await agreement(sam, path.join(refRoot, arch)) : null;
+        const per: Record<string, unknown> = { loadMs: sam.loadMs, agreement: agree };
+        for (const task of tasks) {
+          const batch = variant === 'fp16' ? amgBatch : 64;
+          const runs: ImageRun[] = [];
+          for (const f of images) runs.push(await runTask(sam, f, task, batch, amgOpts));
+          rows.push(row(arch, `ORT ${variant}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref));
+          per[task] = { perImageMs: runs.map((x) => +x.ms.toFixed(2)), stages: runs.map((x) => x.stages) };
+        }
+        if (env.GPU_BENCH_BATCH1024 !== '0') {
+          try {
+            await batch1024(sam, images[0]!, per);
+          } catch (err) {
+            per.batch1024 = { error: (err as Error).message.split('\n')[0] };
+          }
+        }
+        per.peakGpuMiB = mem.peak();
+        detail[`${arch}-${variant}`] = per;
+        notes.push(
+          `${arch} ${variant}: load ${(sam.loadMs / 1000).toFixed(1)} s, peak GPU ${mem.peak() ?? '?'} MiB (torch ${ref?.peak_gpu_mib ?? '?'} MiB), ` +
+            `1024-prompt decode ${JSON.stringify(per.batch1024 ?? 'skipped')}, ` +
+            `agreement vs torch fp32: ${agree ? `max ${agree.maxAbs.toExponential(2)} mean ${agree.meanAbs.toExponential(2)} (|ref| mean ${agree.refMeanAbs.toFixed(3)})` : 'n/a'}`,
+        );
+        await sam.release();
       }
-      if (env.GPU_BENCH_BATCH1024 !== '0') {
-        try {
-          await batch1024(sam, images[0]!, per);
-        } catch (err) {
-          per.batch1024 = { error: (err as Error).message.split('\n')[0] };
+      if (paths.includes('engine')) {
+        for (const task of tasks) {
+          // A fresh engine per task: its embedding cache must not serve the next task's images.
+          const engine = await SamEngine.create({ modelDir: dir, provider: opts.provider, cacheDir: false });
+          const batch = variant === 'fp16' ? amgBatch : 64;
+          const runs: ImageRun[] = [];
+          try {
+            for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
+            rows.push(row(arch, `engine ${variant}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref));
+          } catch (err) {
+            notes.push(`${arch} ${variant} engine ${task} failed: ${(err as Error).message.split('\n')[0]}`);
+          }
+          await engine.close();
         }
       }
-      per.peakGpuMiB = mem.peak();
-      detail[`${arch}-${variant}`] = per;
-      notes.push(
-        `${arch} ${variant}: load ${(sam.loadMs / 1000).toFixed(1)} s, peak GPU ${mem.peak() ?? '?'} MiB (torch ${ref?.peak_gpu_mib ?? '?'} MiB), ` +
-          `1024-prompt decode ${JSON.stringify(per.batch1024 ?? 'skipped')}, ` +
-          `agreement vs torch fp32: ${agree ? `max ${agree.maxAbs.toExponential(2)} mean ${agree.meanAbs.toExponential(2)} (|ref| mean ${agree.refMeanAbs.toFixed(3)})` : 'n/a'}`,
-      );
-      await sam.release();
     }
   }
   let fixture: unknown = null;
