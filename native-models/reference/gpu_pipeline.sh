@@ -15,6 +15,9 @@ STAGES=${STAGES:-"export reference bench"}
 PRECISION=${PRECISION:-fp32,fp16}
 # REF_FROM=docs/benchmarks/h200-run2: reuse a committed reference run's summaries instead of rerunning it
 REF_FROM=${REF_FROM:-}
+# The engine's worker needs compiled JS on the GPU host (its tsx bootstrap failed there): BENCH_CMD can point
+# at a tsc build that includes bench/, e.g. "node .gpu-dist/bench/index.js" (docs/gpu.md).
+BENCH_CMD=${BENCH_CMD:-node --import tsx bench/index.ts}
 mkdir -p "$WORK"
 exec >>"$WORK/log" 2>&1
 # Later device calls may not carry .gpu-data again: keep the images with the work.
@@ -61,7 +64,7 @@ fi
 if has bench; then
   stamp bench
   GPU_BENCH_ARCHS=$(echo $ARCHS | tr ' ' ',') GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_REF="$WORK/ref" GPU_BENCH_DOCS="$WORK/docs" GPU_BENCH_IMAGES="$WORK/images" \
-    node --import tsx bench/index.ts --suite gpu --provider cuda --out "$WORK/bench" || echo "BENCH FAILED"
+    $BENCH_CMD --suite gpu --provider cuda --out "$WORK/bench" || echo "BENCH FAILED"
 fi
 stamp done
 tar czf "$WORK/results.tgz" -C "$WORK" log docs ref/*/summary.json models/export_summary.json bench smoke 2>/dev/null
