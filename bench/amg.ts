@@ -41,8 +41,14 @@ function row(
 }
 
 export async function run(opts: BenchOptions): Promise<SuiteResult> {
-  const pps = opts.quick ? 8 : 32;
-  const nBedroom = opts.quick ? 4 : 200;
+  // MASKROOM_BENCH_AMG_POINTS / _IMAGES override the grid and the frame count, e.g. all 200 frames with an
+  // 8×8 grid on a CPU machine, where SAM's 32×32 on 200 frames would take hours.
+  const envInt = (name: string): number | undefined => {
+    const v = Number(process.env[name]);
+    return Number.isInteger(v) && v > 0 ? v : undefined;
+  };
+  const pps = envInt('MASKROOM_BENCH_AMG_POINTS') ?? (opts.quick ? 8 : 32);
+  const nBedroom = envInt('MASKROOM_BENCH_AMG_IMAGES') ?? (opts.quick ? 4 : 200);
   const engine = await SamEngine.create({
     modelDir: fixtureModelDir(),
     provider: opts.provider,
