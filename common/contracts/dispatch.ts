@@ -94,7 +94,7 @@ export function createDispatcher<Ctx>(
   for (const entry of methodTable()) {
     const service = impl[entry.service] as Record<string, (args: never, ctx: Ctx) => unknown>;
     const fn = service[entry.method];
-    if (typeof fn !== 'function') throw new Error(`backend: ${entry.channel} is not implemented`);
+    if (typeof fn !== 'function') throw new Error(`backend: ${entry.channel} has no handler in this backend`);
     handlers.set(
       entry.channel,
       makeMethodHandler(entry.channel, entry.spec, fn.bind(service), onInternalError),
