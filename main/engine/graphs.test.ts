@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { stabilityScore } from '../../common/amg/stability.js';
+import { encode } from '../../common/rle/index.js';
+import {
+  addAmgPrefilter,
+  addMaskChoice,
+  addPostprocess,
+  AMG,
+  GraphBuilder,
+  POST,
+  postprocessModel,
+  PRE,
+  preprocessModel,
+  readModelInfo,
+  rleCountsFromChanges,
+} from './graphs.js';
+import { fixtureModelDir } from './index.js';
+import { chooseMask, lowResToMask } from './postprocess.js';
+import { geometryFor, normalizeToTensor, toInputFrame } from './preprocess.js';
+
+const PLANE = 256 * 256;
+const batchedBytes = (): Uint8Array =>
+  new Uint8Array(readFileSync(path.join(fixtureModelDir(), 'decoder_batched.onnx')));
+
+// A smooth, structured embedding gives non-trivial masks without running the encoder.
+function embedding(): ort.Tensor {
+  const emb = new Float32Array(256 * 64 * 64);
+  for (let c = 0; c < 256; c++)
+    for (let i = 0; i < 4096; i++) emb[c * 4096 + i] = Math.sin(c * 0.37 + (i % 64) * 0.11 + (i >> 6) * 0.07);
+  return new ort.Tensor('float32', emb, [1, 256, 64, 64]);
+}
+
+function promptFeeds(B: number, w: number, h: number): Record<string, ort.Tensor> {
+  const g = geometryFor(w, h, 1024);
+  const coords = new Float32Array(B * 4);
+  const labels = new Float32Array(B * 2);
+  for (let b = 0; b < B; b++) {
+    const [x, y] = toInputFrame(g, (((b * 37) % 97) / 97) * w, (((b * 53) % 89) / 89) * h);
+    coords.set([x, y, 0, 0], b * 4);
+    labels.set([1, -1], b * 2);
+  }
+  return {
+    image_embeddings: embedding(),
+    point_coords: new ort.Tensor('float32', coords, [B, 2, 2]),
+    point_labels: new ort.Tensor('float32', labels, [B, 2]),
+    mask_input: new ort.Tensor('float32', new Float32Array(PLANE), [1, 1, 256, 256]),
+    has_mask_input: new ort.Tensor('float32', Float32Array.of(0), [1]),
+  };
+}
+
+describe('readModelInfo', () => {
+  it("reads the fixture decoder's opset and interface", () => {
+    const info = readModelInfo(batchedBytes());
+    expect(info.opset).toBe(17);
+    expect(info.inputs).toEqual([
+      'image_embeddings',
+      'point_coords',
+      'point_labels',
+      'mask_input',
+      'has_mask_input',
+    ]);
+    expect(info.outputs).toEqual(['iou_predictions', 'low_res_masks']);
+  });
+
+  it('sees inputs and outputs appended by a fragment', () => {
+    const g = new GraphBuilder('t_');
+    addAmgPrefilter(g, 'low_res_masks', 'iou_predictions');
+    const info = readModelInfo(g.appendTo(batchedBytes()));
+    expect(info.inputs).toContain(AMG.thresholds);
+    expect(info.outputs).toContain(AMG.lowRes);
+    expect(info.outputs).toContain('low_res_masks');
+  });
+});
+
+describe('AMG prefilter appended to the batched decoder', () => {
+  it('keeps exactly the candidates the JS filters keep, with their logits', async () => {
+    const g = new GraphBuilder('t_');
+    addAmgPrefilter(g, 'low_res_masks', 'iou_predictions');
+    const s = await ort.InferenceSession.create(g.appendTo(batchedBytes()));
+    const B = 24;
+    const [w, h] = [900, 600];
+    const geo = geometryFor(w, h, 1024);
+    const region = { h: Math.ceil(geo.resizedHeight / 4), w: Math.ceil(geo.resizedWidth / 4), stride: 256 };
+    const feeds = promptFeeds(B, w, h);
+    const plain = await ort.InferenceSession.create(batchedBytes());
+    const dense = await plain.run(feeds);
+    await plain.release();
+    const iou = dense.iou_predictions!.data as Float32Array;
+    const low = dense.low_res_masks!.data as Float32Array;
+    // Thresholds chosen from the data so that some, not all, candidates pass.
+    const stabs: number[] = [];
+    for (let b = 0; b < B; b++)
+      for (let m = 1; m < 4; m++) stabs.push(stabilityScore(low, (b * 4 + m) * PLANE, region, 0, 1));
+    const sortedIou = [...iou].sort((a, b) => a - b);
+    const tIou = sortedIou[Math.floor(sortedIou.length / 3)]!;
+    const tStab = [...stabs].sort((a, b) => a - b)[Math.floor(stabs.length / 3)]!;
+    const want: [number, number][] = [];
+    for (let b = 0; b < B; b++)
+      for (let m = 1; m < 4; m++)
+        if (iou[b * 4 + m]! > tIou && stabs[b * 3 + m - 1]! >= tStab) want.push([b, m]);
+    expect(want.length).toBeGreaterThan(0);
+    expect(want.length).toBeLessThan(B * 3);
+    const out = await s.run(
+      {
+        ...feeds,
+        [AMG.thresholds]: new ort.Tensor('float32', Float32Array.of(tIou, tStab - 1e-6, 0, 1), [4]),
+        [AMG.region]: new ort.Tensor('int64', BigInt64Array.of(BigInt(region.h), BigInt(region.w)), [2]),
+      },
+      [AMG.index, AMG.iou, AMG.stability, AMG.lowRes],
+    );
+    const idx = out[AMG.index]!.data as Int32Array;
+    const got: [number, number][] = [];
+    for (let k = 0; k < idx.length / 2; k++) got.push([idx[2 * k]!, idx[2 * k + 1]!]);
+    expect(got).toEqual(want);
+    const keptLow = out[AMG.lowRes]!.data as Float32Array;
+    got.forEach(([b, m], k) => {
+      expect((out[AMG.iou]!.data as Float32Array)[k]).toBe(iou[b * 4 + m]);
+      expect((out[AMG.stability]!.data as Float32Array)[k]).toBeCloseTo(stabs[b * 3 + m - 1]!, 6);
+      let differ = 0;
+      for (let i = 0; i < PLANE; i++) if (keptLow[k * PLANE + i] !== low[(b * 4 + m) * PLANE + i]) differ++;
+      expect(differ).toBe(0);
+    });
+    await s.release();
+  });
+});
+
+describe('mask choice + post-processing appended to the batched decoder', () => {
+  it("picks SAM's mask per prompt and gives the JS upscaler's RLE", async () => {
+    const g = new GraphBuilder('t_');
+    addPostprocess(g, addMaskChoice(g, 'low_res_masks', 'iou_predictions'), 1024);
+    const s = await ort.InferenceSession.create(g.appendTo(batchedBytes()));
+    for (const [w, h] of [
+      [900, 600],
+      [333, 517],
+      [1600, 1200],
+    ] as const) {
+      const geo = geometryFor(w, h, 1024);
+      const B = 6;
+      const mm = [true, false, true, true, false, true];
+      const feeds = promptFeeds(B, w, h);
+      const out = await s.run(
+        {
+          ...feeds,
+          [POST.multimask]: new ort.Tensor('bool', Uint8Array.from(mm, Number), [B]),
+          [POST.sizes]: new ort.Tensor(
+            'int64',
+            BigInt64Array.from([geo.resizedHeight, geo.resizedWidth, h, w], BigInt),
+            [4],
+          ),
+          [POST.threshold]: new ort.Tensor('float32', Float32Array.of(0), [1]),
+        },
+        ['iou_predictions', 'low_res_masks', POST.index, POST.score, POST.first, POST.changes],
+      );
+      const iou = out.iou_predictions!.data as Float32Array;
+      const low = out.low_res_masks!.data as Float32Array;
+      const index = out[POST.index]!.data as Int32Array;
+      const counts = rleCountsFromChanges(
+        out[POST.first]!.data as Uint8Array,
+        out[POST.changes]!.data as Int32Array,
+        B,
+        w * h,
+      );
+      for (let b = 0; b < B; b++) {
+        const m = chooseMask(iou, b * 4, 4, mm[b]!);
+        expect(index[b]).toBe(m);
+        expect((out[POST.score]!.data as Float32Array)[b]).toBe(iou[b * 4 + m]);
+        const js = encode(
+          lowResToMask(low.subarray((b * 4 + m) * PLANE, (b * 4 + m + 1) * PLANE), geo),
+          h,
+          w,
+        ).counts;
+        expect(counts[b]!.reduce((a, c) => a + c, 0)).toBe(w * h);
+        // Pixels whose logit is within float rounding of 0 may land either side: compare decoded masks.
+        const diff = countDiff(js, counts[b]!, w * h);
+        expect(diff).toBeLessThanOrEqual(Math.max(5, (w * h) / 1e5));
+      }
+    }
+    await s.release();
+  });
+});
+
+describe('standalone post-processing', () => {
+  it('turns planes into RLE counts (a square, an empty and a full mask)', async () => {
+    const s = await ort.InferenceSession.create(postprocessModel(1024, 17));
+    const planes = new Float32Array(3 * PLANE).fill(-4);
+    for (let y = 40; y < 80; y++) for (let x = 100; x < 140; x++) planes[y * 256 + x] = 4;
+    planes.fill(4, 2 * PLANE);
+    const [w, h] = [1024, 1024];
+    const out = await s.run({
+      [POST.lowRes]: new ort.Tensor('float32', planes, [3, 256, 256]),
+      [POST.sizes]: new ort.Tensor('int64', BigInt64Array.of(1024n, 1024n, BigInt(h), BigInt(w)), [4]),
+      [POST.threshold]: new ort.Tensor('float32', Float32Array.of(0), [1]),
+    });
+    const counts = rleCountsFromChanges(
+      out[POST.first]!.data as Uint8Array,
+      out[POST.changes]!.data as Int32Array,
+      3,
+      w * h,
+    );
+    const geo = geometryFor(w, h, 1024);
+    expect(counts[0]).toEqual(encode(lowResToMask(planes.subarray(0, PLANE), geo), h, w).counts);
+    expect(counts[1]).toEqual([w * h]);
+    expect(counts[2]).toEqual([0, w * h]);
+    await s.release();
+  });
+});
+
+describe('preprocessing graph', () => {
+  it('equals normalizeToTensor when no resize is needed, and pads with zeros', async () => {
+    const mean = [123.675, 116.28, 103.53];
+    const std = [58.395, 57.12, 57.375];
+    const s = await ort.InferenceSession.create(preprocessModel(64, mean, std, 17));
+    const geo = geometryFor(64, 40, 64);
+    const rgb = Uint8Array.from({ length: 64 * 40 * 3 }, (_, i) => (i * 7) % 256);
+    const out = await s.run({
+      [PRE.rgb]: new ort.Tensor('uint8', rgb, [40, 64, 3]),
+      [PRE.sizes]: new ort.Tensor('int64', BigInt64Array.of(40n, 64n), [2]),
+    });
+    const want = normalizeToTensor(
+      rgb,
+      geo,
+      mean as [number, number, number],
+      std as [number, number, number],
+    );
+    const got = out[PRE.image]!.data as Float32Array;
+    expect(out[PRE.image]!.dims).toEqual([1, 3, 64, 64]);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
+    expect(worst).toBeLessThan(1e-5);
+    await s.release();
+  });
+
+  it('upscales bilinearly on the way (a flat image stays flat, an edge stays in place)', async () => {
+    const s = await ort.InferenceSession.create(preprocessModel(64, [0, 0, 0], [1, 1, 1], 17));
+    const rgb = new Uint8Array(16 * 32 * 3);
+    for (let y = 0; y < 16; y++)
+      for (let x = 16; x < 32; x++) rgb.fill(200, (y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
+    const out = await s.run({
+      [PRE.rgb]: new ort.Tensor('uint8', rgb, [16, 32, 3]),
+      [PRE.sizes]: new ort.Tensor('int64', BigInt64Array.of(32n, 64n), [2]),
+    });
+    const img = out[PRE.image]!.data as Float32Array;
+    expect(img[10 * 64 + 5]).toBe(0);
+    expect(img[10 * 64 + 60]).toBe(200);
+    expect(img[10 * 64 + 31]).toBeGreaterThan(0);
+    expect(img[10 * 64 + 31]).toBeLessThan(200);
+    expect(img[40 * 64 + 60]).toBe(0); // padding
+  });
+});
+
+/** Pixels that differ between two masks given as RLE counts over n pixels. */
+function countDiff(a: readonly number[], b: readonly number[], n: number): number {
+  const dec = (c: readonly number[]): Uint8Array => {
+    const m = new Uint8Array(n);
+    let p = 0;
+    c.forEach((len, i) => {
+      if (i % 2) m.fill(1, p, p + len);
+      p += len;
+    });
+    return m;
+  };
+  const x = dec(a);
+  const y = dec(b);
+  let d = 0;
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) d++;
+  return d;
+}

@@ -1,0 +1,443 @@
+// Small ONNX graphs the engine writes itself (no Python, no ONNX tooling at run time), for the GPU fast path:
+// the work that would otherwise move hundreds of MB between GPU and JS runs next to the model instead.
+//   - AMG prefilter, appended to the batched decoder: SAM's predicted-IoU and stability filters on the GPU, so
+//     only survivors' logits cross to the CPU (not B × 4 × 256² floats).
+//   - Mask post-processing (SAM's postprocess_masks + threshold), appended to the batched decoder or
+//     standalone: only where the column-major RLE runs start crosses, not K × H × W floats.
+//   - Preprocessing: 8-bit RGB → resize → normalize → pad, so the CPU does no per-pixel work.
+// Appending works on any SAM ONNX decoder (ours, the official export, third-party ones): protobuf merges a
+// repeated occurrence of ModelProto.graph into the first, so a second GraphProto holding only the new nodes,
+// inputs and outputs is concatenated to the model's own bytes, which are never parsed or rewritten.
+
+/** ONNX TensorProto element types the graphs use. */
+export type ElemType = 'float' | 'uint8' | 'int32' | 'int64' | 'bool';
+const ELEM: Record<ElemType, number> = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9 };
+
+/** A graph input or output: numbers are fixed dimensions, strings symbolic ones. */
+export interface ValueSpec {
+  name: string;
+  type: ElemType;
+  dims: (number | string)[];
+}
+
+type Attr = number | string | number[] | { float: number };
+
+// ---------------------------------------------------------------------------------------------- protobuf
+
+function varint(v: number | bigint): number[] {
+  // Negative int64 values are sent as their 64-bit two's complement (10 bytes), as protobuf requires.
+  let n = BigInt.asUintN(64, BigInt(v));
+  const out: number[] = [];
+  while (n > 0x7fn) {
+    out.push(Number(n & 0x7fn) | 0x80);
+    n >>= 7n;
+  }
+  out.push(Number(n));
+  return out;
+}
+const tag = (field: number, wire: number): number[] => varint((field << 3) | wire);
+const vint = (field: number, v: number | bigint): number[] => [...tag(field, 0), ...varint(v)];
+const lenField = (field: number, b: ArrayLike<number>): number[] => [
+  ...tag(field, 2),
+  ...varint(b.length),
+  ...Array.from(b),
+];
+const str = (field: number, s: string): number[] => lenField(field, new TextEncoder().encode(s));
+function f32Field(field: number, v: number): number[] {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setFloat32(0, v, true);
+  return [...tag(field, 5), ...b];
+}
+
+function valueInfo(v: ValueSpec): number[] {
+  const dims = v.dims.flatMap((d) => lenField(1, typeof d === 'number' ? vint(1, d) : str(2, d)));
+  const tensorType = [...vint(1, ELEM[v.type]), ...lenField(2, dims)];
+  return [...str(1, v.name), ...lenField(2, lenField(1, tensorType))];
+}
+
+function attribute(name: string, a: Attr): number[] {
+  // AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, INTS 7).
+  if (typeof a === 'number') return [...str(1, name), ...vint(3, a), ...vint(20, 2)];
+  if (typeof a === 'string') return [...str(1, name), ...str(4, a), ...vint(20, 3)];
+  if (Array.isArray(a)) return [...str(1, name), ...a.flatMap((x) => vint(8, x)), ...vint(20, 7)];
+  return [...str(1, name), ...f32Field(2, a.float), ...vint(20, 1)];
+}
+
+/** Reads the fields of one protobuf message: (field, wire type, payload bytes or varint value). */
+function* fields(b: Uint8Array, start = 0, end = b.length): Generator<[number, number, number, number]> {
+  let p = start;
+  const readVarint = (): bigint => {
+    let r = 0n;
+    let s = 0n;
+    for (;;) {
+      if (p >= end) throw new RangeError('truncated protobuf');
+      const byte = b[p++]!;
+      r |= BigInt(byte & 0x7f) << s;
+      if (byte < 0x80) return r;
+      s += 7n;
+    }
+  };
+  while (p < end) {
+    const key = Number(readVarint());
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (wire === 0) {
+      const v = readVarint();
+      yield [field, wire, Number(v), 0];
+    } else if (wire === 2) {
+      const len = Number(readVarint());
+      if (p + len > end) throw new RangeError('truncated protobuf');
+      yield [field, wire, p, p + len];
+      p += len;
+    } else if (wire === 5) {
+      yield [field, wire, p, p + 4];
+      p += 4;
+    } else if (wire === 1) {
+      yield [field, wire, p, p + 8];
+      p += 8;
+    } else {
+      throw new RangeError(`unsupported protobuf wire type ${wire}`);
+    }
+  }
+}
+
+/** What the engine needs to know about a model before extending it. */
+export interface OnnxModelInfo {
+  /** Opset of the default ONNX domain. */
+  opset: number;
+  inputs: string[];
+  outputs: string[];
+}
+
+/** Reads the default-domain opset and the graph's input/output names (top-level fields only). */
+export function readModelInfo(model: Uint8Array): OnnxModelInfo {
+  let opset = 0;
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  const dec = new TextDecoder();
+  const nameOf = (s: number, e: number): string => {
+    for (const [f, w, a, z] of fields(model, s, e))
+      if (f === 1 && w === 2) return dec.decode(model.subarray(a, z));
+    return '';
+  };
+  for (const [f, w, s, e] of fields(model)) {
+    if (f === 8 && w === 2) {
+      let domain = '';
+      let version = 0;
+      for (const [g, gw, a, z] of fields(model, s, e)) {
+        if (g === 1 && gw === 2) domain = dec.decode(model.subarray(a, z));
+        if (g === 2 && gw === 0) version = a;
+      }
+      if (domain === '' || domain === 'ai.onnx') opset = Math.max(opset, version);
+    } else if (f === 7 && w === 2) {
+      for (const [g, gw, a, z] of fields(model, s, e)) {
+        if (g === 11 && gw === 2) inputs.push(nameOf(a, z));
+        if (g === 12 && gw === 2) outputs.push(nameOf(a, z));
+      }
+    }
+  }
+  return { opset, inputs, outputs };
+}
+
+// ----------------------------------------------------------------------------------------------- builder
+
+/** Collects nodes, constants and interface of a graph fragment; names are prefixed to avoid collisions. */
+export class GraphBuilder {
+  private readonly nodes: number[][] = [];
+  private readonly inits: number[][] = [];
+  private readonly ins: ValueSpec[] = [];
+  private readonly outs: ValueSpec[] = [];
+  private n = 0;
+
+  constructor(private readonly prefix: string) {}
+
+  private fresh(hint: string): string {
+    return `${this.prefix}${hint}_${this.n++}`;
+  }
+
+  input(name: string, type: ElemType, dims: (number | string)[]): string {
+    this.ins.push({ name, type, dims });
+    return name;
+  }
+
+  /** Declares `from` as a graph output named `name` (through an Identity when the names differ). */
+  output(from: string, name: string, type: ElemType, dims: (number | string)[]): void {
+    if (from !== name) this.op('Identity', [from], {}, name);
+    this.outs.push({ name, type, dims });
+  }
+
+  /** An int64 constant; `dims` [] makes a scalar. */
+  i64(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('c');
+    const raw = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
+    this.inits.push([
+      ...dims.flatMap((d) => vint(1, d)),
+      ...vint(2, ELEM.int64),
+      ...str(8, name),
+      ...lenField(9, raw),
+    ]);
+    return name;
+  }
+
+  f32(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('c');
+    const raw = new Uint8Array(Float32Array.from(values).buffer);
+    this.inits.push([
+      ...dims.flatMap((d) => vint(1, d)),
+      ...vint(2, ELEM.float),
+      ...str(8, name),
+      ...lenField(9, raw),
+    ]);
+    return name;
+  }
+
+  bool(values: boolean[], dims: number[] = [values.length]): string {
+    const name = this.fresh('c');
+    const raw = Uint8Array.from(values, (v) => (v ? 1 : 0));
+    this.inits.push([
+      ...dims.flatMap((d) => vint(1, d)),
+      ...vint(2, ELEM.bool),
+      ...str(8, name),
+      ...lenField(9, raw),
+    ]);
+    return name;
+  }
+
+  /** Adds one node; returns its (single) output name. Input '' marks an omitted optional input. */
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, out?: string): string {
+    const o = out ?? this.fresh(type.toLowerCase());
+    this.nodes.push([
+      ...inputs.flatMap((i) => str(1, i)),
+      ...str(2, o),
+      ...str(3, this.fresh(`n_${type}`)),
+      ...str(4, type),
+      ...Object.entries(attrs).flatMap(([k, v]) => lenField(5, attribute(k, v))),
+    ]);
+    return o;
+  }
+
+  /** The GraphProto bytes of this fragment. */
+  graphBytes(name?: string): number[] {
+    return [
+      ...this.nodes.flatMap((n) => lenField(1, n)),
+      ...(name ? str(2, name) : []),
+      ...this.inits.flatMap((t) => lenField(5, t)),
+      ...this.ins.flatMap((v) => lenField(11, valueInfo(v))),
+      ...this.outs.flatMap((v) => lenField(12, valueInfo(v))),
+    ];
+  }
+
+  /** A complete model holding only this fragment (IR 8, default-domain opset `opset`). */
+  toModel(opset: number): Uint8Array {
+    return Uint8Array.from([
+      ...vint(1, 8),
+      ...str(2, 'maskroom'),
+      ...lenField(7, this.graphBytes('maskroom')),
+      ...lenField(8, [...str(1, ''), ...vint(2, opset)]),
+    ]);
+  }
+
+  /** `model` with this fragment merged into its graph (the model's bytes are kept as they are). */
+  appendTo(model: Uint8Array): Uint8Array {
+    const suffix = Uint8Array.from(lenField(7, this.graphBytes()));
+    const out = new Uint8Array(model.length + suffix.length);
+    out.set(model);
+    out.set(suffix, model.length);
+    return out;
+  }
+}
+
+/** Lowest default-domain opset the fragments are written for (Unsqueeze/ReduceSum take axes as inputs). */
+export const MIN_OPSET = 13;
+const INT64_MAX = Number.MAX_SAFE_INTEGER; // Slice clamps ends to the dimension; any larger value works.
+
+// --------------------------------------------------------------------------------------------- fragments
+
+/** Names of the AMG prefilter's extra inputs and outputs. */
+export const AMG = {
+  thresholds: 'maskroom_amg_thresholds',
+  region: 'maskroom_amg_region',
+  index: 'maskroom_amg_index',
+  iou: 'maskroom_amg_iou',
+  stability: 'maskroom_amg_stability',
+  lowRes: 'maskroom_amg_low_res',
+} as const;
+
+/**
+ * SAM's AMG filters on the decoder's outputs `lowRes` [B,4,256,256] / `iou` [B,4]: keeps mask outputs 1..3
+ * with iou > thresholds[0] and stability ≥ thresholds[1], stability being the IoU of the masks thresholded at
+ * thresholds[2] ± thresholds[3] over the valid region rows × cols (`region` [2]), exactly as common/amg
+ * computes it (an empty loose mask scores 0). Outputs the survivors: index [K,2] int32 (prompt, mask), iou,
+ * stability [K] and their full 256² logit planes [K,256,256].
+ */
+export function addAmgPrefilter(g: GraphBuilder, lowRes: string, iou: string): void {
+  const th = g.input(AMG.thresholds, 'float', [4]);
+  const region = g.input(AMG.region, 'int64', [2]);
+  const at = (k: number): string => g.op('Slice', [th, g.i64([k]), g.i64([k + 1])]);
+  const [tIou, tStab, tMask, off] = [at(0), at(1), at(2), at(3)];
+  const crop = g.op('Slice', [lowRes, g.i64([0, 0]), region, g.i64([2, 3])]);
+  const count = (thr: string): string =>
+    g.op('ReduceSum', [g.op('Cast', [g.op('Greater', [crop, thr])], { to: ELEM.float }), g.i64([2, 3])], {
+      keepdims: 0,
+    });
+  const hi = count(g.op('Add', [tMask, off]));
+  const lo = count(g.op('Sub', [tMask, off]));
+  const stab = g.op('Div', [hi, g.op('Max', [lo, g.f32([1])])]);
+  const keep = g.op('And', [
+    g.op('And', [g.op('Greater', [iou, tIou]), g.op('GreaterOrEqual', [stab, tStab])]),
+    g.bool([false, true, true, true], [1, 4]), // output 0 is the single-mask output; AMG uses 1..3
+  ]);
+  const idx = g.op('Transpose', [g.op('NonZero', [keep])], { perm: [1, 0] });
+  g.output(g.op('Cast', [idx], { to: ELEM.int32 }), AMG.index, 'int32', ['K', 2]);
+  g.output(g.op('GatherND', [iou, idx]), AMG.iou, 'float', ['K']);
+  g.output(g.op('GatherND', [stab, idx]), AMG.stability, 'float', ['K']);
+  g.output(g.op('GatherND', [lowRes, idx]), AMG.lowRes, 'float', ['K', 256, 256]);
+}
+
+/** Names of the post-processing graph's inputs and outputs. */
+export const POST = {
+  lowRes: 'maskroom_pp_low_res_in',
+  sizes: 'maskroom_pp_sizes',
+  threshold: 'maskroom_pp_threshold',
+  multimask: 'maskroom_pp_multimask',
+  index: 'maskroom_pp_index',
+  score: 'maskroom_pp_score',
+  chosen: 'maskroom_pp_low_res',
+  first: 'maskroom_pp_first',
+  changes: 'maskroom_pp_changes',
+} as const;
+
+/**
+ * SAM's mask choice on the decoder's outputs: per prompt, the best of outputs 1..3 by predicted IoU (first
+ * on ties) where `multimask` [B] is true, else output 0 (engine/postprocess.ts chooseMask). Outputs the index
+ * [B] int32, its score [B] and the chosen plane; returns the plane's name ([B,256,256]).
+ */
+export function addMaskChoice(g: GraphBuilder, lowRes: string, iou: string): string {
+  const mm = g.input(POST.multimask, 'bool', ['B']);
+  const best = g.op('ArgMax', [g.op('Slice', [iou, g.i64([1]), g.i64([4]), g.i64([1])])], {
+    axis: 1,
+    keepdims: 0,
+  });
+  const sel = g.op('Where', [mm, g.op('Add', [best, g.i64([1], [])]), g.i64([0], [])]);
+  const b = g.op('Squeeze', [g.op('Slice', [g.op('Shape', [iou]), g.i64([0]), g.i64([1])]), g.i64([0])]);
+  const rows = g.op('Range', [g.i64([0], []), b, g.i64([1], [])]);
+  const col = (x: string): string => g.op('Unsqueeze', [x, g.i64([1])]);
+  const idx = g.op('Concat', [col(rows), col(sel)], { axis: 1 });
+  g.output(g.op('Cast', [sel], { to: ELEM.int32 }), POST.index, 'int32', ['B']);
+  g.output(g.op('GatherND', [iou, idx]), POST.score, 'float', ['B']);
+  const plane = g.op('GatherND', [lowRes, idx]);
+  g.output(plane, POST.chosen, 'float', ['B', 256, 256]);
+  return plane;
+}
+
+/**
+ * SAM's postprocess_masks on `planes` [K,256,256]: bilinear (PyTorch, align_corners=False) to
+ * inputSize², crop to sizes[0] × sizes[1] (the resized image), bilinear to sizes[2] × sizes[3] (the original),
+ * `> threshold`. Read column-major (COCO RLE order), it outputs each mask's first pixel `first` [K,1] uint8
+ * and `changes` [2,M] int32: (mask k, i) for every i where pixel i+1 differs from pixel i, row-sorted, so RLE
+ * counts follow in O(M) (see rleCountsFromChanges).
+ */
+export function addPostprocess(g: GraphBuilder, planes: string, inputSize: number): void {
+  const sizes = g.input(POST.sizes, 'int64', [4]);
+  const thr = g.input(POST.threshold, 'float', [1]);
+  const x = g.op('Unsqueeze', [planes, g.i64([1])]); // [K,1,256,256]
+  const k1 = g.op('Slice', [g.op('Shape', [x]), g.i64([0]), g.i64([2])]);
+  const resize = (t: string, hw: string): string =>
+    g.op('Resize', [t, '', '', g.op('Concat', [k1, hw], { axis: 0 })], {
+      mode: 'linear',
+      coordinate_transformation_mode: 'pytorch_half_pixel',
+    });
+  const up = resize(x, g.i64([inputSize, inputSize]));
+  const crop = g.op('Slice', [
+    up,
+    g.i64([0, 0]),
+    g.op('Slice', [sizes, g.i64([0]), g.i64([2])]),
+    g.i64([2, 3]),
+  ]);
+  const full = resize(crop, g.op('Slice', [sizes, g.i64([2]), g.i64([4])]));
+  const bin = g.op('Greater', [full, thr]); // [K,1,h,w]
+  const cols = g.op('Reshape', [g.op('Transpose', [bin], { perm: [0, 1, 3, 2] }), g.i64([0, -1])]);
+  const first = g.op('Slice', [cols, g.i64([0]), g.i64([1]), g.i64([1])]);
+  g.output(g.op('Cast', [first], { to: ELEM.uint8 }), POST.first, 'uint8', ['K', 1]);
+  const next = g.op('Slice', [cols, g.i64([1]), g.i64([INT64_MAX]), g.i64([1])]);
+  const prev = g.op('Slice', [cols, g.i64([0]), g.i64([-1]), g.i64([1])]);
+  const nz = g.op('NonZero', [g.op('Xor', [next, prev])]);
+  g.output(g.op('Cast', [nz], { to: ELEM.int32 }), POST.changes, 'int32', [2, 'M']);
+}
+
+/** Names of the preprocessing graph's inputs and output. */
+export const PRE = { rgb: 'maskroom_rgb', sizes: 'maskroom_resized', image: 'maskroom_image' } as const;
+
+/**
+ * SAM's preprocessing of interleaved 8-bit RGB [H,W,3]: bilinear resize to sizes [rows, cols] (identity when
+ * equal), (v − mean) / std, zero padding bottom/right to inputSize² → image [1,3,S,S] float.
+ */
+export function preprocessModel(
+  inputSize: number,
+  mean: readonly number[],
+  std: readonly number[],
+  opset: number,
+): Uint8Array {
+  const g = new GraphBuilder('maskroom_pre_');
+  const rgb = g.input(PRE.rgb, 'uint8', ['H', 'W', 3]);
+  const sizes = g.input(PRE.sizes, 'int64', [2]);
+  const chw = g.op('Transpose', [g.op('Cast', [rgb], { to: ELEM.float })], { perm: [2, 0, 1] });
+  const x = g.op('Unsqueeze', [chw, g.i64([0])]);
+  const r = g.op('Resize', [x, '', '', g.op('Concat', [g.i64([1, 3]), sizes], { axis: 0 })], {
+    mode: 'linear',
+    coordinate_transformation_mode: 'pytorch_half_pixel',
+  });
+  const n = g.op('Div', [g.op('Sub', [r, g.f32([...mean], [1, 3, 1, 1])]), g.f32([...std], [1, 3, 1, 1])]);
+  const pads = g.op(
+    'Concat',
+    [g.i64([0, 0, 0, 0, 0, 0]), g.op('Sub', [g.i64([inputSize, inputSize]), sizes])],
+    {
+      axis: 0,
+    },
+  );
+  g.output(g.op('Pad', [n, pads, g.f32([0], [])], { mode: 'constant' }), PRE.image, 'float', [
+    1,
+    3,
+    inputSize,
+    inputSize,
+  ]);
+  return g.toModel(Math.max(opset, MIN_OPSET));
+}
+
+/** A standalone post-processing model: planes [K,256,256] in, `first` / `changes` out. */
+export function postprocessModel(inputSize: number, opset: number): Uint8Array {
+  const g = new GraphBuilder('maskroom_pp_');
+  const planes = g.input(POST.lowRes, 'float', ['K', 256, 256]);
+  addPostprocess(g, planes, inputSize);
+  return g.toModel(Math.max(opset, MIN_OPSET));
+}
+
+/**
+ * COCO RLE counts (uncompressed, first count = zeros) of each of `k` masks of `n` pixels from the
+ * post-processing outputs. `changes` is [2, M] row-major: mask indices, then pixel indices.
+ */
+export function rleCountsFromChanges(
+  first: ArrayLike<number>,
+  changes: Int32Array,
+  k: number,
+  n: number,
+): number[][] {
+  const m = changes.length / 2;
+  const out: number[][] = [];
+  let j = 0;
+  for (let mask = 0; mask < k; mask++) {
+    const counts: number[] = [];
+    if (first[mask]) counts.push(0);
+    let prev = 0;
+    while (j < m && changes[j] === mask) {
+      const start = changes[m + j]! + 1;
+      counts.push(start - prev);
+      prev = start;
+      j++;
+    }
+    counts.push(n - prev);
+    out.push(counts);
+  }
+  if (j !== m) throw new RangeError('post-processing changes are not sorted by mask');
+  return out;
+}
