@@ -1,8 +1,9 @@
 // SAM's automatic mask generator (SamAutomaticMaskGenerator._generate_masks / _process_crop /
 // _process_batch / postprocess_small_regions), with the model behind an interface so the same code runs
 // in the engine worker against ONNX sessions and in tests. Difference from SAM, on purpose: the predicted-IoU
-// and stability filters and a preliminary box work on the 256² low-res logits, and only survivors are
-// upscaled, one at a time, straight into column-major RLE — memory stays O(batch × 256² + H), never B×H×W.
+// and stability filters and a preliminary box work on the 256² low-res logits, and only masks that survive the
+// per-crop NMS are upscaled, one at a time, straight into column-major RLE (or all at once by the backend's
+// upscaler) — memory stays O(candidates × 256² + H), never B×H×W.
 import { countsToString, decode as decodeRle, encode as encodeRle } from '../rle/index.js';
 import { boxIou, boxXyxyToXywh, maskToBox, nms } from './boxes.js';
 import { boxArea, generateCropBoxes, isBoxNearCropEdge } from './crops.js';
@@ -22,14 +23,38 @@ export interface AmgDecoded {
   lowRes: ArrayLike<number>;
 }
 
+/** Candidates that survived a prefilter run next to the decoder (a superset of what the filters keep). */
+export interface AmgSurvivors {
+  kind: 'survivors';
+  /** Per kept candidate: prompt index within this decode call (0..n-1) and mask output index (1..3). */
+  prompt: Int32Array;
+  mask: Int32Array;
+  /** Predicted IoU per kept candidate. */
+  iou: Float32Array;
+  /** Low-res logits of the kept candidates, [K × 256 × 256] (full planes, row stride 256). */
+  lowRes: Float32Array;
+}
+
 /** What the generator needs from a SAM model. */
 export interface AmgBackend {
   /** Most prompts one {@link decode} call takes (1 for the official one-prompt-per-call decoder). */
   readonly maxBatch: number;
   /** Embeds the crop `[x0, y0, x1, y1)` of the image; later decodes run against it. */
   setCrop(crop: BoxXyxy): Promise<void>;
-  /** Decodes single positive points given flat `[x, y, …]` in crop pixels. */
-  decode(points: Float64Array): Promise<AmgDecoded>;
+  /**
+   * Decodes single positive points given flat `[x, y, …]` in crop pixels: either every output of every prompt
+   * ({@link AmgDecoded}) or only those that passed a prefilter ({@link AmgSurvivors}; the generator re-checks
+   * each one exactly, so a looser prefilter never changes the result).
+   */
+  decode(points: Float64Array): Promise<AmgDecoded | AmgSurvivors>;
+  /**
+   * Optional: full-resolution column-major RLE counts (uncompressed, COCO order: first count = zeros) of
+   * `n` low-res planes ([n × 256 × 256]) thresholded at `threshold`, in the frame of the crop last set by
+   * setCrop (height ch, width cw). Used only when the crop is the whole image. Must match
+   * MaskUpscaler.rleCounts up to float rounding at the threshold. Called once per image with the planes the
+   * whole-image crop's NMS kept (not at all when it kept none); its time counts in `stats.postMs`.
+   */
+  upscale?(planes: Float32Array, n: number, threshold: number): Promise<number[][]>;
 }
 
 /** Progress inside one image: crops and prompt batches done. */
@@ -74,9 +99,132 @@ interface Candidate {
   crop: BoxXyxy;
 }
 
+// A candidate of the current crop before its NMS. It owns a copy of its low-res plane (not a view into the
+// decoder's batch array, so batch buffers can be freed) because RLE is deferred until NMS has picked it.
+interface Pending {
+  plane: Float32Array | Float64Array;
+  box: BoxXyxy; // crop frame
+  iou: number;
+  stability: number;
+  point: [number, number]; // image frame
+}
+
+// What the per-candidate checks need about the current crop.
+interface CropContext {
+  up: MaskUpscaler;
+  crop: BoxXyxy;
+  origBox: BoxXyxy;
+  options: AmgOptions;
+  stats: AmgStats;
+}
+
+function copyPlane(lowRes: ArrayLike<number>, start: number): Float32Array | Float64Array {
+  if (lowRes instanceof Float32Array || lowRes instanceof Float64Array)
+    return lowRes.slice(start, start + MAP);
+  // Float64 holds any JS number exactly, so a plane from a plain array keeps its values bit for bit.
+  const out = new Float64Array(MAP);
+  for (let i = 0; i < MAP; i++) out[i] = lowRes[start + i]!;
+  return out;
+}
+
+// The filters of SAM's _process_batch on one mask output: predicted IoU, stability, non-empty, crop edge.
+// Returns the candidate (with its box in crop pixels) or null when a filter drops it.
+function checkCandidate(
+  lowRes: ArrayLike<number>,
+  start: number,
+  iou: number,
+  point: [number, number],
+  cx: CropContext,
+): Pending | null {
+  const { up, options, stats } = cx;
+  if (options.predIouThresh > 0 && !(iou > options.predIouThresh)) return null;
+  stats.afterIou++;
+  const stab = stabilityScore(lowRes, start, up.region, options.maskThreshold, options.stabilityScoreOffset);
+  if (options.stabilityScoreThresh > 0 && !(stab >= options.stabilityScoreThresh)) return null;
+  stats.afterStability++;
+  const lb = lowResBox(lowRes, start, up.region, options.maskThreshold);
+  // An empty mask cannot be an object; SAM drops it too, through NaN stability or NMS.
+  if (!lb) return null;
+  const box = up.box(lowRes, start, options.maskThreshold, lb);
+  if (!box) return null;
+  if (isBoxNearCropEdge(box, cx.crop, cx.origBox)) return null;
+  stats.afterEdge++;
+  return { plane: copyPlane(lowRes, start), box, iou, stability: stab, point };
+}
+
+// Survivor indices of a prefiltered decode, validated and in the dense path's visiting order (prompt, then mask
+// output), so NMS breaks score ties exactly as it would on dense output.
+function survivorOrder(out: AmgSurvivors, n: number): number[] {
+  const k = out.prompt.length;
+  if (out.mask.length !== k || out.iou.length !== k || out.lowRes.length < k * MAP) {
+    throw new RangeError(
+      `decoder survivors disagree: ${k} prompts, ${out.mask.length} masks, ${out.iou.length} IoUs, ` +
+        `${out.lowRes.length / MAP} planes`,
+    );
+  }
+  const order: number[] = [];
+  for (let j = 0; j < k; j++) {
+    const p = out.prompt[j]!;
+    const m = out.mask[j]!;
+    if (!(p >= 0 && p < n)) throw new RangeError(`decoder survivor ${j}: prompt ${p} is not in 0..${n - 1}`);
+    if (!(m >= 0 && m < 4)) throw new RangeError(`decoder survivor ${j}: mask output ${m} is not in 0..3`);
+    // multimask_output=True ignores the single-mask output 0, whatever the prefilter let through.
+    if (m !== 0) order.push(j);
+  }
+  const key = (j: number) => out.prompt[j]! * 4 + out.mask[j]!;
+  order.sort((i, j) => key(i) - key(j));
+  for (let t = 1; t < order.length; t++) {
+    if (key(order[t]!) === key(order[t - 1]!))
+      throw new RangeError(
+        `decoder survivors repeat prompt ${out.prompt[order[t]!]!}, mask ${out.mask[order[t]!]!}`,
+      );
+  }
+  return order;
+}
+
+// Full-resolution RLE of the candidates NMS kept, in the image frame, in `keep` order.
+async function rleOfKept(
+  inCrop: readonly Pending[],
+  keep: readonly number[],
+  backend: AmgBackend,
+  cx: CropContext,
+  imH: number,
+  imW: number,
+): Promise<{ counts: number[]; area: number }[]> {
+  const { up, crop, options } = cx;
+  const whole = crop[0] === 0 && crop[1] === 0 && crop[2] === imW && crop[3] === imH;
+  if (whole && backend.upscale && keep.length > 0) {
+    const planes = new Float32Array(keep.length * MAP);
+    keep.forEach((i, j) => planes.set(inCrop[i]!.plane, j * MAP));
+    const all = await backend.upscale(planes, keep.length, options.maskThreshold);
+    if (all.length !== keep.length)
+      throw new RangeError(`upscaler returned ${all.length} masks for ${keep.length} planes`);
+    return all.map((counts, j) => {
+      let total = 0;
+      let area = 0;
+      for (let t = 0; t < counts.length; t++) {
+        total += counts[t]!;
+        if (t % 2 === 1) area += counts[t]!;
+      }
+      if (total !== imH * imW)
+        throw new RangeError(`upscaler mask ${j} covers ${total} pixels, expected ${imH}×${imW}`);
+      return { counts, area };
+    });
+  }
+  const frame = { imH, imW, offX: crop[0], offY: crop[1] };
+  return keep.map((i) => {
+    const c = inCrop[i]!;
+    return up.rleCounts(c.plane, 0, options.maskThreshold, c.box, frame);
+  });
+}
+
 /**
  * Generates masks for a whole imH×imW image. `options` must be resolved (see parseAmgOptions). Honours
  * `signal` between decoder calls (throws its reason).
+ *
+ * Stats: `candidates` counts 3 mask outputs per prompt whatever the backend returns. With a prefiltering
+ * backend ({@link AmgSurvivors}), `afterIou` and `afterStability` count what passes the generator's own
+ * re-check; candidates the prefilter already dropped are not split by reason.
  */
 export async function generateMasks(
   imH: number,
@@ -117,10 +265,10 @@ export async function generateMasks(
     const ch = cy1 - cy0;
     checkAbort(hooks.signal);
     await backend.setCrop(crop);
-    const up = new MaskUpscaler(ch, cw);
+    const cx: CropContext = { up: new MaskUpscaler(ch, cw), crop, origBox, options, stats };
     const grid = grids[layer]!;
     const nPoints = grid.length / 2;
-    const inCrop: Candidate[] = [];
+    const inCrop: Pending[] = [];
     for (let p0 = 0; p0 < nPoints; p0 += batch) {
       checkAbort(hooks.signal);
       const n = Math.min(batch, nPoints - p0);
@@ -130,71 +278,57 @@ export async function generateMasks(
         pts[2 * k] = grid[2 * (p0 + k)]! * cw;
         pts[2 * k + 1] = grid[2 * (p0 + k) + 1]! * ch;
       }
+      const point = (k: number): [number, number] => [pts[2 * k]! + cx0, pts[2 * k + 1]! + cy0];
       const t0 = now();
       const out = await backend.decode(pts);
       const t1 = now();
       stats.decodeCalls++;
       stats.decodeMs += t1 - t0;
-      if (out.iou.length < n * 4 || out.lowRes.length < n * 4 * MAP) {
-        throw new RangeError(`decoder returned ${out.iou.length / 4} results for ${n} prompts`);
-      }
-      for (let k = 0; k < n; k++) {
-        // multimask_output=True: SAM keeps outputs 1..3 and drops the single-mask output 0.
-        for (let m = 1; m < 4; m++) {
-          stats.candidates++;
-          const iou = out.iou[k * 4 + m]!;
-          if (options.predIouThresh > 0 && !(iou > options.predIouThresh)) continue;
-          stats.afterIou++;
-          const start = (k * 4 + m) * MAP;
-          const stab = stabilityScore(
-            out.lowRes,
-            start,
-            up.region,
-            options.maskThreshold,
-            options.stabilityScoreOffset,
-          );
-          if (options.stabilityScoreThresh > 0 && !(stab >= options.stabilityScoreThresh)) continue;
-          stats.afterStability++;
-          const lb = lowResBox(out.lowRes, start, up.region, options.maskThreshold);
-          // An empty mask cannot be an object; SAM drops it too, through NaN stability or NMS.
-          if (!lb) continue;
-          const box = up.box(out.lowRes, start, options.maskThreshold, lb);
-          if (!box) continue;
-          if (isBoxNearCropEdge(box, crop, origBox)) continue;
-          stats.afterEdge++;
-          const rle = up.rleCounts(out.lowRes, start, options.maskThreshold, box, {
-            imH,
-            imW,
-            offX: cx0,
-            offY: cy0,
-          });
-          inCrop.push({
-            counts: countsToString(rle.counts),
-            area: rle.area,
-            box,
-            iou,
-            stability: stab,
-            point: [pts[2 * k]! + cx0, pts[2 * k + 1]! + cy0],
-            crop,
-          });
+      // multimask_output=True: SAM keeps outputs 1..3 and drops the single-mask output 0.
+      stats.candidates += n * 3;
+      if ('kind' in out) {
+        for (const j of survivorOrder(out, n)) {
+          const c = checkCandidate(out.lowRes, j * MAP, out.iou[j]!, point(out.prompt[j]!), cx);
+          if (c) inCrop.push(c);
+        }
+      } else {
+        if (out.iou.length < n * 4 || out.lowRes.length < n * 4 * MAP) {
+          throw new RangeError(`decoder returned ${out.iou.length / 4} results for ${n} prompts`);
+        }
+        for (let k = 0; k < n; k++) {
+          for (let m = 1; m < 4; m++) {
+            const c = checkCandidate(out.lowRes, (k * 4 + m) * MAP, out.iou[k * 4 + m]!, point(k), cx);
+            if (c) inCrop.push(c);
+          }
         }
       }
       stats.postMs += now() - t1;
       pointsDone += n;
       hooks.onProgress?.({ crop: ci, crops: crops.length, pointsDone, points: totalPoints });
     }
-    // NMS within the crop, on boxes in the crop's coordinates, scored by predicted IoU.
+    const t2 = now();
+    // NMS within the crop, on boxes in the crop's coordinates, scored by predicted IoU; NMS needs only boxes
+    // and scores, so only the masks it keeps are upscaled to full resolution.
     const keep = nms(
       inCrop.map((c) => c.box),
       inCrop.map((c) => c.iou),
       options.boxNmsThresh,
     );
     stats.afterNms += keep.length;
-    for (const i of keep) {
+    const rles = await rleOfKept(inCrop, keep, backend, cx, imH, imW);
+    keep.forEach((i, j) => {
       const c = inCrop[i]!;
-      c.box = [c.box[0] + cx0, c.box[1] + cy0, c.box[2] + cx0, c.box[3] + cy0];
-      all.push(c);
-    }
+      all.push({
+        counts: countsToString(rles[j]!.counts),
+        area: rles[j]!.area,
+        box: [c.box[0] + cx0, c.box[1] + cy0, c.box[2] + cx0, c.box[3] + cy0],
+        iou: c.iou,
+        stability: c.stability,
+        point: c.point,
+        crop,
+      });
+    });
+    stats.postMs += now() - t2;
   }
 
   let kept = all;
