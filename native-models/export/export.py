@@ -120,13 +120,7 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     dec_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names + ["orig_im_size"]
     _export(single, (emb, coords, labels, mask, has, *feats, orig), os.path.join(folder, "decoder.onnx"), dec_in,
             ["masks", "iou_predictions", "low_res_masks"], {"point_coords": {1: "N"}, "point_labels": {1: "N"}, "masks": {2: "H", 3: "W"}})
-    batched = PromptDecoder(model, family).eval()
-    coords, labels, mask, has = _prompts(4, 2, g, device)
-    bat_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names
-    _export(batched, (emb, coords, labels, mask, has, *feats), os.path.join(folder, "decoder_batched.onnx"), bat_in,
-            ["iou_predictions", "low_res_masks"],
-            {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "B"}, "has_mask_input": {0: "B"},
-             "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}})
+    export_batched_decoder(model, family, os.path.join(folder, "decoder_batched.onnx"), emb, feats, g, device)
     print(f"[{arch} {precision}] decoders exported ({time.time() - t0:.0f}s)", flush=True)
     export_postprocess(os.path.join(folder, "postprocess.onnx"))
 
@@ -140,6 +134,21 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     if device == "cuda":
         torch.cuda.empty_cache()
     return report
+
+
+def export_batched_decoder(model, family: str, dst: str, emb: torch.Tensor, feats: list[torch.Tensor], g: torch.Generator, device) -> None:
+    """Writes decoder_batched.onnx: B prompt sets per call; mask_input / has_mask_input of batch B or 1.
+
+    The mask inputs get their own symbolic batch ("BM", not "B") so the graph's signature says what it
+    accepts: one shared [1,1,256,256] plane broadcast over B (see PromptDecoder), or one per prompt set.
+    """
+    batched = PromptDecoder(model, family).eval()
+    coords, labels, mask, has = _prompts(4, 2, g, device)
+    hr_names = HIGH_RES_NAMES[: len(feats)]
+    bat_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names
+    _export(batched, (emb, coords, labels, mask, has, *feats), dst, bat_in, ["iou_predictions", "low_res_masks"],
+            {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "BM"}, "has_mask_input": {0: "BM"},
+             "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}})
 
 
 def export_postprocess(dst: str) -> dict:
@@ -198,6 +207,12 @@ def _check(folder: str, ref_model, family: str, hr, hr_names, g, device, check_e
         np_feeds = {k: v.detach().float().cpu().numpy() for k, v in feeds.items()}
         names = ["iou_predictions", "low_res_masks"]
         checks["decoder_batched"] = _errors(_ort(os.path.join(folder, "decoder_batched.onnx"), np_feeds, names), list(want), names)
+        # The automatic-mask-generation feed: one zero mask plane + has 0 shared by all B prompts.
+        zeros = torch.zeros(16, 1, 256, 256, device=device)
+        with torch.no_grad():
+            want = PromptDecoder(ref_model, family, upscale="conv")(emb, coords, labels, zeros, torch.zeros(16, device=device), *feats)
+        np_feeds.update({"mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32)})
+        checks["decoder_batched_shared_mask"] = _errors(_ort(os.path.join(folder, "decoder_batched.onnx"), np_feeds, names), list(want), names)
     except Exception as err:  # an fp16 graph may have no CPU kernel for some op; the GPU bench then checks it
         checks["error"] = f"{type(err).__name__}: {str(err)[:400]}"
     for part, outs in checks.items():

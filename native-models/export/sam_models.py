@@ -6,8 +6,9 @@ benchmarks compare one computation. Interfaces (see docs/gpu.md and ../../shared
 - ImageEncoder: image f32[1,3,1024,1024] -> image_embeddings [1,256,64,64]
   (+ SAM2: high_res_feats_0 [1,32,256,256], high_res_feats_1 [1,64,128,128], already through the
   decoder's conv_s0 / conv_s1, as SAM2's own image predictor caches them).
-- PromptDecoder: image_embeddings, point_coords [B,N,2], point_labels [B,N], mask_input [B,1,256,256],
-  has_mask_input [B] (+ SAM2 high-res feats) -> iou_predictions [B,4], low_res_masks [B,4,256,256];
+- PromptDecoder: image_embeddings, point_coords [B,N,2], point_labels [B,N], mask_input [B|1,1,256,256],
+  has_mask_input [B|1] (batch 1 is broadcast over the B prompts) (+ SAM2 high-res feats)
+  -> iou_predictions [B,4], low_res_masks [B,4,256,256];
   with `single=True` also `masks` at the original image size (SamOnnxModel's format, B = 1).
 """
 
@@ -262,6 +263,10 @@ class PromptDecoder(nn.Module):
         sparse = self._embed_points(point_coords, point_labels).to(dt)  # [B, N, C]
         h = has_mask_input.to(dt).view(-1, 1, 1, 1)
         dense = h * pe_enc.mask_embed(mask_input.to(dt)) + (1 - h) * pe_enc.no_mask_embed.weight.view(1, -1, 1, 1)
+        # mask_input / has_mask_input may have batch 1 for all B prompts (as the official SAM ONNX decoder
+        # allows): automatic mask generation then uploads one 256x256 plane, not B of zeros, and mask_embed
+        # runs once. expand is a no-op when their batch is already B.
+        dense = dense.expand(b, -1, -1, -1)
         heads = [md.iou_token.weight, md.mask_tokens.weight]
         if self.family == "sam2":
             heads = [md.obj_score_token.weight] + heads

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sam_models import ArchError, MaskPostprocess, PromptDecoder, build_model, convtranspose2x2_as_matmul, rle_counts_from_changes  # noqa: E402
+from sam_models import ArchError, MaskPostprocess, PromptDecoder, build_model, convtranspose2x2_as_matmul, high_res_shapes, rle_counts_from_changes  # noqa: E402
 
 
 def test_convtranspose_rewrite_is_exact_at_any_batch():
@@ -54,6 +54,61 @@ def test_batched_decoder_equals_one_prompt_at_a_time():
             i1, l1 = dec(emb, coords[i : i + 1], labels[i : i + 1], mask[i : i + 1], has[i : i + 1])
             assert torch.allclose(l1[0], low[i], atol=1e-4)
             assert torch.allclose(i1[0], iou[i], atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["sam_vit_b", "sam2.1_hiera_tiny"])
+def test_batched_decoder_broadcasts_one_shared_zero_mask_input_over_the_prompts(arch):
+    model, family = build_model(arch, random_init=True, seed=5)
+    dec = PromptDecoder(model, family)
+    emb = torch.randn(1, 256, 64, 64)
+    feats = [] if family == "sam" else [torch.randn(1, 32, 256, 256), torch.randn(1, 64, 128, 128)]
+    coords = torch.rand(3, 2, 2) * 1024
+    labels = torch.tensor([[1.0, -1.0], [0.0, 1.0], [1.0, 0.0]])
+    with torch.no_grad():
+        iou_b, low_b = dec(emb, coords, labels, torch.zeros(3, 1, 256, 256), torch.zeros(3), *feats)
+        iou_1, low_1 = dec(emb, coords, labels, torch.zeros(1, 1, 256, 256), torch.zeros(1), *feats)
+    assert low_1.shape == (3, 4, 256, 256) and iou_1.shape == (3, 4)
+    assert torch.allclose(low_1, low_b, atol=1e-5)
+    assert torch.allclose(iou_1, iou_b, atol=1e-6)
+    # the prompts differ, so a graph that dropped the batch (one prompt's answer copied) would fail here
+    assert (low_1[0] - low_1[1]).abs().max() > 1e-2
+
+
+# SAM's attention happens to broadcast a batch-1 image side against B prompts; SAM2's reshapes by batch and
+# fails without the expand in PromptDecoder, so both families are exported.
+@pytest.mark.parametrize("arch", ["sam_vit_b", "sam2.1_hiera_tiny"])
+def test_exported_batched_decoder_takes_mask_input_of_batch_one_or_b(tmp_path, arch):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+    from export import export_batched_decoder
+
+    model, family = build_model(arch, random_init=True, seed=6)
+    g = torch.Generator().manual_seed(7)
+    emb = torch.randn(1, 256, 64, 64, generator=g)
+    feats = [torch.randn(s, generator=g) for s in high_res_shapes(family)]
+    dst = str(tmp_path / "decoder_batched.onnx")
+    export_batched_decoder(model, family, dst, emb, feats, g, "cpu")
+    sess = ort.InferenceSession(dst, providers=["CPUExecutionProvider"])
+    dims = {i.name: i.shape[0] for i in sess.get_inputs()}
+    assert dims["mask_input"] == dims["has_mask_input"] != dims["point_coords"]
+    feeds = {"image_embeddings": emb.numpy(), "point_coords": (torch.rand(3, 2, 2, generator=g) * 1024).numpy(),
+             "point_labels": np.array([[1, -1], [0, 1], [1, 1]], np.float32)}
+    feeds.update({name: f.numpy() for name, f in zip(["high_res_feats_0", "high_res_feats_1"], feats)})
+    names = ["iou_predictions", "low_res_masks"]
+    iou_b, low_b = sess.run(names, {**feeds, "mask_input": np.zeros((3, 1, 256, 256), np.float32), "has_mask_input": np.zeros(3, np.float32)})
+    iou_1, low_1 = sess.run(names, {**feeds, "mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32)})
+    assert low_1.shape == (3, 4, 256, 256) and iou_1.shape == (3, 4)
+    assert np.abs(low_1 - low_b).max() <= 1e-5 and np.abs(iou_1 - iou_b).max() <= 1e-5
+    assert np.abs(low_1[0] - low_1[1]).max() > 1e-2
+    # and a per-prompt mask batch still means per-prompt masks: the ONNX graph matches PyTorch with has = 1
+    mask = torch.randn(3, 1, 256, 256, generator=g) * 4
+    has = torch.tensor([1.0, 0.0, 1.0])
+    with torch.no_grad():
+        want = PromptDecoder(model, family, upscale="conv")(emb, torch.from_numpy(feeds["point_coords"]),
+                                                             torch.from_numpy(feeds["point_labels"]), mask, has, *feats)
+    got = sess.run(names, {**feeds, "mask_input": mask.numpy(), "has_mask_input": has.numpy()})
+    assert np.abs(got[1] - want[1].numpy()).max() < 1e-3 and np.abs(got[0] - want[0].numpy()).max() < 1e-4
 
 
 def test_postprocess_run_starts_give_column_major_rle_of_the_cropped_mask():
