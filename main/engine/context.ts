@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
 import { ByteLru, DiskEmbeddingCache, recordBytes, type EmbeddingRecord } from './cache.js';
 import { EngineError, ImageError } from './errors.js';
+import { embeddingFeeds, FastPath, promptFeeds } from './fastpath.js';
 import { decodeForSam, readImageFile } from './image.js';
 import { loadModelInfo, type ModelManifest } from './manifest.js';
 import { LOW_RES } from './postprocess.js';
@@ -11,7 +12,7 @@ import { encodePrompt, type EncodedPrompt, type Prompt } from './prompt.js';
 import type { ImageSource, InitPayload } from './protocol.js';
 import { chooseProvider, sessionOptions } from './providers.js';
 import { checkDecoder, checkEncoder, type DecoderSignature, type EncoderSignature } from './signature.js';
-import type { EngineStats, LowResResult, ProviderInfo, StageTimings } from './types.js';
+import type { EngineStats, FastPathInfo, LowResResult, ProviderInfo, StageTimings } from './types.js';
 import type { EmbedOutcome, WorkerContext } from './worker-ops.js';
 
 const PLANE = LOW_RES * LOW_RES;
@@ -50,6 +51,8 @@ export class EngineContext implements WorkerContext {
     readonly decoder: DecoderSignature,
     private readonly batchedSession: ort.InferenceSession | null,
     readonly batchedDecoder: DecoderSignature | null,
+    readonly fast: FastPath | null,
+    readonly fastPathInfo: FastPathInfo,
     init: InitPayload,
   ) {
     this.memory = new ByteLru(init.memoryCacheBytes, recordBytes);
@@ -97,6 +100,13 @@ export class EngineContext implements WorkerContext {
       } else if (m.decoderFormat === 'sam-onnx-batched') {
         [batched, batchedSig] = [decoder, decoderSig];
       }
+      const { fast, info: fastInfo } = await FastPath.create(
+        m,
+        batched === decoder ? info.decoderPath : (info.decoderBatchedPath ?? null),
+        batched,
+        provider,
+        init.fastPath ?? 'auto',
+      );
       return new EngineContext(
         m,
         provider,
@@ -106,6 +116,8 @@ export class EngineContext implements WorkerContext {
         decoderSig,
         batched,
         batchedSig,
+        fast,
+        fastInfo,
         init,
       );
     } catch (err) {
@@ -173,10 +185,12 @@ export class EngineContext implements WorkerContext {
   private async encode(key: string, bytes: Uint8Array, t: StageTimings): Promise<EmbeddingRecord> {
     const m = this.model;
     let t0 = performance.now();
-    const img = await decodeForSam(bytes, m.inputSize);
+    const img = await decodeForSam(bytes, m.inputSize, { deferUpscale: this.fast !== null });
     t.decode = performance.now() - t0;
     t0 = performance.now();
-    const tensor = normalizeToTensor(img.rgb, img.geometry, m.normalization.mean, m.normalization.std);
+    const tensor = this.fast
+      ? await this.fast.preprocess(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry)
+      : normalizeToTensor(img.rgb, img.geometry, m.normalization.mean, m.normalization.std);
     t.preprocess = performance.now() - t0;
     t0 = performance.now();
     let out: ort.InferenceSession.ReturnType;
@@ -274,31 +288,14 @@ export class EngineContext implements WorkerContext {
     prompts: EncodedPrompt[],
   ): Promise<{ iou: Float32Array; lowRes: Float32Array; ms: number }> {
     const B = prompts.length;
-    // Prompt sets of different lengths share one tensor: pad with SAM's (0,0)/−1 "not a point".
-    const n = Math.max(...prompts.map((p) => p.labels.length));
-    const coords = new Float32Array(B * n * 2);
-    const labels = new Float32Array(B * n).fill(-1);
-    const masks = new Float32Array(B * PLANE);
-    const hasMask = new Float32Array(B);
-    prompts.forEach((p, b) => {
-      coords.set(p.coords, b * n * 2);
-      labels.set(p.labels, b * n);
-      if (p.maskInput) {
-        masks.set(p.maskInput, b * PLANE);
-        hasMask[b] = 1;
-      }
-    });
     const feeds: Record<string, ort.Tensor> = {
       ...embeddingFeeds(record),
-      point_coords: new ort.Tensor('float32', coords, [B, n, 2]),
-      point_labels: new ort.Tensor('float32', labels, [B, n]),
-      mask_input: new ort.Tensor('float32', masks, [B, 1, LOW_RES, LOW_RES]),
-      has_mask_input: new ort.Tensor('float32', hasMask, [B]),
+      ...promptFeeds(prompts, this.fastPathInfo.broadcastMaskInput),
     };
     const t0 = performance.now();
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = await session.run(feeds);
+      out = await session.run(feeds, ['iou_predictions', 'low_res_masks']);
     } catch (err) {
       throw new EngineError('inference_failed', `batched decoder failed: ${(err as Error).message}`);
     }
@@ -357,14 +354,8 @@ export class EngineContext implements WorkerContext {
       [this.encoder, this.decoderSession, this.batchedSession].filter((x): x is ort.InferenceSession => !!x),
     );
     await Promise.all([...s].map((x) => x.release().catch(() => undefined)));
+    await this.fast?.release();
   }
-}
-
-/** The embedding and any high-res features, as decoder feeds by name. */
-function embeddingFeeds(r: EmbeddingRecord): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = { image_embeddings: new ort.Tensor('float32', r.data, r.shape) };
-  for (const x of r.extras) feeds[x.name] = new ort.Tensor('float32', x.data, x.shape);
-  return feeds;
 }
 
 function meta(

@@ -15,8 +15,11 @@ import type {
   EmbedResult,
   EngineInfo,
   EngineStats,
+  FastPathChoice,
   LowResResult,
+  ManyMasksResult,
   MaskResult,
+  SegmentManyOptions,
   ProviderChoice,
   ProviderInfo,
   SegmentOptions,
@@ -31,6 +34,8 @@ export interface SamEngineOptions {
   cacheDir?: string | false;
   /** Memory LRU budget in bytes (default DEFAULT_MEMORY_CACHE_BYTES = 256 MiB). */
   memoryCacheBytes?: number;
+  /** GPU fast path (see FastPathChoice); default `auto`: on when CUDA runs the model. */
+  fastPath?: FastPathChoice;
 }
 
 /** An image: a file path, its bytes, or the key of an embedding computed before. */
@@ -113,7 +118,11 @@ export class SamEngine {
     if (cacheDir && existsSync(cacheDir) && !statSync(cacheDir).isDirectory()) {
       throw new EngineError('internal', `cacheDir is not a folder: ${cacheDir}`);
     }
-    const engine = new SamEngine({ modelDir: info.dir, provider, cacheDir, memoryCacheBytes });
+    const fastPath = opts.fastPath ?? 'auto';
+    if (!['auto', 'on', 'off'].includes(fastPath)) {
+      throw new EngineError('internal', `unknown fastPath "${String(fastPath)}" (auto, on or off)`);
+    }
+    const engine = new SamEngine({ modelDir: info.dir, provider, cacheDir, memoryCacheBytes, fastPath });
     await engine.ensureWorker();
     return engine;
   }
@@ -156,6 +165,14 @@ export class SamEngine {
    */
   decodeLowRes(key: string, prompts: Prompt[], opts?: DecodeLowResOptions): Promise<LowResResult> {
     return this.request<LowResResult>('decodeLowRes', { key, prompts, opts });
+  }
+
+  /**
+   * One full-resolution mask per prompt on an embedded image (many objects of one image at once): batched
+   * decoder calls, and on the fast path the upscaling and RLE run starts computed on the GPU.
+   */
+  segmentMany(key: string, prompts: Prompt[], opts?: SegmentManyOptions): Promise<ManyMasksResult> {
+    return this.request<ManyMasksResult>('segmentMany', { key, prompts, opts });
   }
 
   /** Counters and cache occupancy (from the current worker). */

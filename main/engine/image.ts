@@ -18,8 +18,20 @@ export interface DecodedImage {
   orientation: number;
   /** The source format as detected from the bytes ("jpeg", "png", "webp", "tiff", "bmp", …). */
   format: string;
-  /** Interleaved 8-bit RGB, resizedWidth × resizedHeight. */
+  /** Interleaved 8-bit RGB, rgbWidth × rgbHeight (the resized size unless upscaling was left to the GPU). */
   rgb: Uint8Array;
+  rgbWidth: number;
+  rgbHeight: number;
+}
+
+export interface DecodeOptions {
+  maxPixels?: number;
+  /**
+   * Leave upscaling to the caller (the fast path's preprocessing graph resizes on the GPU): an image smaller
+   * than the input frame comes back at its own size. Downscaling always happens here, where sharp shrinks
+   * JPEGs while decoding and filters properly.
+   */
+  deferUpscale?: boolean;
 }
 
 /** Reads an image file, mapping file-system failures to ImageError codes. */
@@ -66,19 +78,25 @@ function sharpError(err: unknown): ImageError {
 export async function decodeForSam(
   bytes: Uint8Array,
   inputSize: number,
-  maxPixels = MAX_IMAGE_PIXELS,
+  opts: DecodeOptions = {},
 ): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   if (bytes.length === 0) throw new ImageError('empty', 'image is empty (0 bytes)');
   if (isBmp(bytes)) {
     const h = readBmpHeader(bytes);
     guardPixels(h.width, h.height, maxPixels);
     const bmp = decodeBmp(bytes);
     const geometry = geometryFor(bmp.width, bmp.height, inputSize);
+    const [rgbWidth, rgbHeight] = targetSize(geometry, opts);
+    if (rgbWidth === bmp.width && rgbHeight === bmp.height) {
+      return { geometry, orientation: 1, format: 'bmp', rgb: bmp.rgb, rgbWidth, rgbHeight };
+    }
     const rgb = await resizeRgb(
       sharp(bmp.rgb, { raw: { width: bmp.width, height: bmp.height, channels: 3 } }),
-      geometry,
+      rgbWidth,
+      rgbHeight,
     );
-    return { geometry, orientation: 1, format: 'bmp', rgb };
+    return { geometry, orientation: 1, format: 'bmp', rgb, rgbWidth, rgbHeight };
   }
   let meta: Metadata;
   try {
@@ -98,24 +116,31 @@ export async function decodeForSam(
     .rotate() // EXIF orientation → displayed orientation
     .removeAlpha()
     .toColourspace('srgb');
+  const [rgbWidth, rgbHeight] = targetSize(geometry, opts);
   let rgb: Uint8Array;
   try {
-    rgb = await resizeRgb(pipeline, geometry);
+    rgb = await resizeRgb(pipeline, rgbWidth, rgbHeight);
   } catch (err) {
     throw err instanceof ImageError ? err : sharpError(err);
   }
-  return { geometry, orientation, format: meta.format ?? 'unknown', rgb };
+  return { geometry, orientation, format: meta.format ?? 'unknown', rgb, rgbWidth, rgbHeight };
 }
 
-async function resizeRgb(pipeline: Sharp, g: ImageGeometry): Promise<Uint8Array> {
+/** The size to decode to: the resized size, or the original one when upscaling is deferred to the GPU. */
+function targetSize(g: ImageGeometry, opts: DecodeOptions): [number, number] {
+  const upscaling = g.resizedWidth >= g.width && g.resizedHeight >= g.height;
+  return opts.deferUpscale && upscaling ? [g.width, g.height] : [g.resizedWidth, g.resizedHeight];
+}
+
+async function resizeRgb(pipeline: Sharp, width: number, height: number): Promise<Uint8Array> {
   const { data, info } = await pipeline
-    .resize({ width: g.resizedWidth, height: g.resizedHeight, fit: 'fill', kernel: 'linear' })
+    .resize({ width, height, fit: 'fill', kernel: 'linear' })
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.width !== g.resizedWidth || info.height !== g.resizedHeight) {
+  if (info.width !== width || info.height !== height) {
     throw new ImageError(
       'corrupt',
-      `decoder produced ${info.width}×${info.height}, expected ${g.resizedWidth}×${g.resizedHeight}`,
+      `decoder produced ${info.width}×${info.height}, expected ${width}×${height}`,
     );
   }
   if (info.channels === 3) return data;

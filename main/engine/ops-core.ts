@@ -1,10 +1,19 @@
 // The engine's own worker ops: embed, segment, decodeLowRes, stats.
-import { area, compress, encode, toBbox } from '../../common/rle/index.js';
+import { area, compress, encode, toBbox, type RleCounts } from '../../common/rle/index.js';
 import { EngineError } from './errors.js';
 import { chooseMask, LOW_RES, lowResToMask } from './postprocess.js';
 import type { ImageSource } from './protocol.js';
 import type { Prompt } from './prompt.js';
-import type { DecodeLowResOptions, EmbedResult, LowResResult, MaskResult, SegmentOptions } from './types.js';
+import type { EncodedPrompt } from './prompt.js';
+import type {
+  DecodeLowResOptions,
+  EmbedResult,
+  LowResResult,
+  ManyMasksResult,
+  MaskResult,
+  SegmentManyOptions,
+  SegmentOptions,
+} from './types.js';
 import { registerOp } from './worker-ops.js';
 
 const PLANE = LOW_RES * LOW_RES;
@@ -33,10 +42,37 @@ registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskR
     if (!Number.isFinite(threshold)) throw new EngineError('bad_prompt', 'threshold must be a finite number');
     const enc = ctx.encodePrompt(record, payload.prompt);
     const start = performance.now();
+    const multimask = opts.multimask ?? enc.ambiguous;
+    if (ctx.fast?.hasDecoderGraphs) {
+      // Decoder, mask choice and upscaling in one GPU call; only RLE run starts come back.
+      const r = await ctx.fast.masks(record, [enc], [multimask], threshold, true);
+      t.decoder = r.ms.decoder;
+      const t0 = performance.now();
+      const g = record.geometry;
+      const counts: RleCounts = { size: [g.height, g.width], counts: r.counts[0]! };
+      const rle = compress(counts);
+      t.rle = r.ms.transfer + performance.now() - t0;
+      t.total += performance.now() - start;
+      const lowRes = r.lowRes!;
+      const value: MaskResult = {
+        key: record.key,
+        width: g.width,
+        height: g.height,
+        rle,
+        score: r.score[0]!,
+        area: area(counts),
+        bbox: toBbox(counts),
+        maskIndex: r.index[0]!,
+        lowRes,
+        cached,
+        timings: t,
+      };
+      return { value, transfer: [lowRes.buffer as ArrayBuffer] };
+    }
     const out = await ctx.decodeOne(record, enc);
     t.decoder = out.ms;
     const M = ctx.decoder.masksPerPrompt;
-    const index = chooseMask(out.iou, 0, M, opts.multimask ?? enc.ambiguous);
+    const index = chooseMask(out.iou, 0, M, multimask);
     // A copy, so the transferred buffer holds one 256² plane and not the decoder's four.
     const lowRes = out.lowRes.slice(index * PLANE, (index + 1) * PLANE);
     let t0 = performance.now();
@@ -90,6 +126,72 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: DecodeLowResOptions }, LowRe
       chooseMask(r.iou, b * r.masksPerPrompt, r.masksPerPrompt, opts.multimask ?? e.ambiguous),
     );
     return { value: { ...r, best }, transfer: [r.iou.buffer as ArrayBuffer, r.lowRes.buffer as ArrayBuffer] };
+  },
+);
+
+registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMasksResult>(
+  'segmentMany',
+  async (ctx, payload) => {
+    if (!Array.isArray(payload.prompts) || payload.prompts.length === 0) {
+      throw new EngineError('bad_prompt', 'segmentMany needs a non-empty array of prompts');
+    }
+    const opts = payload.opts ?? {};
+    const threshold = opts.threshold ?? 0;
+    if (!Number.isFinite(threshold)) throw new EngineError('bad_prompt', 'threshold must be a finite number');
+    const batch = opts.pointsPerBatch ?? 64;
+    if (!(Number.isInteger(batch) && batch >= 1 && batch <= 1024)) {
+      throw new EngineError(
+        'bad_prompt',
+        `pointsPerBatch must be an integer in 1..1024, got ${String(batch)}`,
+      );
+    }
+    const t0 = performance.now();
+    const { record } = await ctx.embed({ key: payload.key });
+    const g = record.geometry;
+    const encoded: EncodedPrompt[] = payload.prompts.map((p, i) => {
+      try {
+        return ctx.encodePrompt(record, p);
+      } catch (err) {
+        if (err instanceof EngineError) throw new EngineError(err.code, `prompt ${i}: ${err.message}`);
+        throw err;
+      }
+    });
+    const masks: ManyMasksResult['masks'] = [];
+    const timings = { decoder: 0, postprocess: 0, rle: 0, total: 0 };
+    const push = (counts: number[], score: number, maskIndex: number): void => {
+      const r: RleCounts = { size: [g.height, g.width], counts };
+      masks.push({ rle: compress(r), score, area: area(r), bbox: toBbox(r), maskIndex });
+    };
+    for (let i = 0; i < encoded.length; i += batch) {
+      const part = encoded.slice(i, i + batch);
+      const mm = part.map((e) => opts.multimask ?? e.ambiguous);
+      if (ctx.fast?.hasDecoderGraphs) {
+        const r = await ctx.fast.masks(record, part, mm, threshold, false);
+        timings.decoder += r.ms.decoder;
+        const t1 = performance.now();
+        part.forEach((_, b) => push(r.counts[b]!, r.score[b]!, r.index[b]!));
+        timings.rle += r.ms.transfer + performance.now() - t1;
+        continue;
+      }
+      const r = await ctx.decodeLowRes(record, part, batch);
+      timings.decoder += r.timings.decoder;
+      const M = r.masksPerPrompt;
+      part.forEach((_, b) => {
+        const m = chooseMask(r.iou, b * M, M, mm[b]!);
+        const t1 = performance.now();
+        const mask = lowResToMask(
+          r.lowRes.subarray((b * M + m) * PLANE, (b * M + m + 1) * PLANE),
+          g,
+          threshold,
+        );
+        const t2 = performance.now();
+        push(encode(mask, g.height, g.width).counts, r.iou[b * M + m]!, m);
+        timings.postprocess += t2 - t1;
+        timings.rle += performance.now() - t2;
+      });
+    }
+    timings.total = performance.now() - t0;
+    return { value: { key: record.key, width: g.width, height: g.height, masks, timings } };
   },
 );
 

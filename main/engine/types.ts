@@ -82,6 +82,31 @@ export interface DecodeLowResOptions {
   pointsPerBatch?: number;
 }
 
+export interface SegmentManyOptions {
+  /** Pick among the multimask outputs (true), take mask 0 (false), or SAM's rule per prompt (undefined). */
+  multimask?: boolean;
+  /** Logit threshold for the full-resolution masks (default 0). */
+  threshold?: number;
+  /** Prompts per decoder call, 1..1024 (default 64). */
+  pointsPerBatch?: number;
+}
+
+/** One full-resolution mask per prompt, in prompt order. */
+export interface ManyMasksResult {
+  key: string;
+  width: number;
+  height: number;
+  masks: {
+    rle: Rle;
+    score: number;
+    area: number;
+    bbox: [number, number, number, number];
+    maskIndex: number;
+  }[];
+  /** ms: decoder calls (on the fast path including upscaling on the GPU), JS upscaling, RLE, all. */
+  timings: { decoder: number; postprocess: number; rle: number; total: number };
+}
+
 export interface SegmentOptions {
   /** Override SAM's rule (multimask only for one point without a box). */
   multimask?: boolean;
@@ -89,11 +114,26 @@ export interface SegmentOptions {
   threshold?: number;
 }
 
+/**
+ * GPU fast path (fastpath.ts): `auto` on CUDA only, `on` also on CPU, `off` never. It changes where pixels
+ * are processed, not the algorithm: masks agree with the plain path up to float rounding at the threshold.
+ */
+export type FastPathChoice = 'auto' | 'on' | 'off';
+
+export interface FastPathInfo {
+  active: boolean;
+  /** Why it is off (or only partly on); null when fully active. */
+  reason: string | null;
+  /** The batched decoder takes one zero mask input for the whole batch (probed at load). */
+  broadcastMaskInput: boolean;
+}
+
 export interface EngineInfo {
   model: ModelManifest;
   provider: ProviderInfo;
   decoder: DecoderSignature;
   batchedDecoder: DecoderSignature | null;
+  fastPath: FastPathInfo;
 }
 
 export interface EngineStats {

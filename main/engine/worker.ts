@@ -22,7 +22,13 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       throw err;
     });
     return {
-      value: { model: c.model, provider: c.provider, decoder: c.decoder, batchedDecoder: c.batchedDecoder },
+      value: {
+        model: c.model,
+        provider: c.provider,
+        decoder: c.decoder,
+        batchedDecoder: c.batchedDecoder,
+        fastPath: c.fastPathInfo,
+      },
     };
   }
   if (!ctx) throw new EngineError('internal', `op "${req.op}" before init`);

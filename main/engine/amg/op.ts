@@ -3,7 +3,12 @@
 // is common/amg (pure); this file binds it to the engine's embedding cache and decoders.
 import sharp from 'sharp';
 import { countsToString } from '../../../common/rle/index.js';
-import { generateMasks, type AmgBackend, type AmgDecoded } from '../../../common/amg/generate.js';
+import {
+  generateMasks,
+  type AmgBackend,
+  type AmgDecoded,
+  type AmgSurvivors,
+} from '../../../common/amg/generate.js';
 import { lowResBox } from '../../../common/amg/stability.js';
 import { parseAmgOptions } from '../../../common/amg/types.js';
 import { LOW_RES, MaskUpscaler } from '../../../common/amg/upscale.js';
@@ -98,10 +103,14 @@ async function runGenerate(
   const { width: imW, height: imH } = full.record.geometry;
   let record = full.record;
   let cropEmbedMs = 0;
+  // On the fast path the decoder graph filters candidates on the GPU and only survivors come back.
+  const fast = decoder !== 'single' && ctx.fast?.hasDecoderGraphs ? ctx.fast : null;
+  let region = new MaskUpscaler(imH, imW).region;
   const backend: AmgBackend = {
     maxBatch:
       decoder === 'single' || (decoder === 'auto' && !ctx.batchedDecoder) ? 1 : options.pointsPerBatch,
     async setCrop(crop) {
+      region = new MaskUpscaler(crop[3] - crop[1], crop[2] - crop[0]).region;
       if (crop[0] === 0 && crop[1] === 0 && crop[2] === imW && crop[3] === imH) {
         record = full.record;
         return;
@@ -115,9 +124,19 @@ async function runGenerate(
       for (let k = 0; k < points.length; k += 2) {
         prompts.push(ctx.encodePrompt(record, { points: [{ x: points[k]!, y: points[k + 1]!, label: 1 }] }));
       }
+      if (fast) {
+        const s = await fast.amgSurvivors(record, prompts, region, options);
+        const survivors: AmgSurvivors = { kind: 'survivors', ...s };
+        return survivors;
+      }
       // One decoder call per backend call: the generator already sized the batch.
       return decodePrompts(ctx, record, prompts, decoder, prompts.length);
     },
+    ...(fast && {
+      // Called by the generator for the whole-image crop only, i.e. with `record` the full image.
+      upscale: (planes: Float32Array, n: number, threshold: number) =>
+        fast.upscale(planes, n, record.geometry, threshold),
+    }),
   };
   const t1 = performance.now();
   const { masks, stats } = await generateMasks(imH, imW, options, backend, { now: () => performance.now() });
@@ -161,6 +180,26 @@ async function runBoxes(
         throw err;
       }
     });
+    if (decoder !== 'single' && ctx.fast?.hasDecoderGraphs) {
+      // A box is not ambiguous: output 0, chosen and upscaled on the GPU.
+      const r = await ctx.fast.masks(
+        record,
+        prompts,
+        new Array<boolean>(prompts.length).fill(false),
+        threshold,
+        false,
+      );
+      r.counts.forEach((counts, i) => {
+        let area = 0;
+        for (let k = 1; k < counts.length; k += 2) area += counts[k]!;
+        out.push({
+          rle: area > 0 ? { size: [imH, imW], counts: countsToString(counts) } : null,
+          predictedIou: r.score[i]!,
+          area,
+        });
+      });
+      continue;
+    }
     const r = await decodePrompts(ctx, record, prompts, decoder, batch);
     for (let i = 0; i < part.length; i++) {
       // A box is not ambiguous: SAM's predictor takes the single-mask output 0 (multimask_output=False).

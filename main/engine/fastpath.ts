@@ -1,0 +1,385 @@
+// The GPU fast path: extra onnxruntime sessions built from graphs.ts so that per-pixel work runs where the
+// model runs and only small results cross to JS. onnxruntime-node has no IO binding for CUDA, so every session
+// boundary is a device↔host copy; the fragments are therefore appended to the decoder itself:
+//   preprocess  8-bit RGB (original size when upscaling) → normalized, padded encoder input
+//   masks       batched decoder + SAM's mask choice + postprocess_masks → RLE run starts
+//   amg         batched decoder + predicted-IoU/stability prefilter → survivors' logits only
+//   upscale     standalone postprocess_masks for logits already on the CPU (AMG survivors after NMS)
+// Used on CUDA by default (`fastPath: 'auto'`); `'on'` forces it on CPU too (tests, and CPU machines where
+// it measures faster). Any failure to build it leaves the plain path in place, with the reason reported.
+import { readFileSync } from 'node:fs';
+import ort from 'onnxruntime-node';
+import type { EmbeddingRecord } from './cache.js';
+import { EngineError } from './errors.js';
+import {
+  addAmgPrefilter,
+  addMaskChoice,
+  addPostprocess,
+  AMG,
+  GraphBuilder,
+  MIN_OPSET,
+  POST,
+  postprocessModel,
+  PRE,
+  preprocessModel,
+  readModelInfo,
+  rleCountsFromChanges,
+} from './graphs.js';
+import type { ModelManifest } from './manifest.js';
+import { LOW_RES } from './postprocess.js';
+import type { ImageGeometry } from './preprocess.js';
+import type { EncodedPrompt } from './prompt.js';
+import { sessionOptions } from './providers.js';
+import type { FastPathChoice, FastPathInfo, ProviderInfo } from './types.js';
+
+const PLANE = LOW_RES * LOW_RES;
+
+/** The embedding and any high-res features, as decoder feeds by name. */
+export function embeddingFeeds(r: EmbeddingRecord): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = { image_embeddings: new ort.Tensor('float32', r.data, r.shape) };
+  for (const x of r.extras) feeds[x.name] = new ort.Tensor('float32', x.data, x.shape);
+  return feeds;
+}
+
+/**
+ * Prompt feeds of a batched decoder. Prompt sets of different lengths share one tensor, padded with SAM's
+ * (0,0)/−1 "not a point". With `broadcast` (the decoder accepts one mask input for the whole batch) and no
+ * prompt carrying a mask, a single zero plane is sent instead of B of them (256 MB at B = 1024).
+ */
+export function promptFeeds(prompts: EncodedPrompt[], broadcast: boolean): Record<string, ort.Tensor> {
+  const B = prompts.length;
+  const n = Math.max(...prompts.map((p) => p.labels.length));
+  const coords = new Float32Array(B * n * 2);
+  const labels = new Float32Array(B * n).fill(-1);
+  prompts.forEach((p, b) => {
+    coords.set(p.coords, b * n * 2);
+    labels.set(p.labels, b * n);
+  });
+  const feeds: Record<string, ort.Tensor> = {
+    point_coords: new ort.Tensor('float32', coords, [B, n, 2]),
+    point_labels: new ort.Tensor('float32', labels, [B, n]),
+  };
+  if (broadcast && prompts.every((p) => !p.maskInput)) {
+    feeds.mask_input = new ort.Tensor('float32', new Float32Array(PLANE), [1, 1, LOW_RES, LOW_RES]);
+    feeds.has_mask_input = new ort.Tensor('float32', new Float32Array(1), [1]);
+    return feeds;
+  }
+  const masks = new Float32Array(B * PLANE);
+  const hasMask = new Float32Array(B);
+  prompts.forEach((p, b) => {
+    if (p.maskInput) {
+      masks.set(p.maskInput, b * PLANE);
+      hasMask[b] = 1;
+    }
+  });
+  feeds.mask_input = new ort.Tensor('float32', masks, [B, 1, LOW_RES, LOW_RES]);
+  feeds.has_mask_input = new ort.Tensor('float32', hasMask, [B]);
+  return feeds;
+}
+
+/** Where the post-processing maps a plane: resized frame rows × cols, then the original height × width. */
+export interface UpscaleFrame {
+  resizedHeight: number;
+  resizedWidth: number;
+  height: number;
+  width: number;
+}
+
+/** Chosen masks of a batch, as RLE counts over height × width (column-major, COCO). */
+export interface FastMasks {
+  index: Int32Array;
+  score: Float32Array;
+  counts: number[][];
+  /** The chosen 256² plane of each prompt, [B × 256²] (only when asked for). */
+  lowRes: Float32Array | null;
+  ms: { decoder: number; transfer: number };
+}
+
+/** Candidates that passed the AMG prefilter. */
+export interface FastSurvivors {
+  prompt: Int32Array;
+  mask: Int32Array;
+  iou: Float32Array;
+  lowRes: Float32Array;
+}
+
+async function open(bytes: Uint8Array, role: string, provider: ProviderInfo): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions(provider));
+  } catch (err) {
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new EngineError('model_load_failed', `fast path: cannot build the ${role}: ${msg}`);
+  }
+}
+
+const i64 = (values: number[]): ort.Tensor =>
+  new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    [values.length],
+  );
+
+export class FastPath {
+  private constructor(
+    private readonly inputSize: number,
+    private readonly pre: ort.InferenceSession,
+    private readonly upscaler: ort.InferenceSession,
+    private readonly masksSession: ort.InferenceSession | null,
+    private readonly amgSession: ort.InferenceSession | null,
+    readonly broadcastMaskInput: boolean,
+  ) {}
+
+  /**
+   * Builds the fast-path sessions for a model, or explains why not. Never throws: the plain path keeps
+   * working whatever happens here.
+   */
+  static async create(
+    m: ModelManifest,
+    batchedPath: string | null,
+    plainBatched: ort.InferenceSession | null,
+    provider: ProviderInfo,
+    choice: FastPathChoice,
+  ): Promise<{ fast: FastPath | null; info: FastPathInfo }> {
+    const off = (reason: string): { fast: null; info: FastPathInfo } => ({
+      fast: null,
+      info: { active: false, reason, broadcastMaskInput: false },
+    });
+    if (choice === 'off') return off('turned off (fastPath: "off")');
+    if (choice === 'auto' && provider.active !== 'cuda')
+      return off('CPU provider: the fast path is used on CUDA unless fastPath is "on"');
+    const made: ort.InferenceSession[] = [];
+    try {
+      const pre = await open(
+        preprocessModel(m.inputSize, m.normalization.mean, m.normalization.std, MIN_OPSET),
+        'preprocessing graph',
+        provider,
+      );
+      made.push(pre);
+      const up = await open(postprocessModel(m.inputSize, MIN_OPSET), 'post-processing graph', provider);
+      made.push(up);
+      let masks: ort.InferenceSession | null = null;
+      let amg: ort.InferenceSession | null = null;
+      let broadcast = false;
+      if (batchedPath && plainBatched) {
+        const bytes = new Uint8Array(readFileSync(batchedPath));
+        const info = readModelInfo(bytes);
+        const names = ['low_res_masks', 'iou_predictions'];
+        if (info.opset < MIN_OPSET || !names.every((n) => info.outputs.includes(n))) {
+          throw new EngineError(
+            'model_mismatch',
+            `fast path: the batched decoder needs opset ≥ ${MIN_OPSET} and outputs ${names.join(', ')}`,
+          );
+        }
+        const gm = new GraphBuilder('maskroom_m_');
+        addPostprocess(gm, addMaskChoice(gm, 'low_res_masks', 'iou_predictions'), m.inputSize);
+        masks = await open(gm.appendTo(bytes), 'decoder with post-processing', provider);
+        made.push(masks);
+        const ga = new GraphBuilder('maskroom_a_');
+        addAmgPrefilter(ga, 'low_res_masks', 'iou_predictions');
+        amg = await open(ga.appendTo(bytes), 'decoder with the AMG prefilter', provider);
+        made.push(amg);
+        broadcast = await probeBroadcast(plainBatched, m);
+      }
+      const fast = new FastPath(m.inputSize, pre, up, masks, amg, broadcast);
+      const reason = masks
+        ? null
+        : 'no batched decoder: only preprocessing and upscaling run on the fast path';
+      return { fast, info: { active: true, reason, broadcastMaskInput: broadcast } };
+    } catch (err) {
+      await Promise.all(made.map((s) => s.release().catch(() => undefined)));
+      return off((err as Error).message);
+    }
+  }
+
+  get hasDecoderGraphs(): boolean {
+    return this.masksSession !== null && this.amgSession !== null;
+  }
+
+  /** Encoder input from 8-bit RGB of rgbWidth × rgbHeight, resized on the way to the geometry's size. */
+  async preprocess(
+    rgb: Uint8Array,
+    rgbWidth: number,
+    rgbHeight: number,
+    g: ImageGeometry,
+  ): Promise<Float32Array> {
+    const out = await this.pre.run({
+      [PRE.rgb]: new ort.Tensor('uint8', rgb, [rgbHeight, rgbWidth, 3]),
+      [PRE.sizes]: i64([g.resizedHeight, g.resizedWidth]),
+    });
+    return out[PRE.image]!.data as Float32Array;
+  }
+
+  /** Each prompt's chosen mask (SAM's rule per `multimask`), full resolution, as RLE counts. */
+  async masks(
+    record: EmbeddingRecord,
+    prompts: EncodedPrompt[],
+    multimask: boolean[],
+    threshold: number,
+    withLowRes: boolean,
+  ): Promise<FastMasks> {
+    if (!this.masksSession) throw new EngineError('internal', 'fast path has no decoder graphs');
+    const g = record.geometry;
+    const fetches: string[] = [POST.index, POST.score, POST.first, POST.changes];
+    if (withLowRes) fetches.push(POST.chosen);
+    const t0 = performance.now();
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await this.masksSession.run(
+        {
+          ...embeddingFeeds(record),
+          ...promptFeeds(prompts, this.broadcastMaskInput),
+          [POST.multimask]: new ort.Tensor('bool', Uint8Array.from(multimask, Number), [prompts.length]),
+          [POST.sizes]: i64([g.resizedHeight, g.resizedWidth, g.height, g.width]),
+          [POST.threshold]: new ort.Tensor('float32', Float32Array.of(threshold), [1]),
+        },
+        fetches,
+      );
+    } catch (err) {
+      throw new EngineError('inference_failed', `decoder (fast path) failed: ${(err as Error).message}`);
+    }
+    const t1 = performance.now();
+    const counts = rleCountsFromChanges(
+      out[POST.first]!.data as Uint8Array,
+      out[POST.changes]!.data as Int32Array,
+      prompts.length,
+      g.width * g.height,
+    );
+    return {
+      index: out[POST.index]!.data as Int32Array,
+      score: out[POST.score]!.data as Float32Array,
+      counts,
+      lowRes: withLowRes ? (out[POST.chosen]!.data as Float32Array) : null,
+      ms: { decoder: t1 - t0, transfer: performance.now() - t1 },
+    };
+  }
+
+  /**
+   * AMG candidates (outputs 1..3) with predicted IoU > iouThresh and stability ≥ stabilityThresh over the
+   * low-res region rows × cols. Thresholds ≤ 0 disable a filter, as in common/amg.
+   */
+  async amgSurvivors(
+    record: EmbeddingRecord,
+    prompts: EncodedPrompt[],
+    region: { h: number; w: number },
+    o: {
+      predIouThresh: number;
+      stabilityScoreThresh: number;
+      maskThreshold: number;
+      stabilityScoreOffset: number;
+    },
+  ): Promise<FastSurvivors> {
+    if (!this.amgSession) throw new EngineError('internal', 'fast path has no decoder graphs');
+    // The generator re-checks survivors exactly in JS; the small margin keeps float rounding on the GPU
+    // from dropping a candidate JS would keep.
+    const tIou = o.predIouThresh > 0 ? o.predIouThresh - 1e-6 : -Infinity;
+    const tStab = o.stabilityScoreThresh > 0 ? o.stabilityScoreThresh - 1e-6 : -Infinity;
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await this.amgSession.run(
+        {
+          ...embeddingFeeds(record),
+          ...promptFeeds(prompts, this.broadcastMaskInput),
+          [AMG.thresholds]: new ort.Tensor(
+            'float32',
+            Float32Array.of(tIou, tStab, o.maskThreshold, o.stabilityScoreOffset),
+            [4],
+          ),
+          [AMG.region]: i64([region.h, region.w]),
+        },
+        [AMG.index, AMG.iou, AMG.lowRes],
+      );
+    } catch (err) {
+      throw new EngineError('inference_failed', `decoder (AMG fast path) failed: ${(err as Error).message}`);
+    }
+    const idx = out[AMG.index]!.data as Int32Array;
+    const k = idx.length / 2;
+    const prompt = new Int32Array(k);
+    const mask = new Int32Array(k);
+    for (let i = 0; i < k; i++) {
+      prompt[i] = idx[2 * i]!;
+      mask[i] = idx[2 * i + 1]!;
+    }
+    return {
+      prompt,
+      mask,
+      iou: out[AMG.iou]!.data as Float32Array,
+      lowRes: out[AMG.lowRes]!.data as Float32Array,
+    };
+  }
+
+  /** Full-resolution RLE counts of n planes [n × 256²] already on the CPU. */
+  async upscale(planes: Float32Array, n: number, f: UpscaleFrame, threshold: number): Promise<number[][]> {
+    if (n === 0) return [];
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await this.upscaler.run({
+        [POST.lowRes]: new ort.Tensor('float32', planes.subarray(0, n * PLANE), [n, LOW_RES, LOW_RES]),
+        [POST.sizes]: i64([f.resizedHeight, f.resizedWidth, f.height, f.width]),
+        [POST.threshold]: new ort.Tensor('float32', Float32Array.of(threshold), [1]),
+      });
+    } catch (err) {
+      throw new EngineError(
+        'inference_failed',
+        `mask upscaling (fast path) failed: ${(err as Error).message}`,
+      );
+    }
+    return rleCountsFromChanges(
+      out[POST.first]!.data as Uint8Array,
+      out[POST.changes]!.data as Int32Array,
+      n,
+      f.width * f.height,
+    );
+  }
+
+  async release(): Promise<void> {
+    const all = [this.pre, this.upscaler, this.masksSession, this.amgSession].filter(
+      (s): s is ort.InferenceSession => s !== null,
+    );
+    await Promise.all(all.map((s) => s.release().catch(() => undefined)));
+  }
+
+  /** Side of the encoder input these graphs were built for. */
+  get size(): number {
+    return this.inputSize;
+  }
+}
+
+/**
+ * Whether the batched decoder gives the same outputs for one shared zero mask input as for one per prompt
+ * (the official export and ours do; a third-party export might not). Two prompts on a zero embedding.
+ */
+async function probeBroadcast(s: ort.InferenceSession, m: ModelManifest): Promise<boolean> {
+  const emb: Record<string, ort.Tensor> = {
+    image_embeddings: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: m.embedding.shape.reduce((a, b) => a * b, 1) }, (_, i) =>
+        Math.sin(i * 0.01),
+      ),
+      [...m.embedding.shape],
+    ),
+  };
+  for (const x of m.highResFeatures ?? [])
+    emb[x.name] = new ort.Tensor('float32', new Float32Array(x.shape.reduce((a, b) => a * b, 1)), [
+      ...x.shape,
+    ]);
+  const prompts: EncodedPrompt[] = [
+    { coords: Float32Array.of(300, 200, 0, 0), labels: Float32Array.of(1, -1), ambiguous: true },
+    { coords: Float32Array.of(700, 500, 0, 0), labels: Float32Array.of(1, -1), ambiguous: true },
+  ] as EncodedPrompt[];
+  try {
+    const a = await s.run({ ...emb, ...promptFeeds(prompts, false) });
+    const b = await s.run({ ...emb, ...promptFeeds(prompts, true) });
+    const x = a.low_res_masks!.data as Float32Array;
+    const y = b.low_res_masks!.data as Float32Array;
+    if (x.length !== y.length) return false;
+    let scale = 0;
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      scale = Math.max(scale, Math.abs(x[i]!));
+      worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+    }
+    return worst <= 1e-3 * Math.max(1, scale);
+  } catch {
+    return false;
+  }
+}
