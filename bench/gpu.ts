@@ -15,7 +15,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { generateMasks, type AmgBackend } from '../common/amg/generate.js';
 import { parseAmgOptions, type AmgOptionsInput } from '../common/amg/types.js';
-import { encodeCompressed } from '../common/rle/index.js';
+import { encodeCompressed, iou as rleIou } from '../common/rle/index.js';
 import { decodeForSam } from '../main/engine/image.js';
 import { lowResToMask } from '../main/engine/postprocess.js';
 import { generateMasks as generateMasksInEngine } from '../main/engine/amg/index.js';
@@ -144,25 +144,88 @@ async function runEngineTask(
   const prompts = Array.from({ length: MPS_PROMPTS }, (_, i) => ({
     points: [{ x: pts[2 * i]!, y: pts[2 * i + 1]!, label: 1 as const }],
   }));
+  // segmentMany: one batched decoder call; on the fast path mask choice, upscaling and RLE run starts on
+  // the GPU, otherwise the engine's JS upscaling. Mask 0 per prompt, as the reference's MPS.
   const t1 = performance.now();
-  const low = await engine.decodeLowRes(e.key, prompts, { multimask: false, pointsPerBatch: MPS_PROMPTS });
-  const t2 = performance.now();
-  const g = geometryFor(e.width, e.height, 1024);
-  for (let b = 0; b < MPS_PROMPTS; b++) {
-    encodeCompressed(
-      lowResToMask(lowResSlice(low.lowRes, b * low.masksPerPrompt + low.best[b]!), g),
-      e.height,
-      e.width,
-    );
-  }
+  const many = await engine.segmentMany(e.key, prompts, { multimask: false, pointsPerBatch: MPS_PROMPTS });
   const t = e.timings;
   const st = {
     decode: t.read + t.decode + t.preprocess,
     encoder: t.encoder,
-    decoder: t2 - t1,
-    post: performance.now() - t2,
+    decoder: many.timings.decoder,
+    post: many.timings.postprocess + many.timings.rle,
   };
-  return { ms: t.total + (performance.now() - t1), stages: st, masks: MPS_PROMPTS };
+  return { ms: t.total + (performance.now() - t1), stages: st, masks: many.masks.length };
+}
+
+/**
+ * The trained fixture through the product path: the engine's fast path (GPU graphs: shared mask input,
+ * mask choice + upscaling, AMG prefilter; batched decoder) against its plain path (official one-prompt
+ * decoder, JS upscaling, JS filters), same provider. SPS: SAM's chosen mask for each point of an 8×8 grid;
+ * MPS: the 64 points as one segmentMany call (mask 0) vs segment() one by one; AMG: SAM's defaults and the
+ * fixture's tuned thresholds (docs/amg.md), mask counts and matched IoU.
+ */
+async function fixtureEngineAgreement(provider: 'cuda' | 'cpu', amgBatch: number) {
+  const root = process.cwd();
+  const dir = path.join(root, 'native-models/fixtures/tinysam-shapes');
+  const fast = await SamEngine.create({ modelDir: dir, provider, cacheDir: false, fastPath: 'on' });
+  const plain = await SamEngine.create({ modelDir: dir, provider, cacheDir: false, fastPath: 'off' });
+  const shapes = path.join(root, 'native-models/fixtures/shapes');
+  const scenes = readdirSync(shapes)
+    .filter((f) => /^shapes_\d+\.jpg$/.test(f))
+    .slice(0, Number.parseInt(process.env.GPU_BENCH_FIXTURE_SCENES ?? '8', 10));
+  const sps: number[] = [];
+  const mps: number[] = [];
+  const amg: Record<string, { counts: [number, number][]; mismatch: number; matchedIoU: number[] }> = {};
+  const amgSettings: Record<string, AmgOptionsInput> = {
+    defaults: { pointsPerBatch: amgBatch },
+    tuned: { pointsPerBatch: amgBatch, predIouThresh: 0.7, stabilityScoreThresh: 0.75 },
+  };
+  try {
+    for (const f of scenes) {
+      const file = path.join(shapes, f);
+      const [ef, ep] = [await fast.embed(file), await plain.embed(file)];
+      const prompts = [];
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++)
+          prompts.push({
+            points: [{ x: ((x + 0.5) / 8) * ef.width, y: ((y + 0.5) / 8) * ef.height, label: 1 as const }],
+          });
+      const many = await fast.segmentMany(ef.key, prompts, { multimask: false, pointsPerBatch: 64 });
+      for (const [i, p] of prompts.entries()) {
+        const a = await fast.segment({ key: ef.key }, p);
+        const b = await plain.segment({ key: ep.key }, p);
+        sps.push(rleIou(a.rle, b.rle));
+        const b0 = await plain.segment({ key: ep.key }, p, { multimask: false });
+        mps.push(rleIou(many.masks[i]!.rle, b0.rle));
+      }
+      for (const [name, o] of Object.entries(amgSettings)) {
+        const a = await generateMasksInEngine(fast, file, o);
+        const b = await generateMasksInEngine(plain, file, o, { decoder: 'single' });
+        const e = (amg[name] ??= { counts: [], mismatch: 0, matchedIoU: [] });
+        e.counts.push([a.masks.length, b.masks.length]);
+        e.mismatch += Math.abs(a.masks.length - b.masks.length);
+        for (const m of a.masks)
+          e.matchedIoU.push(Math.max(0, ...b.masks.map((q) => rleIou(m.segmentation, q.segmentation))));
+      }
+    }
+  } finally {
+    await fast.close();
+    await plain.close();
+  }
+  const mean = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : 1);
+  return {
+    model: 'tinysam-shapes fp32: engine fast path vs plain path',
+    scenes: scenes.length,
+    sps: { prompts: sps.length, mIoU: +mean(sps).toFixed(5), minIoU: +Math.min(...sps).toFixed(4) },
+    mps: { prompts: mps.length, mIoU: +mean(mps).toFixed(5), minIoU: +Math.min(...mps).toFixed(4) },
+    amg: Object.fromEntries(
+      Object.entries(amg).map(([k, v]) => [
+        k,
+        { countsFastPlain: v.counts, countMismatch: v.mismatch, matchedMIoU: +mean(v.matchedIoU).toFixed(5) },
+      ]),
+    ),
+  };
 }
 
 /** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
@@ -429,9 +492,17 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   if (!existsSync(imagesDir)) throw new GpuBenchError(`no images at ${imagesDir}`);
   const limit = Number.parseInt(env.GPU_BENCH_LIMIT ?? (opts.quick ? '8' : '50'), 10);
   const paths = (env.GPU_BENCH_PATHS ?? 'ort,engine').split(',');
+  // The direct onnxruntime path always gives the logit agreement and the 1024-prompt check; its task rows
+  // (the comparison with the engine) can be skipped with GPU_BENCH_ORT_TASKS=none.
+  const ortTasksEnv = env.GPU_BENCH_ORT_TASKS;
+  const engineAmgBatch = Number.parseInt(env.GPU_BENCH_ENGINE_AMG_BATCH ?? '1024', 10);
+  if (!(engineAmgBatch >= 1 && engineAmgBatch <= 1024))
+    throw new GpuBenchError('GPU_BENCH_ENGINE_AMG_BATCH must be 1..1024');
   const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
   for (const t of tasks)
     if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
+  const ortTasks =
+    ortTasksEnv === undefined ? tasks : tasks.filter((t) => ortTasksEnv.split(',').includes(t));
   const images = readdirSync(imagesDir)
     .filter((f) => /\.(jpe?g|png)$/i.test(f))
     .sort()
@@ -469,7 +540,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         const sam = await OrtSam.load(dir, opts.provider);
         const agree = ref ? await agreement(sam, path.join(refRoot, arch)) : null;
         const per: Record<string, unknown> = { loadMs: sam.loadMs, agreement: agree };
-        for (const task of tasks) {
+        for (const task of ortTasks) {
           const batch = variant === 'fp16' ? amgBatch : 64;
           const runs: ImageRun[] = [];
           for (const f of images) runs.push(await runTask(sam, f, task, batch, amgOpts));
@@ -493,34 +564,64 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         await sam.release();
       }
       if (paths.includes('engine')) {
+        mem.reset();
+        const enginePer: Record<string, unknown> = {};
         for (const task of tasks) {
           // A fresh engine per task: its embedding cache must not serve the next task's images.
-          const batch = variant === 'fp16' ? amgBatch : 64;
+          const batch = engineAmgBatch;
           const runs: ImageRun[] = [];
           let engine: SamEngine | null = null;
           try {
+            const c0 = performance.now();
             engine = await SamEngine.create({ modelDir: dir, provider: opts.provider, cacheDir: false });
+            enginePer[`${task}CreateMs`] = +(performance.now() - c0).toFixed(0);
+            enginePer.fastPath = engine.describe().fastPath;
             for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
             rows.push(row(arch, `engine ${variant}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref));
+            enginePer[task] = {
+              perImageMs: runs.map((x) => +x.ms.toFixed(2)),
+              stages: runs.map((x) => x.stages),
+            };
           } catch (err) {
             // Reported, not fatal: the direct onnxruntime rows of the same run stay valid.
             notes.push(`${arch} ${variant} engine ${task} failed: ${(err as Error).message.split('\n')[0]}`);
           }
           await engine?.close();
         }
+        enginePer.peakGpuMiB = mem.peak();
+        detail[`${arch}-${variant}-engine`] = enginePer;
+        notes.push(
+          `${arch} ${variant} engine: create ${String(enginePer.spsCreateMs ?? '?')} ms (sessions + fast-path graphs), ` +
+            `peak GPU ${mem.peak() ?? '?'} MiB (torch ${ref?.peak_gpu_mib ?? '?'} MiB), fast path ${JSON.stringify(enginePer.fastPath)}`,
+        );
       }
     }
   }
   let fixture: unknown = null;
-  if (env.GPU_BENCH_FIXTURE !== '0')
+  let fixtureEngine: unknown = null;
+  if (env.GPU_BENCH_FIXTURE !== '0') {
     try {
-      fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
-      notes.push(`fixture fast vs plain: ${JSON.stringify(fixture)}`);
+      // The fixture's decoder is the official export: its [B,32,256,256] upscaling activation reaches 2^31
+      // elements (past onnxruntime CUDA's int32 indexing) at B = 1024, which our exporter restructures.
+      fixtureEngine = await fixtureEngineAgreement(opts.provider, Math.min(engineAmgBatch, 256));
+      notes.push(`fixture, engine fast path vs plain path: ${JSON.stringify(fixtureEngine)}`);
     } catch (err) {
-      notes.push(`fixture agreement failed: ${(err as Error).message}`);
+      notes.push(`fixture engine agreement failed: ${(err as Error).message}`);
     }
+    if (paths.includes('ort'))
+      try {
+        fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
+        notes.push(`fixture, direct onnxruntime fast vs plain: ${JSON.stringify(fixture)}`);
+      } catch (err) {
+        notes.push(`fixture agreement failed: ${(err as Error).message}`);
+      }
+  }
   mem.stop();
-  const result: SuiteResult = { rows, notes, extra: { device, images: images.length, detail, fixture } };
+  const result: SuiteResult = {
+    rows,
+    notes,
+    extra: { device, images: images.length, detail, fixture, fixtureEngine },
+  };
   writeReport(docsDir, device, opts, result);
   return result;
 }

@@ -35,13 +35,17 @@ python3 -c 'import torch, transformers, onnx, onnxruntime; print("torch", torch.
 if has smoke; then
   stamp smoke
   node --version
-  GPU_BENCH_ARCHS=none GPU_BENCH_DOCS="$WORK/smoke" GPU_BENCH_MODELS="$WORK/models" node --import tsx bench/index.ts --suite gpu --provider cuda --out "$WORK/smoke" \
+  GPU_BENCH_ARCHS=none GPU_BENCH_FIXTURE_SCENES=${SMOKE_SCENES:-1} GPU_BENCH_DOCS="$WORK/smoke" GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_IMAGES="$WORK/images" \
+    $BENCH_CMD --suite gpu --provider cuda --out "$WORK/smoke" \
     || echo "SMOKE FAILED"
 fi
 
 if has export; then
-  stamp export fixture fp16
-  python3 native-models/export/fp16_convert.py native-models/fixtures/tinysam-shapes "$WORK/models/tinysam-shapes-fp16" || echo "FIXTURE FP16 FAILED"
+  # The fixture's fp16 copy made by onnxruntime's converter is not usable (docs/gpu.md); FIXTURE_FP16=1 still makes it.
+  if [ "${FIXTURE_FP16:-0}" = 1 ]; then
+    stamp export fixture fp16
+    python3 native-models/export/fp16_convert.py native-models/fixtures/tinysam-shapes "$WORK/models/tinysam-shapes-fp16" || echo "FIXTURE FP16 FAILED"
+  fi
   for a in $ARCHS; do
     stamp export "$a"
     python3 native-models/export/export.py --arch "$a" --random-init --precision "$PRECISION" --out "$WORK/models" --save-weights --device cuda \
