@@ -282,3 +282,48 @@ describe('decodeInto', () => {
     expect(() => decodeInto({ size: [2, 3], counts: [6] }, new Uint8Array(5))).toThrow(/buffer has 5 bytes/);
   });
 });
+
+describe('countsToString across the int32 fast path boundary', () => {
+  // pycocotools' rleToString on int64 counts, with float arithmetic only (no 32-bit bit operators).
+  function reference(counts: number[]): string {
+    let s = '';
+    counts.forEach((v, i) => {
+      let x = i > 2 ? v - counts[i - 2]! : v;
+      let more = true;
+      while (more) {
+        let c = x - Math.floor(x / 32) * 32;
+        x = Math.floor(x / 32);
+        more = c & 0x10 ? x !== -1 : x !== 0;
+        if (more) c |= 0x20;
+        s += String.fromCharCode(c + 48);
+      }
+    });
+    return s;
+  }
+
+  it('encodes counts and deltas near ±2^30, 2^31 and 2^40 like the arithmetic version, and round-trips', () => {
+    const edges = [
+      0,
+      1,
+      15,
+      16,
+      31,
+      32,
+      2 ** 30 - 1,
+      2 ** 30,
+      2 ** 30 + 1,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 + 5,
+      2 ** 40 + 3,
+    ];
+    for (const a of edges)
+      for (const b of edges) {
+        // Deltas of the 4th and 5th counts are b − a and a − b: both signs around each edge.
+        const counts = [a, b, 7, b, a, 3];
+        const s = countsToString(counts);
+        expect(s).toBe(reference(counts));
+        expect(countsFromString(s)).toEqual(counts);
+      }
+  });
+});

@@ -22,13 +22,26 @@ export function countsToString(counts: ArrayLike<number>): string {
     }
     let x = v;
     if (i > 2) x -= counts[i - 2]!;
+    // At most 11 groups per count (55 bits): grow once per count, not per group.
+    if (p + 12 >= buf.length) {
+      const grown = new Uint8Array(buf.length * 2);
+      grown.set(buf);
+      buf = grown;
+    }
+    if (x >= -0x40000000 && x < 0x40000000) {
+      // Fits int32: C's own `x & 0x1f; x >>= 5`, several times faster than the float arithmetic below.
+      for (;;) {
+        let c = x & 0x1f;
+        x >>= 5;
+        const more = c & 0x10 ? x !== -1 : x !== 0;
+        if (more) c |= 0x20;
+        buf[p++] = c + 48;
+        if (!more) break;
+      }
+      continue;
+    }
     let more = true;
     while (more) {
-      if (p + 1 >= buf.length) {
-        const grown = new Uint8Array(buf.length * 2);
-        grown.set(buf);
-        buf = grown;
-      }
       // x mod 32 in [0, 32) and floor(x / 32): the same as C's `x & 0x1f; x >>= 5` on two's complement.
       let c = x - Math.floor(x / 32) * 32;
       x = Math.floor(x / 32);
@@ -40,7 +53,8 @@ export function countsToString(counts: ArrayLike<number>): string {
   let s = '';
   const CHUNK = 8192;
   for (let i = 0; i < p; i += CHUNK) {
-    s += String.fromCharCode.apply(null, Array.from(buf.subarray(i, Math.min(p, i + CHUNK))));
+    // apply takes any array-like: no copy of the chunk into a JS array.
+    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(p, i + CHUNK)) as unknown as number[]);
   }
   return s;
 }

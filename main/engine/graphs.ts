@@ -426,16 +426,20 @@ export function rleCountsFromChanges(
   const out: number[][] = [];
   let j = 0;
   for (let mask = 0; mask < k; mask++) {
-    const counts: number[] = [];
-    if (first[mask]) counts.push(0);
+    let end = j;
+    while (end < m && changes[end] === mask) end++;
+    // Sized up front: random-weight masks have ~10^5 runs each, and push() growth dominated this loop.
+    const lead = first[mask] ? 1 : 0;
+    const counts = new Array<number>(lead + (end - j) + 1);
+    if (lead) counts[0] = 0;
     let prev = 0;
-    while (j < m && changes[j] === mask) {
+    let c = lead;
+    for (; j < end; j++) {
       const start = changes[m + j]! + 1;
-      counts.push(start - prev);
+      counts[c++] = start - prev;
       prev = start;
-      j++;
     }
-    counts.push(n - prev);
+    counts[c] = n - prev;
     out.push(counts);
   }
   if (j !== m) throw new RangeError('post-processing changes are not sorted by mask');

@@ -1,5 +1,5 @@
 // The engine's own worker ops: embed, segment, decodeLowRes, stats.
-import { area, compress, encode, toBbox, type RleCounts } from '../../common/rle/index.js';
+import { area, compress, countsToString, encode, toBbox, type RleCounts } from '../../common/rle/index.js';
 import { EngineError } from './errors.js';
 import { chooseMask, LOW_RES, lowResToMask } from './postprocess.js';
 import type { ImageSource } from './protocol.js';
@@ -160,7 +160,11 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMa
     const timings = { decoder: 0, postprocess: 0, rle: 0, total: 0 };
     const push = (counts: number[], score: number, maskIndex: number): void => {
       const r: RleCounts = { size: [g.height, g.width], counts };
-      masks.push({ rle: compress(r), score, area: area(r), bbox: toBbox(r), maskIndex });
+      // toBbox validates the counts once; the string and the area then need no second check.
+      const bbox = toBbox(r);
+      let a = 0;
+      for (let k = 1; k < counts.length; k += 2) a += counts[k]!;
+      masks.push({ rle: { size: r.size, counts: countsToString(counts) }, score, area: a, bbox, maskIndex });
     };
     for (let i = 0; i < encoded.length; i += batch) {
       const part = encoded.slice(i, i + batch);
