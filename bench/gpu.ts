@@ -500,9 +500,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   // The direct onnxruntime path always gives the logit agreement and the 1024-prompt check; its task rows
   // (the comparison with the engine) can be skipped with GPU_BENCH_ORT_TASKS=none.
   const ortTasksEnv = env.GPU_BENCH_ORT_TASKS;
-  const engineAmgBatch = Number.parseInt(env.GPU_BENCH_ENGINE_AMG_BATCH ?? '1024', 10);
-  if (!(engineAmgBatch >= 1 && engineAmgBatch <= 1024))
-    throw new GpuBenchError('GPU_BENCH_ENGINE_AMG_BATCH must be 1..1024');
+  // Prompts per decoder call on the engine's AMG rows; several (e.g. "1024,256") give one row each.
+  const engineAmgBatches = (env.GPU_BENCH_ENGINE_AMG_BATCH ?? '1024')
+    .split(',')
+    .map((b) => Number.parseInt(b, 10));
+  if (!engineAmgBatches.every((b) => b >= 1 && b <= 1024))
+    throw new GpuBenchError('GPU_BENCH_ENGINE_AMG_BATCH must be 1..1024 (comma-separated)');
+  const engineAmgBatch = engineAmgBatches[0]!;
   const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
   for (const t of tasks)
     if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
@@ -571,9 +575,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       if (paths.includes('engine')) {
         mem.reset();
         const enginePer: Record<string, unknown> = {};
-        for (const task of tasks) {
+        const jobs = tasks.flatMap((task) =>
+          task === 'amg'
+            ? engineAmgBatches.map((batch) => ({ task, batch }))
+            : [{ task, batch: engineAmgBatch }],
+        );
+        for (const { task, batch } of jobs) {
           // A fresh engine per task: its embedding cache must not serve the next task's images.
-          const batch = engineAmgBatch;
           const runs: ImageRun[] = [];
           let engine: SamEngine | null = null;
           try {
@@ -583,7 +591,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             enginePer.fastPath = engine.describe().fastPath;
             for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
             rows.push(row(arch, `engine ${variant}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref));
-            enginePer[task] = {
+            enginePer[task === 'amg' ? `amg_b${batch}` : task] = {
               perImageMs: runs.map((x) => +x.ms.toFixed(2)),
               stages: runs.map((x) => x.stages),
             };
