@@ -575,7 +575,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       if (paths.includes('engine')) {
         mem.reset();
         const enginePer: Record<string, unknown> = {};
-        const jobs = tasks.flatMap((task) =>
+        const jobs = tasks.flatMap((task): { task: Task; batch: number }[] =>
           task === 'amg'
             ? engineAmgBatches.map((batch) => ({ task, batch }))
             : [{ task, batch: engineAmgBatch }],
