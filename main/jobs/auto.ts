@@ -4,7 +4,7 @@ import { iou as rleIou, type Rle } from '../../common/rle/index.js';
 import { boxesToMasks, generateMasks } from '../engine/amg/index.js';
 import { EngineError, type SamEngine } from '../engine/index.js';
 import type { Annotation, ImageRecord, Job, Project } from '../store/index.js';
-import { runImageJob, type ImageWork, type JobHandle } from './runner.js';
+import { runImageJob, type ImagePrefetch, type ImageWork, type JobHandle } from './runner.js';
 import { selectImages } from './select.js';
 import { JobError, type AutoAnnotateParams, type AutoJobKind, type BoxesToMasksParams } from './types.js';
 
@@ -52,6 +52,15 @@ function checkAutoParams(p: AutoAnnotateParams): AutoAnnotateParams {
     );
   }
   return p;
+}
+
+/** Embeds the next image while the current one is decoded: its embedding then comes from the cache. */
+function embedAhead(project: Project, engine: SamEngine): ImagePrefetch {
+  return (img) => {
+    engine.embed(project.imagePath(img.path)).catch(() => {
+      // The image's own turn reports the error (unreadable file, bad format) against that image.
+    });
+  };
 }
 
 function autoWork(project: Project, engine: SamEngine, params: AutoAnnotateParams): ImageWork {
@@ -156,6 +165,7 @@ function start(project: Project, engine: SamEngine, job: Job): JobHandle {
       images,
       work: autoWork(project, engine, params),
       isFatal,
+      prefetch: embedAhead(project, engine),
     });
   }
   if (kind === 'boxesToMasks') {
@@ -168,6 +178,7 @@ function start(project: Project, engine: SamEngine, job: Job): JobHandle {
       images,
       work: boxesWork(project, engine, params),
       isFatal,
+      prefetch: embedAhead(project, engine),
     });
   }
   throw new JobError(

@@ -163,6 +163,26 @@ describe('auto-annotate job', () => {
     p.close();
   });
 
+  it('embeds the next image while the current one is processed, encoding each image once', async () => {
+    const p = await makeProject(3);
+    const own = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });
+    try {
+      const embedded: string[] = [];
+      const embed = own.embed.bind(own);
+      own.embed = (image) => {
+        embedded.push(path.basename(String(image)));
+        return embed(image);
+      };
+      const fin = await startAutoAnnotate(p, own, { amg: AMG }).done;
+      expect(fin.done).toBe(3);
+      // Images 2 and 3 were asked for ahead of their turn; the AMG op then found them in the cache.
+      expect(embedded).toEqual(['shapes_01.jpg', 'shapes_02.jpg']);
+      expect((await own.stats()).encoderRuns).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('rejects bad parameters before creating a job', async () => {
     const p = await makeProject(1);
     expect(() => startAutoAnnotate(p, engine, { amg: { pointsPerSide: 0 } })).toThrow(JobError);

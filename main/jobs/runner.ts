@@ -8,6 +8,12 @@ import type { AutoJobKind, JobProgress, JobRunState } from './types.js';
 /** Work for one image: the slow part runs in `process`; the returned write runs inside the transaction. */
 export type ImageWork = (img: ImageRecord) => Promise<(now: number) => void>;
 
+/**
+ * Starts preparing an image before its turn (decoding and encoding it in the engine's cache), so that CPU
+ * decoding of image i+1 overlaps the GPU work on image i. Fire-and-forget: failures surface in `work`.
+ */
+export type ImagePrefetch = (img: ImageRecord) => void;
+
 /** An error that stops the whole job (the model is gone, the database is broken), not just one image. */
 export type IsFatal = (err: unknown) => boolean;
 
@@ -184,8 +190,9 @@ export function runImageJob(args: {
   images: ImageRecord[];
   work: ImageWork;
   isFatal: IsFatal;
+  prefetch?: ImagePrefetch;
 }): JobHandle {
-  const { project, jobId, kind, images, work, isFatal } = args;
+  const { project, jobId, kind, images, work, isFatal, prefetch } = args;
   const jobs = project.jobs;
   return new JobHandle(jobId, kind, images.length, async (h) => {
     const finished = jobs.finishedImageIds({ jobId });
@@ -198,8 +205,8 @@ export function runImageJob(args: {
     h._beginRun(done, failed);
     h._set({ state: 'running', current: '' }, true);
     try {
-      for (const img of images) {
-        if (finished.has(img.id)) continue;
+      const todo = images.filter((img) => !finished.has(img.id));
+      for (const [i, img] of todo.entries()) {
         const gate = await h._gate((paused) =>
           jobs.setJobState({ id: jobId, state: paused ? 'paused' : 'running' }),
         );
@@ -214,6 +221,8 @@ export function runImageJob(args: {
           return;
         }
         h._set({ current: img.path });
+        const next = todo[i + 1];
+        if (prefetch && next) prefetch(next);
         let write: ((now: number) => void) | null = null;
         let itemError: unknown = null;
         try {
