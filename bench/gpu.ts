@@ -639,28 +639,76 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   return result;
 }
 
+/** The issue's ratio goals (ours vs PyTorch eager fp32, same GPU). */
+export const GOALS: Record<Task, number> = { sps: 6, mps: 10, amg: 8 };
+
+/**
+ * Per architecture and task, the best ratio reached against its goal: how far it is from the goal, and
+ * which stage dominates (the "where the time goes" column), from the rows of a run.
+ */
+export function goalLines(rows: SuiteResult['rows']): string[] {
+  const best = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const key = `${String(r.arch)} ${String(r.task)}`;
+    const b = best.get(key);
+    if (typeof r.speedup === 'number' && (!b || (r.speedup as number) > (b.speedup as number)))
+      best.set(key, r);
+  }
+  const out = [
+    '## Goals',
+    '',
+    '| arch | task | best path | ratio | goal | of goal | missed by | largest stage (dec/enc/dec/post ms) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of best.values()) {
+    const goal = GOALS[r.task as Task];
+    const ratio = r.speedup as number;
+    const stages = String(r['stages p50 dec/enc/dec/post']).split('/').map(Number);
+    const names = ['image decode', 'encoder', 'decoder', 'post-processing'];
+    const top = stages.indexOf(Math.max(...stages));
+    out.push(
+      `| ${String(r.arch)} | ${String(r.task)} | ${String(r.path)} | ${ratio}× | ${goal}× | ${Math.round((100 * ratio) / goal)}% | ` +
+        `${ratio >= goal ? 'met' : `${(goal / ratio).toFixed(1)}×`} | ${names[top]} (${String(r['stages p50 dec/enc/dec/post'])}) |`,
+    );
+  }
+  return out;
+}
+
+/** The markdown report of a run (also re-rendered from a committed JSON by bench/gpu-report.ts). */
+export function renderReport(
+  device: string,
+  date: string,
+  provider: string,
+  result: SuiteResult,
+  ortVersion: string,
+): string {
+  const cols = Object.keys(result.rows[0] ?? {});
+  return [
+    `# GPU benchmark — ${device}`,
+    '',
+    `${date} · provider ${provider} · ${String((result.extra as { images: number }).images)} images · onnxruntime-node ${ortVersion}`,
+    '',
+    `| ${cols.join(' | ')} |`,
+    `| ${cols.map(() => '---').join(' | ')} |`,
+    ...result.rows.map((r) => `| ${cols.map((c) => String(r[c] ?? '')).join(' | ')} |`),
+    '',
+    ...goalLines(result.rows),
+    '',
+    ...(result.notes ?? []).map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
 function writeReport(docsDir: string, device: string, opts: BenchOptions, result: SuiteResult): void {
   mkdirSync(docsDir, { recursive: true });
   const slug = `gpu-${device
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '')}`;
-  const cols = Object.keys(result.rows[0] ?? {});
-  const md = [
-    `# GPU benchmark — ${device}`,
-    '',
-    `${new Date().toISOString()} · provider ${opts.provider} · ${String((result.extra as { images: number }).images)} images · onnxruntime-node ${ort.env.versions.common}`,
-    '',
-    `| ${cols.join(' | ')} |`,
-    `| ${cols.map(() => '---').join(' | ')} |`,
-    ...result.rows.map((r) => `| ${cols.map((c) => String(r[c] ?? '')).join(' | ')} |`),
-    '',
-    ...(result.notes ?? []).map((n) => `- ${n}`),
-    '',
-  ].join('\n');
-  writeFileSync(path.join(docsDir, `${slug}.md`), md);
+  const date = new Date().toISOString();
   writeFileSync(
-    path.join(docsDir, `${slug}.json`),
-    JSON.stringify({ device, date: new Date().toISOString(), ...result }, null, 2),
+    path.join(docsDir, `${slug}.md`),
+    renderReport(device, date, opts.provider, result, ort.env.versions.common),
   );
+  writeFileSync(path.join(docsDir, `${slug}.json`), JSON.stringify({ device, date, ...result }, null, 2));
 }
