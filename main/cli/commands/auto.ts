@@ -7,7 +7,13 @@ import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { AmgOptionsInput } from '../../../common/amg/types.js';
 import type { DecoderChoice } from '../../engine/amg/index.js';
-import { fixtureModelDir, loadModelInfo, SamEngine, type ProviderChoice } from '../../engine/index.js';
+import {
+  fixtureModelDir,
+  loadModelInfo,
+  SamEngine,
+  type FastPathChoice,
+  type ProviderChoice,
+} from '../../engine/index.js';
 import {
   findResumableJob,
   resumeJob,
@@ -43,6 +49,7 @@ function unitArg(what: string) {
 interface CommonFlags {
   model?: string;
   provider: ProviderChoice;
+  fastPath: FastPathChoice;
   images?: string;
   decoder: DecoderChoice;
   new: boolean;
@@ -128,12 +135,14 @@ async function runJob(
     engine = await SamEngine.create({
       modelDir: resolveModelDir(project, flags.model),
       provider: flags.provider,
+      fastPath: flags.fastPath,
       cacheDir: flags.cache ? flags.cacheDir : false,
     });
     const p = engine.providerInfo();
     if (!flags.json)
       out(
-        `model     ${engine.model.id} · provider ${p.active}${p.fallbackReason ? ` (${p.fallbackReason})` : ''}`,
+        `model     ${engine.model.id} · provider ${p.active}${p.fallbackReason ? ` (${p.fallbackReason})` : ''}` +
+          ` · fast path ${engine.describe().fastPath.active ? 'on' : 'off'}`,
       );
     const previous = flags.new ? undefined : findResumableJob(project, kind, params);
     handle = previous
@@ -187,6 +196,11 @@ function common(cmd: Command): Command {
     )
     .addOption(
       new Option('--provider <name>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'),
+    )
+    .addOption(
+      new Option('--fast-path <mode>', 'GPU pre/post-processing graphs (auto: on with CUDA)')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
     )
     .option('--images <glob>', 'only images whose path (relative to the project root) matches this glob')
     .addOption(

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { area, decode } from '../../../common/rle/index.js';
+import { area, decode, iou, type Rle } from '../../../common/rle/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const model = path.join(root, 'native-models/fixtures/tinysam-shapes');
@@ -92,6 +92,33 @@ describe('maskroom segment', () => {
     expect(j.size).toEqual([720, 1024]);
     expect(area(j)).toBe(j.area);
     expect(decode(j)[250 * 1024 + 563]).toBe(0);
+  });
+
+  it("--fast-path on gives the plain path's mask (GPU graphs, here on CPU); a bad mode is refused", async () => {
+    const run = (mode: string) =>
+      cli(
+        'segment',
+        image,
+        '-m',
+        model,
+        '-p',
+        '563,250',
+        '--no-cache',
+        '--provider',
+        'cpu',
+        '--fast-path',
+        mode,
+        '--json',
+      );
+    const [on, off] = await Promise.all([run('on'), run('off')]);
+    expect(on.code).toBe(0);
+    expect(off.code).toBe(0);
+    const a = JSON.parse(on.stdout) as { rle: Rle };
+    const b = JSON.parse(off.stdout) as { rle: Rle };
+    expect(iou(a.rle, b.rle)).toBeGreaterThan(0.99);
+    const bad = await run('fast');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/fast-path/);
   });
 
   it('fails with one line and a nonzero exit on bad input', async () => {

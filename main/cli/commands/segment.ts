@@ -9,6 +9,7 @@ import {
   type MaskResult,
   type Prompt,
   type PromptPoint,
+  type FastPathChoice,
   type ProviderChoice,
 } from '../../engine/index.js';
 
@@ -48,6 +49,7 @@ interface SegmentFlags {
   box?: [number, number, number, number];
   out?: string;
   provider: ProviderChoice;
+  fastPath: FastPathChoice;
   cacheDir?: string;
   cache: boolean;
   json: boolean;
@@ -91,6 +93,11 @@ export function register(program: Command): void {
     .addOption(
       new Option('--provider <name>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'),
     )
+    .addOption(
+      new Option('--fast-path <mode>', 'GPU pre/post-processing graphs (auto: on with CUDA)')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .option('--cache-dir <dir>', 'embedding cache folder (default: ~/.cache/maskroom/embeddings)')
     .option('--no-cache', 'do not read or write the disk embedding cache')
     .option('--json', 'print the result as one JSON object', false)
@@ -102,6 +109,7 @@ export function register(program: Command): void {
       const engine = await SamEngine.create({
         modelDir: flags.model,
         provider: flags.provider,
+        fastPath: flags.fastPath,
         cacheDir: flags.cache ? flags.cacheDir : false,
       });
       try {
