@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goalLines } from './gpu.js';
+import { goalLines } from './gpu-report.js';
 
 const row = (path: string, task: string, speedup: number, stages: string) => ({
   arch: 'sam_vit_h',
