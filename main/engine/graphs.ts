@@ -166,41 +166,36 @@ export class GraphBuilder {
     this.outs.push({ name, type, dims });
   }
 
-  /** An int64 constant; `dims` [] makes a scalar. */
-  i64(values: number[], dims: number[] = [values.length]): string {
+  private constant(type: ElemType, raw: Uint8Array, dims: number[]): string {
     const name = this.fresh('c');
-    const raw = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
     this.inits.push([
       ...dims.flatMap((d) => vint(1, d)),
-      ...vint(2, ELEM.int64),
+      ...vint(2, ELEM[type]),
       ...str(8, name),
       ...lenField(9, raw),
     ]);
     return name;
+  }
+
+  /** An int64 constant; `dims` [] makes a scalar. */
+  i64(values: number[], dims: number[] = [values.length]): string {
+    return this.constant(
+      'int64',
+      new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer),
+      dims,
+    );
   }
 
   f32(values: number[], dims: number[] = [values.length]): string {
-    const name = this.fresh('c');
-    const raw = new Uint8Array(Float32Array.from(values).buffer);
-    this.inits.push([
-      ...dims.flatMap((d) => vint(1, d)),
-      ...vint(2, ELEM.float),
-      ...str(8, name),
-      ...lenField(9, raw),
-    ]);
-    return name;
+    return this.constant('float', new Uint8Array(Float32Array.from(values).buffer), dims);
   }
 
   bool(values: boolean[], dims: number[] = [values.length]): string {
-    const name = this.fresh('c');
-    const raw = Uint8Array.from(values, (v) => (v ? 1 : 0));
-    this.inits.push([
-      ...dims.flatMap((d) => vint(1, d)),
-      ...vint(2, ELEM.bool),
-      ...str(8, name),
-      ...lenField(9, raw),
-    ]);
-    return name;
+    return this.constant(
+      'bool',
+      Uint8Array.from(values, (v) => (v ? 1 : 0)),
+      dims,
+    );
   }
 
   /** Adds one node; returns its (single) output name. Input '' marks an omitted optional input. */

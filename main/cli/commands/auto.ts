@@ -7,13 +7,8 @@ import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { AmgOptionsInput } from '../../../common/amg/types.js';
 import type { DecoderChoice } from '../../engine/amg/index.js';
-import {
-  fixtureModelDir,
-  loadModelInfo,
-  SamEngine,
-  type FastPathChoice,
-  type ProviderChoice,
-} from '../../engine/index.js';
+import { fixtureModelDir, loadModelInfo, SamEngine } from '../../engine/index.js';
+import { engineOptions, type EngineFlags } from './engine-options.js';
 import {
   findResumableJob,
   resumeJob,
@@ -46,15 +41,11 @@ function unitArg(what: string) {
   };
 }
 
-interface CommonFlags {
+interface CommonFlags extends EngineFlags {
   model?: string;
-  provider: ProviderChoice;
-  fastPath: FastPathChoice;
   images?: string;
   decoder: DecoderChoice;
   new: boolean;
-  cache: boolean;
-  cacheDir?: string;
   json: boolean;
 }
 
@@ -188,19 +179,11 @@ async function runJob(
 }
 
 function common(cmd: Command): Command {
-  return cmd
+  return engineOptions(cmd)
     .argument('<dir>', 'project folder')
     .option(
       '-m, --model <dir>',
       "model folder (default: the project's active model, else the bundled tinysam-shapes fixture)",
-    )
-    .addOption(
-      new Option('--provider <name>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'),
-    )
-    .addOption(
-      new Option('--fast-path <mode>', 'GPU pre/post-processing graphs (auto: on with CUDA)')
-        .choices(['auto', 'on', 'off'])
-        .default('auto'),
     )
     .option('--images <glob>', 'only images whose path (relative to the project root) matches this glob')
     .addOption(
@@ -209,8 +192,6 @@ function common(cmd: Command): Command {
         .default('auto'),
     )
     .option('--new', 'start a new job even if an unfinished one with the same settings exists', false)
-    .option('--cache-dir <dir>', 'embedding cache folder (default: ~/.cache/maskroom/embeddings)')
-    .option('--no-cache', 'do not read or write the disk embedding cache')
     .option('--json', 'print the outcome as one JSON object', false);
 }
 

@@ -1,17 +1,11 @@
 // `maskroom segment <image> --model <dir> --point x,y[,label]... [--box x0,y0,x1,y1] [--out mask.png|mask.json]`
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { decode } from '../../../common/rle/index.js';
-import {
-  SamEngine,
-  type MaskResult,
-  type Prompt,
-  type PromptPoint,
-  type FastPathChoice,
-  type ProviderChoice,
-} from '../../engine/index.js';
+import { SamEngine, type MaskResult, type Prompt, type PromptPoint } from '../../engine/index.js';
+import { engineOptions, type EngineFlags } from './engine-options.js';
 
 /**
  * A bad combination of options found in the action. Not a CommanderError: main() prints only errors that
@@ -43,15 +37,11 @@ function parseBox(value: string): [number, number, number, number] {
   return numbers(value, '--box', [4]) as [number, number, number, number];
 }
 
-interface SegmentFlags {
+interface SegmentFlags extends EngineFlags {
   model: string;
   point?: PromptPoint[];
   box?: [number, number, number, number];
   out?: string;
-  provider: ProviderChoice;
-  fastPath: FastPathChoice;
-  cacheDir?: string;
-  cache: boolean;
   json: boolean;
 }
 
@@ -75,8 +65,7 @@ async function writeMask(file: string, r: MaskResult): Promise<void> {
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 
 export function register(program: Command): void {
-  program
-    .command('segment')
+  engineOptions(program.command('segment'))
     .description('Segment one object in an image from point clicks and/or a box (SAM).')
     .argument('<image>', 'image file (JPEG, PNG, WebP, TIFF, BMP)')
     .requiredOption('-m, --model <dir>', 'model folder (manifest.json + ONNX files)')
@@ -90,16 +79,6 @@ export function register(program: Command): void {
       '-o, --out <file>',
       'write the mask: .png (8-bit, 255 inside) or .json (COCO RLE + score, bbox, area)',
     )
-    .addOption(
-      new Option('--provider <name>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'),
-    )
-    .addOption(
-      new Option('--fast-path <mode>', 'GPU pre/post-processing graphs (auto: on with CUDA)')
-        .choices(['auto', 'on', 'off'])
-        .default('auto'),
-    )
-    .option('--cache-dir <dir>', 'embedding cache folder (default: ~/.cache/maskroom/embeddings)')
-    .option('--no-cache', 'do not read or write the disk embedding cache')
     .option('--json', 'print the result as one JSON object', false)
     .action(async (image: string, flags: SegmentFlags) => {
       if (!flags.point?.length && !flags.box) throw new UsageError('give at least one --point or a --box');
