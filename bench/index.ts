@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOptions, SuiteResult } from './types.js';
 
-const SUITES = ['engine', 'rle', 'store', 'amg', 'app', 'gpu'] as const;
+const SUITES = ['engine', 'rle', 'store', 'amg', 'app', 'gpu', 'gpucopy'] as const;
 type SuiteName = (typeof SUITES)[number];
 // The default run skips suites that need a GPU host.
 const DEFAULT: SuiteName[] = ['engine', 'rle', 'store', 'amg', 'app'];
