@@ -14,7 +14,8 @@ import type {
   SegmentManyOptions,
   SegmentOptions,
 } from './types.js';
-import { registerOp } from './worker-ops.js';
+import type { EmbeddingRecord } from './cache.js';
+import { registerOp, type WorkerContext } from './worker-ops.js';
 
 const PLANE = LOW_RES * LOW_RES;
 
@@ -101,6 +102,18 @@ registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskR
   },
 );
 
+/** Every prompt mapped into the model's frame; a bad one is named by its index. */
+function encodeAll(ctx: WorkerContext, record: EmbeddingRecord, prompts: Prompt[]): EncodedPrompt[] {
+  return prompts.map((p, i) => {
+    try {
+      return ctx.encodePrompt(record, p);
+    } catch (err) {
+      if (err instanceof EngineError) throw new EngineError(err.code, `prompt ${i}: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
 registerOp<{ key: string; prompts: Prompt[]; opts?: DecodeLowResOptions }, LowResResult>(
   'decodeLowRes',
   async (ctx, payload) => {
@@ -113,14 +126,7 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: DecodeLowResOptions }, LowRe
       throw new EngineError('bad_prompt', `pointsPerBatch must be an integer ≥ 1, got ${String(batch)}`);
     }
     const { record } = await ctx.embed({ key: payload.key });
-    const encoded = payload.prompts.map((p, i) => {
-      try {
-        return ctx.encodePrompt(record, p);
-      } catch (err) {
-        if (err instanceof EngineError) throw new EngineError(err.code, `prompt ${i}: ${err.message}`);
-        throw err;
-      }
-    });
+    const encoded = encodeAll(ctx, record, payload.prompts);
     const r = await ctx.decodeLowRes(record, encoded, opts.pointsPerBatch);
     const best = Int32Array.from(encoded, (e, b) =>
       chooseMask(r.iou, b * r.masksPerPrompt, r.masksPerPrompt, opts.multimask ?? e.ambiguous),
@@ -148,14 +154,7 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMa
     const t0 = performance.now();
     const { record } = await ctx.embed({ key: payload.key });
     const g = record.geometry;
-    const encoded: EncodedPrompt[] = payload.prompts.map((p, i) => {
-      try {
-        return ctx.encodePrompt(record, p);
-      } catch (err) {
-        if (err instanceof EngineError) throw new EngineError(err.code, `prompt ${i}: ${err.message}`);
-        throw err;
-      }
-    });
+    const encoded = encodeAll(ctx, record, payload.prompts);
     const masks: ManyMasksResult['masks'] = [];
     const timings = { decoder: 0, postprocess: 0, rle: 0, total: 0 };
     const push = (counts: number[], score: number, maskIndex: number): void => {
