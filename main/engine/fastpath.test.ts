@@ -98,6 +98,31 @@ describe('fast path', () => {
     expect(Math.min(...ious)).toBeGreaterThanOrEqual(0.98);
   });
 
+  it('applies EXIF orientation before the GPU resize: a rotated half-size file gives the plain path’s masks', async () => {
+    const { image, points } = await sceneShapes('shapes_03');
+    // Stored rotated 90° counter-clockwise and tagged "rotate 90° CW to display" (orientation 6).
+    // Two pipelines: within one, sharp rotates before it resizes.
+    const small = await sharp(readFileSync(image)).resize(512, 360).png().toBuffer();
+    const rotated = await sharp(small)
+      .rotate(270)
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const ious: number[] = [];
+    for (const prompt of points) {
+      const p: Prompt = { points: prompt.points!.map((q) => ({ ...q, x: q.x / 2, y: q.y / 2 })) };
+      const a = await fast.segment(rotated, p);
+      const b = await plain.segment(rotated, p);
+      expect([a.width, a.height]).toEqual([512, 360]);
+      if (b.area >= 1000) ious.push(iou(a.rle, b.rle));
+    }
+    // A wrong orientation would give unrelated masks (IoU near 0); resampling differences at half size
+    // move a few boundary pixels of these 4–25k-pixel objects.
+    expect(ious.length).toBeGreaterThanOrEqual(2);
+    expect(Math.min(...ious)).toBeGreaterThanOrEqual(0.95);
+    expect(ious.reduce((t, v) => t + v, 0) / ious.length).toBeGreaterThanOrEqual(0.98);
+  });
+
   it('segmentMany: one batched call gives each prompt’s segment() mask, on both paths', async () => {
     const { image, points } = await sceneShapes('shapes_02');
     for (const engine of [fast, plain]) {
