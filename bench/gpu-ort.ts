@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { compress, type Rle } from '../common/rle/index.js';
+import { rleCountsFromChanges } from '../main/engine/graphs.js';
 import { toInputFrame, type ImageGeometry } from '../main/engine/preprocess.js';
 
 export const MEAN = [123.675, 116.28, 103.53] as const;
@@ -177,20 +178,14 @@ export function lowResSlice(lowRes: Float32Array, idx: number): Float32Array {
  * each i where column-major pixel i+1 differs from pixel i, sorted by k then i (NonZero's order).
  */
 export function rlesFromChanges(first: Uint8Array, changes: BigInt64Array, h: number, w: number): Rle[] {
-  const n = h * w;
-  const out: Rle[] = [];
-  let j = 0;
-  for (let k = 0; k < first.length; k++) {
-    const counts: number[] = first[k] ? [0] : [];
-    let prev = 0;
-    while (j < changes.length / 2 && Number(changes[2 * j]) === k) {
-      const start = Number(changes[2 * j + 1]) + 1;
-      counts.push(start - prev);
-      prev = start;
-      j++;
-    }
-    counts.push(n - prev);
-    out.push(compress({ size: [h, w], counts }));
+  // The engine's graphs emit the same pairs transposed ([2, M] int32); one counting routine serves both.
+  const m = changes.length / 2;
+  const cols = new Int32Array(2 * m);
+  for (let j = 0; j < m; j++) {
+    cols[j] = Number(changes[2 * j]);
+    cols[m + j] = Number(changes[2 * j + 1]);
   }
-  return out;
+  return rleCountsFromChanges(first, cols, first.length, h * w).map((counts) =>
+    compress({ size: [h, w], counts }),
+  );
 }

@@ -107,7 +107,7 @@ async function runTask(
 
 /**
  * The same task through the product path: SamEngine (worker thread, caches off) and the engine's AMG op.
- * SPS keeps SAM's chosen mask only (the engine's segment()); MPS upscales each prompt's chosen mask in JS.
+ * SPS keeps SAM's chosen mask only (the engine's segment()); MPS is one segmentMany() call (mask 0 each).
  */
 async function runEngineTask(
   engine: SamEngine,
