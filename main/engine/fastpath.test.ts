@@ -41,6 +41,23 @@ async function sceneShapes(
   return { image: p.image, points, boxes };
 }
 
+/**
+ * Fast vs plain IoU of each full-size click replayed on a 512×360 version of its scene. At half size a few
+ * shapes are beyond this tiny model (masks of a few dozen pixels, on both paths); those flip on any
+ * resampling difference, so only object-sized masks (≥ 1000 px) are compared.
+ */
+async function halfSizeIous(file: Uint8Array, points: Prompt[]): Promise<number[]> {
+  const ious: number[] = [];
+  for (const prompt of points) {
+    const p: Prompt = { points: prompt.points!.map((q) => ({ ...q, x: q.x / 2, y: q.y / 2 })) };
+    const a = await fast.segment(file, p);
+    const b = await plain.segment(file, p);
+    expect([a.width, a.height]).toEqual([512, 360]);
+    if (b.area >= 1000) ious.push(iou(a.rle, b.rle));
+  }
+  return ious;
+}
+
 describe('fast path', () => {
   it('reports itself: on when asked, off with the reason otherwise, and the decoder takes a shared mask input', async () => {
     expect(fast.describe().fastPath).toEqual({ active: true, reason: null, broadcastMaskInput: true });
@@ -84,16 +101,7 @@ describe('fast path', () => {
     const { image, points } = await sceneShapes('shapes_01');
     // Half size: the plain path resizes with sharp, the fast path in its preprocessing graph.
     const small = await sharp(readFileSync(image)).resize(512, 360).png().toBuffer();
-    const ious: number[] = [];
-    for (const prompt of points) {
-      const p: Prompt = { points: prompt.points!.map((q) => ({ ...q, x: q.x / 2, y: q.y / 2 })) };
-      const a = await fast.segment(small, p);
-      const b = await plain.segment(small, p);
-      expect([a.width, a.height]).toEqual([512, 360]);
-      // At half size a few shapes are beyond this tiny model (masks of a few dozen pixels, on both paths);
-      // those flip on any resampling difference, so only object-sized masks are compared.
-      if (b.area >= 1000) ious.push(iou(a.rle, b.rle));
-    }
+    const ious = await halfSizeIous(small, points);
     expect(ious.length).toBeGreaterThanOrEqual(3);
     expect(Math.min(...ious)).toBeGreaterThanOrEqual(0.98);
   });
@@ -108,14 +116,7 @@ describe('fast path', () => {
       .jpeg({ quality: 95 })
       .withMetadata({ orientation: 6 })
       .toBuffer();
-    const ious: number[] = [];
-    for (const prompt of points) {
-      const p: Prompt = { points: prompt.points!.map((q) => ({ ...q, x: q.x / 2, y: q.y / 2 })) };
-      const a = await fast.segment(rotated, p);
-      const b = await plain.segment(rotated, p);
-      expect([a.width, a.height]).toEqual([512, 360]);
-      if (b.area >= 1000) ious.push(iou(a.rle, b.rle));
-    }
+    const ious = await halfSizeIous(rotated, points);
     // A wrong orientation would give unrelated masks (IoU near 0); resampling differences at half size
     // move a few boundary pixels of these 4–25k-pixel objects.
     expect(ious.length).toBeGreaterThanOrEqual(2);
