@@ -121,7 +121,6 @@ const i64 = (values: number[]): ort.Tensor =>
 
 export class FastPath {
   private constructor(
-    private readonly inputSize: number,
     private readonly pre: ort.InferenceSession,
     private readonly upscaler: ort.InferenceSession,
     private readonly masksSession: ort.InferenceSession | null,
@@ -180,7 +179,7 @@ export class FastPath {
         made.push(amg);
         broadcast = await probeBroadcast(plainBatched, m);
       }
-      const fast = new FastPath(m.inputSize, pre, up, masks, amg, broadcast);
+      const fast = new FastPath(pre, up, masks, amg, broadcast);
       const reason = masks
         ? null
         : 'no batched decoder: only preprocessing and upscaling run on the fast path';
@@ -336,11 +335,6 @@ export class FastPath {
       (s): s is ort.InferenceSession => s !== null,
     );
     await Promise.all(all.map((s) => s.release().catch(() => undefined)));
-  }
-
-  /** Side of the encoder input these graphs were built for. */
-  get size(): number {
-    return this.inputSize;
   }
 }
 
