@@ -7,12 +7,14 @@
 Each (arch, precision) becomes `<out>/<arch>[-fp16]/` with encoder.onnx, decoder.onnx (SamOnnxModel format),
 decoder_batched.onnx, manifest.json and export_report.json (max/mean abs error of every output against the
 PyTorch module on fresh random inputs, through onnxruntime). `--save-weights` also writes the fp32 weights
-(weights.pt) that the reference runner loads, so both sides run the same numbers.
+(weights.pt) that the reference runner loads, so both sides run the same numbers. Attention is exported as
+onnxruntime's fused MultiHeadAttention by default (`--attention plain` keeps MatMul/Softmax; fused_attention.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fused_attention import MODES as REL_POS_MODES, fused_attention  # noqa: E402
 from sam_models import ARCHS, IMG_SIZE, ImageEncoder, MaskPostprocess, PromptDecoder, rle_counts_from_changes, build_model, high_res_shapes, save_weights  # noqa: E402
 
 OPSET = 17
@@ -47,13 +50,16 @@ def _save_onnx(tmp_path: str, dst: str) -> None:
         onnx.save_model(model, dst)
 
 
-def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
+def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], outputs: list[str], dynamic: dict, attention: str = "plain") -> None:
+    """Traces `module` to `dst`. attention "plain" keeps MatMul/Softmax; "augment" / "bias" emit fused
+    com.microsoft::MultiHeadAttention (fused_attention.py; the name picks how SAM's rel-pos bias is kept)."""
+    fuse = fused_attention(module, attention) if attention != "plain" else contextlib.nullcontext()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.onnx")
-        with torch.no_grad():
+        with torch.no_grad(), fuse:
             torch.onnx.export(
                 module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
-                opset_version=OPSET, do_constant_folding=True, dynamo=False,
+                opset_version=OPSET, do_constant_folding=True, dynamo=False, custom_opsets={"com.microsoft": 1},
             )
         _save_onnx(path, dst)
 
@@ -86,7 +92,7 @@ def _prompts(b: int, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, 
     return tuple(t.to(device) for t in (coords, labels, mask, has))
 
 
-def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool) -> dict:
+def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "augment") -> dict:
     """Exports one (arch, precision) folder and returns its report (also written to export_report.json)."""
     t0 = time.time()
     model, family = build_model(arch, checkpoint, random_init, seed)
@@ -101,14 +107,14 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     os.makedirs(folder, exist_ok=True)
     hr = high_res_shapes(family)
     hr_names = HIGH_RES_NAMES[: len(hr)]
-    report: dict = {"arch": arch, "family": family, "precision": precision, "opset": OPSET, "torch": torch.__version__, "checks": {}}
+    report: dict = {"arch": arch, "family": family, "precision": precision, "attention": attention, "opset": OPSET, "torch": torch.__version__, "checks": {}}
     g = torch.Generator().manual_seed(seed + 1)
 
     # Encoder
     enc = ImageEncoder(model, family).eval()
     image = torch.randn(1, 3, IMG_SIZE, IMG_SIZE, generator=g).to(device)
     enc_out = ["image_embeddings"] + hr_names
-    _export(enc, (image,), os.path.join(folder, "encoder.onnx"), ["image"], enc_out, {})
+    _export(enc, (image,), os.path.join(folder, "encoder.onnx"), ["image"], enc_out, {}, attention)
     print(f"[{arch} {precision}] encoder exported ({time.time() - t0:.0f}s)", flush=True)
 
     # Decoders take the embeddings as inputs; random ones of realistic scale are enough to trace and check.
@@ -119,8 +125,8 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     orig = torch.tensor([540.0, 960.0], device=device)
     dec_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names + ["orig_im_size"]
     _export(single, (emb, coords, labels, mask, has, *feats, orig), os.path.join(folder, "decoder.onnx"), dec_in,
-            ["masks", "iou_predictions", "low_res_masks"], {"point_coords": {1: "N"}, "point_labels": {1: "N"}, "masks": {2: "H", 3: "W"}})
-    export_batched_decoder(model, family, os.path.join(folder, "decoder_batched.onnx"), emb, feats, g, device)
+            ["masks", "iou_predictions", "low_res_masks"], {"point_coords": {1: "N"}, "point_labels": {1: "N"}, "masks": {2: "H", 3: "W"}}, attention)
+    export_batched_decoder(model, family, os.path.join(folder, "decoder_batched.onnx"), emb, feats, g, device, attention)
     print(f"[{arch} {precision}] decoders exported ({time.time() - t0:.0f}s)", flush=True)
     export_postprocess(os.path.join(folder, "postprocess.onnx"))
 
@@ -136,7 +142,7 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     return report
 
 
-def export_batched_decoder(model, family: str, dst: str, emb: torch.Tensor, feats: list[torch.Tensor], g: torch.Generator, device) -> None:
+def export_batched_decoder(model, family: str, dst: str, emb: torch.Tensor, feats: list[torch.Tensor], g: torch.Generator, device, attention: str = "augment") -> None:
     """Writes decoder_batched.onnx: B prompt sets per call; mask_input / has_mask_input of batch B or 1.
 
     The mask inputs get their own symbolic batch ("BM", not "B") so the graph's signature says what it
@@ -148,7 +154,7 @@ def export_batched_decoder(model, family: str, dst: str, emb: torch.Tensor, feat
     bat_in = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names
     _export(batched, (emb, coords, labels, mask, has, *feats), dst, bat_in, ["iou_predictions", "low_res_masks"],
             {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "BM"}, "has_mask_input": {0: "BM"},
-             "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}})
+             "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}}, attention)
 
 
 def export_postprocess(dst: str) -> dict:
@@ -257,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-check", action="store_true")
     p.add_argument("--save-weights", action="store_true")
+    p.add_argument("--attention", default="augment", choices=["plain", *REL_POS_MODES],
+                   help="plain: MatMul/Softmax; augment (default) / bias: fused MultiHeadAttention, SAM's rel-pos folded into q.k or as a bias")
     a = p.parse_args(argv)
     for arch in a.arch:
         if arch not in ARCHS:
@@ -270,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     for arch in a.arch:
         for pr in precisions:
-            reports.append(export_arch(arch, a.out, pr, a.checkpoint, a.random_init, a.seed, a.device, not a.no_check, a.save_weights))
+            reports.append(export_arch(arch, a.out, pr, a.checkpoint, a.random_init, a.seed, a.device, not a.no_check, a.save_weights, a.attention))
     with open(os.path.join(a.out, "export_summary.json"), "w") as f:
         json.dump(reports, f, indent=2)
     return 0

@@ -1,0 +1,165 @@
+"""Export-time attention as onnxruntime's fused com.microsoft::MultiHeadAttention.
+
+Why: traced through TorchScript, every attention of SAM and SAM2 becomes MatMul -> (Add) -> Softmax -> MatMul,
+and onnxruntime's transformer optimizer finds no pattern to fuse in them (docs/gpu.md). On CUDA the unfused
+form writes the whole score matrix several times over (16 heads x 4096^2 in a global ViT layer), and it
+leaves fp16 tensor cores idle. MultiHeadAttention runs flash / memory-efficient attention kernels instead.
+onnxruntime's CPU provider implements the op too, so fused exports still run (and are checked) on CPU.
+
+SAM's ViT adds a decomposed relative-position bias, rel_h[q, kh] + rel_w[q, kw], to the scores. Two exact
+ways to keep it inside a fused kernel (chosen with `rel_pos`):
+  - "augment": fold the bias into the dot product. Append rel_h[q, :] and rel_w[q, :] to each scaled query
+    and one-hot(kh), one-hot(kw) to each key: q'.k' = scale*q.k + rel_h[q, kh] + rel_w[q, kw]. No bias
+    tensor exists; the head size grows by H + W (padded to a multiple of 8). Values keep their head size.
+  - "bias": materialise rel_h + rel_w as MultiHeadAttention's attention_bias [B, heads, S, T].
+Attention without a bias (SAM2's Hiera, both decoders' two-way transformers) maps onto the op directly.
+
+Used as a context manager around torch.onnx.export; eager PyTorch (the reference runner) never sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MODES = ("augment", "bias")
+MS_DOMAIN = "com.microsoft"
+
+
+class _MultiHeadAttention(torch.autograd.Function):
+    """q [B,S,N*Dk], k [B,T,N*Dk], v [B,T,N*Dv] (+ bias [B|1, N, S, T]) -> [B,S,N*Dv]; SDPA when run eagerly."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, num_heads: int, scale: float):  # noqa: ARG004
+        b, s, _ = q.shape
+        t = k.shape[1]
+        qh = q.reshape(b, s, num_heads, -1).transpose(1, 2)
+        kh = k.reshape(b, t, num_heads, -1).transpose(1, 2)
+        vh = v.reshape(b, t, num_heads, -1).transpose(1, 2)
+        out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=bias, scale=scale)
+        return out.transpose(1, 2).reshape(b, s, -1)
+
+    @staticmethod
+    def symbolic(g, q, k, v, bias, num_heads: int, scale: float):
+        inputs = [q, k, v]
+        if not (bias is None or bias.node().mustBeNone()):
+            # Inputs 3..4 (projection bias, key padding mask) are absent; 5 is attention_bias.
+            none = g.op("prim::Constant").setType(torch._C.OptionalType.ofTensor())
+            inputs += [none, none, bias]
+        out = g.op(f"{MS_DOMAIN}::MultiHeadAttention", *inputs, num_heads_i=num_heads, scale_f=scale)
+        # ONNX shape inference does not know the op: give the output its dtype and rank, [B, S, N*Dv]. B and S
+        # stay unknown: traced sizes here would be folded into later Reshapes and freeze a dynamic batch.
+        vs = v.type().varyingSizes()
+        if vs and len(vs) == 3:
+            out.setType(q.type().with_sizes([None, None, vs[2]]))
+        return out
+
+
+def multi_head_attention(q, k, v, num_heads: int, scale: float, bias: torch.Tensor | None = None) -> torch.Tensor:
+    return _MultiHeadAttention.apply(q, k, v, bias, num_heads, float(scale))
+
+
+def _interface_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None, **kwargs):
+    """transformers' attention-interface signature: query/key/value [B, N, S, D] -> ([B, S, N, D], None)."""
+    if attention_mask is not None or (is_causal is True and query.shape[2] > 1):
+        raise NotImplementedError("fused attention export supports only unmasked, non-causal attention")
+    # Heads and head size are static; batch and lengths stay symbolic (the batched decoder's B is dynamic).
+    n, d = int(query.shape[1]), int(query.shape[3])
+    scale = scaling if scaling is not None else d**-0.5
+    q, k, v = (x.transpose(1, 2).flatten(2) for x in (query, key, value))
+    out = multi_head_attention(q, k, v, n, scale)
+    # The result's shape is taken from the query's, not from the op's output: sizes read off a custom op's
+    # output are traced as constants, which would freeze the decoder's dynamic prompt batch downstream.
+    return out.reshape(query.shape[0], query.shape[2], n, -1), None
+
+
+def _rel_pos_constants(attn, h: int, w: int, dtype) -> tuple[torch.Tensor, ...]:
+    """rel-pos tables [H, H, D], [W, W, D] and the key grid's one-hot rows [HW, H] and columns [HW, W].
+
+    Computed outside the trace (no tracing state while they are made), so they enter the graph as constants:
+    traced, the tables' interpolation would be an fp16 Resize that onnxruntime cannot constant-fold (it has no
+    CPU fp16 Resize) and would run on every call.
+    """
+    cache = attn.__dict__.setdefault("_fused_rel_pos", {})
+    key = (h, w, dtype)
+    if key not in cache:
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            with torch.no_grad():
+                rh = attn.get_rel_pos(h, h, attn.rel_pos_h).to(dtype).detach().clone()
+                rw = attn.get_rel_pos(w, w, attn.rel_pos_w).to(dtype).detach().clone()
+                dev = attn.rel_pos_h.device
+                oh = F.one_hot(torch.arange(h, device=dev).repeat_interleave(w), h).to(dtype)
+                ow = F.one_hot(torch.arange(w, device=dev).repeat(h), w).to(dtype)
+        finally:
+            torch._C._set_tracing_state(state)
+        cache[key] = (rh, rw, oh, ow)
+    return cache[key]
+
+
+def _vit_attention_forward(self, hidden_states: torch.Tensor, output_attentions=None, *, rel_pos: str):
+    """SamVisionAttention.forward with the attention fused (same outputs: (out, None))."""
+    # Static sizes (the encoder's input is fixed): the one-hot keys and rel-pos tables then fold to constants.
+    b, h, w = (int(x) for x in hidden_states.shape[:3])
+    n = self.num_attention_heads
+    qkv = self.qkv(hidden_states).reshape(b, h * w, 3, n, -1)
+    q, k, v = qkv.unbind(2)  # [B, HW, N, D]
+    d = q.shape[-1]
+    if not self.use_rel_pos:
+        out = multi_head_attention(q.reshape(b, h * w, -1), k.reshape(b, h * w, -1), v.reshape(b, h * w, -1), n, self.scale)
+        return self.proj(out.reshape(b, h, w, -1)), None
+    rh, rw, oh, ow = _rel_pos_constants(self, h, w, q.dtype)
+    qg = q.reshape(b, h, w, n, d)
+    rel_h = torch.einsum("bhwnc,hkc->bhwnk", qg, rh).reshape(b, h * w, n, h)
+    rel_w = torch.einsum("bhwnc,wkc->bhwnk", qg, rw).reshape(b, h * w, n, w)
+    if rel_pos == "bias":
+        bias = (rel_h.permute(0, 2, 1, 3)[..., :, None] + rel_w.permute(0, 2, 1, 3)[..., None, :]).reshape(b, n, h * w, h * w)
+        out = multi_head_attention(q.reshape(b, h * w, -1), k.reshape(b, h * w, -1), v.reshape(b, h * w, -1), n, self.scale, bias)
+        return self.proj(out.reshape(b, h, w, -1)), None
+    pad = (-(d + h + w)) % 8
+    key_ext = torch.cat([oh, ow], dim=-1)[None, :, None, :].expand(b, h * w, n, h + w)
+    qa = [q * self.scale, rel_h, rel_w]
+    ka = [k, key_ext]
+    if pad:
+        z = q.new_zeros(b, h * w, n, pad)
+        qa.append(z)
+        ka.append(z)
+    qa = torch.cat(qa, dim=-1).reshape(b, h * w, -1)
+    ka = torch.cat(ka, dim=-1).reshape(b, h * w, -1)
+    out = multi_head_attention(qa, ka, v.reshape(b, h * w, -1), n, 1.0)
+    return self.proj(out.reshape(b, h, w, -1)), None
+
+
+@contextlib.contextmanager
+def fused_attention(model: nn.Module, rel_pos: str = "augment") -> Iterator[None]:
+    """Within the block, every attention of `model` traces to com.microsoft::MultiHeadAttention."""
+    if rel_pos not in MODES:
+        raise ValueError(f"rel_pos must be one of {MODES}, not {rel_pos!r}")
+    from transformers.modeling_utils import AttentionInterface
+
+    patched: list[nn.Module] = []
+    try:
+        from transformers.models.sam.modeling_sam import SamVisionAttention
+    except ImportError:  # pragma: no cover - transformers without SAM
+        SamVisionAttention = ()  # type: ignore[assignment]
+    for mod in model.modules():
+        if SamVisionAttention and isinstance(mod, SamVisionAttention):
+            mod.forward = lambda hidden_states, output_attentions=None, _m=mod: _vit_attention_forward(
+                _m, hidden_states, output_attentions, rel_pos=rel_pos
+            )
+            patched.append(mod)
+    mapping = AttentionInterface._global_mapping
+    saved = mapping.get("sdpa")
+    mapping["sdpa"] = _interface_attention
+    try:
+        yield
+    finally:
+        mapping["sdpa"] = saved
+        for mod in patched:
+            del mod.forward
+            mod.__dict__.pop("_fused_rel_pos", None)
