@@ -17,10 +17,17 @@ const feeds = {};
 for (const f of JSON.parse(readFileSync(path.join(dir, 'feeds.json'), 'utf8'))) {
   const buf = readFileSync(path.join(dir, f.file));
   const Arr = arrays[f.dtype];
-  feeds[f.name] = new ort.Tensor(f.dtype, new Arr(buf.buffer, buf.byteOffset, buf.byteLength / Arr.BYTES_PER_ELEMENT), f.shape);
+  feeds[f.name] = new ort.Tensor(
+    f.dtype,
+    new Arr(buf.buffer, buf.byteOffset, buf.byteLength / Arr.BYTES_PER_ELEMENT),
+    f.shape,
+  );
 }
 const t0 = performance.now();
-const sess = await ort.InferenceSession.create(model, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+const sess = await ort.InferenceSession.create(model, {
+  executionProviders: [provider],
+  graphOptimizationLevel: 'all',
+});
 const loadMs = performance.now() - t0;
 let out = await sess.run(feeds);
 const firstMs = performance.now() - t0 - loadMs;
