@@ -45,7 +45,8 @@ export class EngineContext implements WorkerContext {
   private constructor(
     readonly model: ModelManifest,
     readonly provider: ProviderInfo,
-    private readonly encoder: ort.InferenceSession,
+    /** null when the fast path runs the encoder (with preprocessing in front of it). */
+    private readonly encoder: ort.InferenceSession | null,
     private readonly encoderSig: EncoderSignature,
     private readonly decoderSession: ort.InferenceSession,
     readonly decoder: DecoderSignature,
@@ -106,11 +107,14 @@ export class EngineContext implements WorkerContext {
         batched,
         provider,
         init.fastPath ?? 'auto',
+        { path: info.encoderPath, inputName: encoderSig.inputName },
       );
+      // The fast path's encoder has the same weights: keep one copy on the device.
+      if (fast?.encodes) await encoder.release();
       return new EngineContext(
         m,
         provider,
-        encoder,
+        fast?.encodes ? null : encoder,
         encoderSig,
         decoder,
         decoderSig,
@@ -188,17 +192,24 @@ export class EngineContext implements WorkerContext {
     const img = await decodeForSam(bytes, m.inputSize, { deferUpscale: this.fast !== null });
     t.decode = performance.now() - t0;
     t0 = performance.now();
-    const tensor = this.fast
-      ? await this.fast.preprocess(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry)
-      : normalizeToTensor(img.rgb, img.geometry, m.normalization.mean, m.normalization.std);
-    t.preprocess = performance.now() - t0;
-    t0 = performance.now();
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = await this.encoder.run({
-        [this.encoderSig.inputName]: new ort.Tensor('float32', tensor, [1, 3, m.inputSize, m.inputSize]),
-      });
+      if (this.fast?.encodes) {
+        // Preprocessing runs inside the encoder's graph; its time is part of t.encoder.
+        out = await this.fast.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry);
+      } else {
+        const tensor = this.fast
+          ? await this.fast.preprocess(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry)
+          : normalizeToTensor(img.rgb, img.geometry, m.normalization.mean, m.normalization.std);
+        t.preprocess = performance.now() - t0;
+        t0 = performance.now();
+        if (!this.encoder) throw new EngineError('internal', 'no encoder session');
+        out = await this.encoder.run({
+          [this.encoderSig.inputName]: new ort.Tensor('float32', tensor, [1, 3, m.inputSize, m.inputSize]),
+        });
+      }
     } catch (err) {
+      if (err instanceof EngineError || err instanceof ImageError) throw err;
       throw new EngineError('inference_failed', `encoder failed: ${(err as Error).message}`);
     }
     this.encoderRuns++;

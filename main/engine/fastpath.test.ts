@@ -60,7 +60,12 @@ async function halfSizeIous(file: Uint8Array, points: Prompt[]): Promise<number[
 
 describe('fast path', () => {
   it('reports itself: on when asked, off with the reason otherwise, and the decoder takes a shared mask input', async () => {
-    expect(fast.describe().fastPath).toEqual({ active: true, reason: null, broadcastMaskInput: true });
+    expect(fast.describe().fastPath).toEqual({
+      active: true,
+      reason: null,
+      broadcastMaskInput: true,
+      encoderPreprocess: null,
+    });
     expect(plain.describe().fastPath.active).toBe(false);
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });
     try {

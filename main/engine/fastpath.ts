@@ -16,7 +16,9 @@ import {
   addMaskChoice,
   addPostprocess,
   AMG,
+  encoderWithPreprocess,
   GraphBuilder,
+  hasExternalData,
   MIN_OPSET,
   POST,
   postprocessModel,
@@ -112,6 +114,30 @@ async function open(bytes: Uint8Array, role: string, provider: ProviderInfo): Pr
   }
 }
 
+/**
+ * The encoder rebuilt with preprocessing in front, or why not. Its weights are copied, never parsed; a
+ * model whose weights sit in an external file keeps the separate preprocessing graph (its data paths are
+ * relative to the file, which rewritten bytes no longer are).
+ */
+async function openEncoderWithPreprocess(
+  m: ModelManifest,
+  encoder: EncoderSource | null,
+  provider: ProviderInfo,
+): Promise<{ session: ort.InferenceSession | null; reason: string | null }> {
+  if (!encoder) return { session: null, reason: 'no encoder given' };
+  try {
+    const bytes = new Uint8Array(readFileSync(encoder.path));
+    if (hasExternalData(bytes)) {
+      return { session: null, reason: 'the encoder keeps its weights in an external data file' };
+    }
+    const { mean, std } = m.normalization;
+    const fused = encoderWithPreprocess(bytes, encoder.inputName, m.inputSize, mean, std);
+    return { session: await open(fused, 'encoder with preprocessing', provider), reason: null };
+  } catch (err) {
+    return { session: null, reason: (err as Error).message };
+  }
+}
+
 const i64 = (values: number[]): ort.Tensor =>
   new ort.Tensor(
     'int64',
@@ -119,9 +145,17 @@ const i64 = (values: number[]): ort.Tensor =>
     [values.length],
   );
 
+/** The plain encoder as the fast path may rebuild it: its file and its image input's name. */
+export interface EncoderSource {
+  path: string;
+  inputName: string;
+}
+
 export class FastPath {
   private constructor(
     private readonly pre: ort.InferenceSession,
+    /** The encoder with preprocessing in front (inputs PRE.rgb / PRE.sizes), when it could be built. */
+    private readonly encoderSession: ort.InferenceSession | null,
     private readonly upscaler: ort.InferenceSession,
     private readonly masksSession: ort.InferenceSession | null,
     private readonly amgSession: ort.InferenceSession | null,
@@ -138,10 +172,11 @@ export class FastPath {
     plainBatched: ort.InferenceSession | null,
     provider: ProviderInfo,
     choice: FastPathChoice,
+    encoder: EncoderSource | null = null,
   ): Promise<{ fast: FastPath | null; info: FastPathInfo }> {
     const off = (reason: string): { fast: null; info: FastPathInfo } => ({
       fast: null,
-      info: { active: false, reason, broadcastMaskInput: false },
+      info: { active: false, reason, broadcastMaskInput: false, encoderPreprocess: reason },
     });
     if (choice === 'off') return off('turned off (fastPath: "off")');
     if (choice === 'auto' && provider.active !== 'cuda')
@@ -179,11 +214,16 @@ export class FastPath {
         made.push(amg);
         broadcast = await probeBroadcast(plainBatched, m);
       }
-      const fast = new FastPath(pre, up, masks, amg, broadcast);
+      const fused = await openEncoderWithPreprocess(m, encoder, provider);
+      if (fused.session) made.push(fused.session);
+      const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast);
       const reason = masks
         ? null
         : 'no batched decoder: only preprocessing and upscaling run on the fast path';
-      return { fast, info: { active: true, reason, broadcastMaskInput: broadcast } };
+      return {
+        fast,
+        info: { active: true, reason, broadcastMaskInput: broadcast, encoderPreprocess: fused.reason },
+      };
     } catch (err) {
       await Promise.all(made.map((s) => s.release().catch(() => undefined)));
       return off((err as Error).message);
@@ -194,6 +234,29 @@ export class FastPath {
     return this.masksSession !== null && this.amgSession !== null;
   }
 
+  /** Whether `encode` runs the encoder itself (preprocessing fused in front of it). */
+  get encodes(): boolean {
+    return this.encoderSession !== null;
+  }
+
+  /** Encoder outputs from 8-bit RGB of rgbWidth × rgbHeight in one run (needs `encodes`). */
+  async encode(
+    rgb: Uint8Array,
+    rgbWidth: number,
+    rgbHeight: number,
+    g: ImageGeometry,
+  ): Promise<ort.InferenceSession.ReturnType> {
+    if (!this.encoderSession) throw new EngineError('internal', 'fast path has no encoder');
+    return this.encoderSession.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g));
+  }
+
+  private preFeeds(rgb: Uint8Array, rgbWidth: number, rgbHeight: number, g: ImageGeometry) {
+    return {
+      [PRE.rgb]: new ort.Tensor('uint8', rgb, [rgbHeight, rgbWidth, 3]),
+      [PRE.sizes]: i64([g.resizedHeight, g.resizedWidth]),
+    };
+  }
+
   /** Encoder input from 8-bit RGB of rgbWidth × rgbHeight, resized on the way to the geometry's size. */
   async preprocess(
     rgb: Uint8Array,
@@ -201,10 +264,7 @@ export class FastPath {
     rgbHeight: number,
     g: ImageGeometry,
   ): Promise<Float32Array> {
-    const out = await this.pre.run({
-      [PRE.rgb]: new ort.Tensor('uint8', rgb, [rgbHeight, rgbWidth, 3]),
-      [PRE.sizes]: i64([g.resizedHeight, g.resizedWidth]),
-    });
+    const out = await this.pre.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g));
     return out[PRE.image]!.data as Float32Array;
   }
 
@@ -331,7 +391,7 @@ export class FastPath {
   }
 
   async release(): Promise<void> {
-    const all = [this.pre, this.upscaler, this.masksSession, this.amgSession].filter(
+    const all = [this.pre, this.encoderSession, this.upscaler, this.masksSession, this.amgSession].filter(
       (s): s is ort.InferenceSession => s !== null,
     );
     await Promise.all(all.map((s) => s.release().catch(() => undefined)));

@@ -9,13 +9,16 @@ import {
   addMaskChoice,
   addPostprocess,
   AMG,
+  encoderWithPreprocess,
   GraphBuilder,
+  hasExternalData,
   POST,
   postprocessModel,
   PRE,
   preprocessModel,
   readModelInfo,
   rleCountsFromChanges,
+  withoutGraphInputs,
 } from './graphs.js';
 import { fixtureModelDir } from './index.js';
 import { chooseMask, lowResToMask } from './postprocess.js';
@@ -248,6 +251,59 @@ describe('preprocessing graph', () => {
     expect(img[10 * 64 + 31]).toBeGreaterThan(0);
     expect(img[10 * 64 + 31]).toBeLessThan(200);
     expect(img[40 * 64 + 60]).toBe(0); // padding
+  });
+});
+
+describe('encoder with preprocessing in front', () => {
+  const encoderBytes = (): Uint8Array =>
+    new Uint8Array(readFileSync(path.join(fixtureModelDir(), 'encoder.onnx')));
+  const mean = [123.675, 116.28, 103.53];
+  const std = [58.395, 57.12, 57.375];
+
+  it('gives the encoder outputs of preprocessing + encoder run one after the other', async () => {
+    const bytes = encoderBytes();
+    const input = readModelInfo(bytes).inputs[0]!;
+    const fused = await ort.InferenceSession.create(encoderWithPreprocess(bytes, input, 1024, mean, std));
+    const pre = await ort.InferenceSession.create(preprocessModel(1024, mean, std, 17));
+    const enc = await ort.InferenceSession.create(bytes);
+    expect(fused.inputNames.sort()).toEqual([PRE.rgb, PRE.sizes].sort());
+    expect(fused.outputNames).toEqual(enc.outputNames);
+    // 300×200 RGB, upscaled to 1024×683 inside the graph.
+    const rgb = Uint8Array.from({ length: 300 * 200 * 3 }, (_, i) => (i * 13 + (i >> 7)) % 256);
+    const feeds = {
+      [PRE.rgb]: new ort.Tensor('uint8', rgb, [200, 300, 3]),
+      [PRE.sizes]: new ort.Tensor('int64', BigInt64Array.of(683n, 1024n), [2]),
+    };
+    const image = (await pre.run(feeds))[PRE.image]!;
+    const want = (await enc.run({ [input]: image }))[enc.outputNames[0]!]!.data as Float32Array;
+    const got = (await fused.run(feeds))[enc.outputNames[0]!]!.data as Float32Array;
+    expect(got.length).toBe(want.length);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    await Promise.all([fused.release(), pre.release(), enc.release()]);
+  });
+
+  it('removes only the named graph input and refuses a name the graph does not have', () => {
+    const bytes = encoderBytes();
+    const info = readModelInfo(bytes);
+    const without = readModelInfo(withoutGraphInputs(bytes, [info.inputs[0]!]));
+    expect(without.inputs).toEqual(info.inputs.slice(1));
+    expect(without.outputs).toEqual(info.outputs);
+    expect(without.opset).toBe(info.opset);
+    expect(() => withoutGraphInputs(bytes, ['no_such_input'])).toThrow(/not found: no_such_input/);
+  });
+
+  it('tells models with external weight files apart', () => {
+    expect(hasExternalData(encoderBytes())).toBe(false);
+    // ModelProto{graph: GraphProto{initializer: TensorProto{name: "w", data_location: EXTERNAL}}}
+    const tensor = [0x42, 1, 0x77, 0x70, 1];
+    const graph = [0x2a, tensor.length, ...tensor];
+    expect(hasExternalData(Uint8Array.from([0x3a, graph.length, ...graph]))).toBe(true);
+    tensor[4] = 0; // DEFAULT
+    expect(hasExternalData(Uint8Array.from([0x3a, graph.length, ...[0x2a, tensor.length, ...tensor]]))).toBe(
+      false,
+    );
   });
 });
 

@@ -63,8 +63,15 @@ function attribute(name: string, a: Attr): number[] {
   return [...str(1, name), ...f32Field(2, a.float), ...vint(20, 1)];
 }
 
-/** Reads the fields of one protobuf message: (field, wire type, payload bytes or varint value). */
-function* fields(b: Uint8Array, start = 0, end = b.length): Generator<[number, number, number, number]> {
+/**
+ * Reads the fields of one protobuf message: (field, wire type, payload start or varint value, payload end,
+ * offset of the field's tag).
+ */
+function* fields(
+  b: Uint8Array,
+  start = 0,
+  end = b.length,
+): Generator<[number, number, number, number, number]> {
   let p = start;
   const readVarint = (): bigint => {
     let r = 0n;
@@ -78,22 +85,23 @@ function* fields(b: Uint8Array, start = 0, end = b.length): Generator<[number, n
     }
   };
   while (p < end) {
+    const at = p;
     const key = Number(readVarint());
     const field = key >>> 3;
     const wire = key & 7;
     if (wire === 0) {
       const v = readVarint();
-      yield [field, wire, Number(v), 0];
+      yield [field, wire, Number(v), 0, at];
     } else if (wire === 2) {
       const len = Number(readVarint());
       if (p + len > end) throw new RangeError('truncated protobuf');
-      yield [field, wire, p, p + len];
+      yield [field, wire, p, p + len, at];
       p += len;
     } else if (wire === 5) {
-      yield [field, wire, p, p + 4];
+      yield [field, wire, p, p + 4, at];
       p += 4;
     } else if (wire === 1) {
-      yield [field, wire, p, p + 8];
+      yield [field, wire, p, p + 8, at];
       p += 8;
     } else {
       throw new RangeError(`unsupported protobuf wire type ${wire}`);
@@ -137,6 +145,70 @@ export function readModelInfo(model: Uint8Array): OnnxModelInfo {
     }
   }
   return { opset, inputs, outputs };
+}
+
+/**
+ * Whether any initializer keeps its data in an external file (TensorProto.data_location = EXTERNAL). Such a
+ * model cannot be loaded from rewritten bytes: its data paths are relative to the file it was read from.
+ */
+export function hasExternalData(model: Uint8Array): boolean {
+  for (const [f, w, s, e] of fields(model)) {
+    if (f !== 7 || w !== 2) continue;
+    for (const [g, gw, a, z] of fields(model, s, e)) {
+      if (g !== 5 || gw !== 2) continue;
+      for (const [t, tw, v] of fields(model, a, z)) if (t === 14 && tw === 0 && v === 1) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * `model` without the graph inputs named in `names`, so that nodes appended later (GraphBuilder.appendTo)
+ * can produce those values instead; `suffix` (GraphBuilder.graphField()) is appended in the same copy. Only
+ * the model's and the graph's top-level fields are walked; every other byte (weights included) is copied as
+ * it is, never decoded.
+ */
+export function withoutGraphInputs(
+  model: Uint8Array,
+  names: readonly string[],
+  suffix: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const dec = new TextDecoder();
+  for (const [f, w, s, e, at] of fields(model)) {
+    if (f !== 7 || w !== 2) continue;
+    const keep: [number, number][] = [];
+    let dropped = 0;
+    for (const [g, gw, a, z, gat] of fields(model, s, e)) {
+      if (g === 11 && gw === 2) {
+        let name = '';
+        for (const [k, kw, x, y] of fields(model, a, z))
+          if (k === 1 && kw === 2) name = dec.decode(model.subarray(x, y));
+        if (names.includes(name)) {
+          dropped++;
+          continue;
+        }
+      }
+      keep.push([gat, z]);
+    }
+    if (dropped !== names.length) {
+      throw new RangeError(`graph inputs not found: ${names.join(', ')}`);
+    }
+    const graphLen = keep.reduce((n, [a, z]) => n + z - a, 0);
+    const head = Uint8Array.from([...tag(7, 2), ...varint(graphLen)]);
+    const out = new Uint8Array(at + head.length + graphLen + (model.length - e) + suffix.length);
+    out.set(model.subarray(0, at));
+    let p = at;
+    out.set(head, p);
+    p += head.length;
+    for (const [a, z] of keep) {
+      out.set(model.subarray(a, z), p);
+      p += z - a;
+    }
+    out.set(model.subarray(e), p);
+    out.set(suffix, p + model.length - e);
+    return out;
+  }
+  throw new RangeError('model has no graph');
 }
 
 // ----------------------------------------------------------------------------------------------- builder
@@ -233,8 +305,13 @@ export class GraphBuilder {
   }
 
   /** `model` with this fragment merged into its graph (the model's bytes are kept as they are). */
+  /** This fragment as a ModelProto graph field: appended to a model's bytes, protobuf merges it in. */
+  graphField(): Uint8Array {
+    return Uint8Array.from(lenField(7, this.graphBytes()));
+  }
+
   appendTo(model: Uint8Array): Uint8Array {
-    const suffix = Uint8Array.from(lenField(7, this.graphBytes()));
+    const suffix = this.graphField();
     const out = new Uint8Array(model.length + suffix.length);
     out.set(model);
     out.set(suffix, model.length);
@@ -374,6 +451,33 @@ export function preprocessModel(
   opset: number,
 ): Uint8Array {
   const g = new GraphBuilder('maskroom_pre_');
+  g.output(addPreprocess(g, inputSize, mean, std), PRE.image, 'float', [1, 3, inputSize, inputSize]);
+  return g.toModel(Math.max(opset, MIN_OPSET));
+}
+
+/**
+ * The encoder with preprocessing in front: inputs PRE.rgb / PRE.sizes replace its image input, so the
+ * normalized 1024² float image (12 MB) never crosses between host and device.
+ */
+export function encoderWithPreprocess(
+  encoder: Uint8Array,
+  imageInput: string,
+  inputSize: number,
+  mean: readonly number[],
+  std: readonly number[],
+): Uint8Array {
+  const g = new GraphBuilder('maskroom_pre_');
+  g.op('Identity', [addPreprocess(g, inputSize, mean, std)], {}, imageInput);
+  return withoutGraphInputs(encoder, [imageInput], g.graphField());
+}
+
+/** 8-bit RGB [H,W,3] → resized to PRE.sizes, normalized, zero-padded [1,3,S,S] float; returns its name. */
+function addPreprocess(
+  g: GraphBuilder,
+  inputSize: number,
+  mean: readonly number[],
+  std: readonly number[],
+): string {
   const rgb = g.input(PRE.rgb, 'uint8', ['H', 'W', 3]);
   const sizes = g.input(PRE.sizes, 'int64', [2]);
   const chw = g.op('Transpose', [g.op('Cast', [rgb], { to: ELEM.float })], { perm: [2, 0, 1] });
@@ -390,13 +494,7 @@ export function preprocessModel(
       axis: 0,
     },
   );
-  g.output(g.op('Pad', [n, pads, g.f32([0], [])], { mode: 'constant' }), PRE.image, 'float', [
-    1,
-    3,
-    inputSize,
-    inputSize,
-  ]);
-  return g.toModel(Math.max(opset, MIN_OPSET));
+  return g.op('Pad', [n, pads, g.f32([0], [])], { mode: 'constant' });
 }
 
 /** A standalone post-processing model: planes [K,256,256] in, `first` / `changes` out. */

@@ -126,6 +126,11 @@ export interface FastPathInfo {
   reason: string | null;
   /** The batched decoder takes one zero mask input for the whole batch (probed at load). */
   broadcastMaskInput: boolean;
+  /**
+   * The encoder runs with preprocessing in front of it (8-bit RGB in, no float image crossing to the
+   * device); null when it does, else why not (e.g. weights in an external data file).
+   */
+  encoderPreprocess: string | null;
 }
 
 export interface EngineInfo {
