@@ -266,7 +266,7 @@ describe('encoder with preprocessing in front', () => {
     const fused = await ort.InferenceSession.create(encoderWithPreprocess(bytes, input, 1024, mean, std));
     const pre = await ort.InferenceSession.create(preprocessModel(1024, mean, std, 17));
     const enc = await ort.InferenceSession.create(bytes);
-    expect(fused.inputNames.sort()).toEqual([PRE.rgb, PRE.sizes].sort());
+    expect([...fused.inputNames].sort()).toEqual([PRE.rgb, PRE.sizes].sort());
     expect(fused.outputNames).toEqual(enc.outputNames);
     // 300×200 RGB, upscaled to 1024×683 inside the graph.
     const rgb = Uint8Array.from({ length: 300 * 200 * 3 }, (_, i) => (i * 13 + (i >> 7)) % 256);
