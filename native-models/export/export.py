@@ -7,8 +7,8 @@
 Each (arch, precision) becomes `<out>/<arch>[-fp16]/` with encoder.onnx, decoder.onnx (SamOnnxModel format),
 decoder_batched.onnx, manifest.json and export_report.json (max/mean abs error of every output against the
 PyTorch module on fresh random inputs, through onnxruntime). `--save-weights` also writes the fp32 weights
-(weights.pt) that the reference runner loads, so both sides run the same numbers. Attention is exported as
-onnxruntime's fused MultiHeadAttention by default (`--attention plain` keeps MatMul/Softmax; fused_attention.py).
+(weights.pt) that the reference runner loads, so both sides run the same numbers. fp16 attention is exported as
+onnxruntime's fused MultiHeadAttention, fp32 as MatMul/Softmax (`--attention`; fused_attention.py).
 """
 
 from __future__ import annotations
@@ -64,6 +64,14 @@ def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], o
         _save_onnx(path, dst)
 
 
+def resolve_attention(attention: str, precision: str) -> str:
+    """"auto" as measured on the H200 (docs/gpu.md): fused attention makes fp16 encoders 20-35% faster, but
+    onnxruntime's fp32 MultiHeadAttention was slower than MatMul/Softmax (ViT-H encoder 75 -> 82 ms)."""
+    if attention != "auto":
+        return attention
+    return "augment" if precision == "fp16" else "plain"
+
+
 def _errors(got: list[np.ndarray], want: list[torch.Tensor], names: list[str]) -> dict:
     out = {}
     for name, g, w in zip(names, got, want):
@@ -92,8 +100,9 @@ def _prompts(b: int, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, 
     return tuple(t.to(device) for t in (coords, labels, mask, has))
 
 
-def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "augment") -> dict:
+def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "auto") -> dict:
     """Exports one (arch, precision) folder and returns its report (also written to export_report.json)."""
+    attention = resolve_attention(attention, precision)
     t0 = time.time()
     model, family = build_model(arch, checkpoint, random_init, seed)
     if save_w and precision == "fp32":
@@ -263,8 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-check", action="store_true")
     p.add_argument("--save-weights", action="store_true")
-    p.add_argument("--attention", default="augment", choices=["plain", *REL_POS_MODES],
-                   help="plain: MatMul/Softmax; augment (default) / bias: fused MultiHeadAttention, SAM's rel-pos folded into q.k or as a bias")
+    p.add_argument("--attention", default="auto", choices=["auto", "plain", *REL_POS_MODES],
+                   help="plain: MatMul/Softmax; augment / bias: fused MultiHeadAttention, SAM's rel-pos folded into q.k or as a bias; "
+                        "auto (default): augment for fp16, plain for fp32")
     a = p.parse_args(argv)
     for arch in a.arch:
         if arch not in ARCHS:

@@ -95,3 +95,11 @@ def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="rel_pos"):
         with fused_attention(torch.nn.Linear(2, 2), "nope"):
             pass
+
+
+def test_auto_attention_is_fused_for_fp16_only():
+    from export import resolve_attention
+
+    assert resolve_attention("auto", "fp16") == "augment"
+    assert resolve_attention("auto", "fp32") == "plain"
+    assert resolve_attention("bias", "fp32") == "bias"
