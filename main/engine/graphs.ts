@@ -117,17 +117,20 @@ export interface OnnxModelInfo {
   outputs: string[];
 }
 
+/** The name (field 1) of the ValueInfoProto at model[s, e). */
+function valueName(model: Uint8Array, s: number, e: number): string {
+  for (const [f, w, a, z] of fields(model, s, e))
+    if (f === 1 && w === 2) return new TextDecoder().decode(model.subarray(a, z));
+  return '';
+}
+
 /** Reads the default-domain opset and the graph's input/output names (top-level fields only). */
 export function readModelInfo(model: Uint8Array): OnnxModelInfo {
   let opset = 0;
   const inputs: string[] = [];
   const outputs: string[] = [];
   const dec = new TextDecoder();
-  const nameOf = (s: number, e: number): string => {
-    for (const [f, w, a, z] of fields(model, s, e))
-      if (f === 1 && w === 2) return dec.decode(model.subarray(a, z));
-    return '';
-  };
+  const nameOf = (s: number, e: number): string => valueName(model, s, e);
   for (const [f, w, s, e] of fields(model)) {
     if (f === 8 && w === 2) {
       let domain = '';
@@ -173,17 +176,13 @@ export function withoutGraphInputs(
   names: readonly string[],
   suffix: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const dec = new TextDecoder();
   for (const [f, w, s, e, at] of fields(model)) {
     if (f !== 7 || w !== 2) continue;
     const keep: [number, number][] = [];
     let dropped = 0;
     for (const [g, gw, a, z, gat] of fields(model, s, e)) {
       if (g === 11 && gw === 2) {
-        let name = '';
-        for (const [k, kw, x, y] of fields(model, a, z))
-          if (k === 1 && kw === 2) name = dec.decode(model.subarray(x, y));
-        if (names.includes(name)) {
+        if (names.includes(valueName(model, a, z))) {
           dropped++;
           continue;
         }
