@@ -5,7 +5,7 @@
     python native-models/export/export.py --arch sam2.1_hiera_large --random-init --precision fp32,fp16 --device cuda
 
 Each (arch, precision) becomes `<out>/<arch>[-fp16]/` with encoder.onnx, decoder.onnx (SamOnnxModel format),
-decoder_batched.onnx, manifest.json and export_report.json (max/mean abs error of every output against the
+decoder_batched.onnx, decoder_amg.onnx (masks only for prompts that can pass SAM's predicted-IoU filter), manifest.json and export_report.json (max/mean abs error of every output against the
 PyTorch module on fresh random inputs, through onnxruntime). `--save-weights` also writes the fp32 weights
 (weights.pt) that the reference runner loads, so both sides run the same numbers. fp16 attention is exported as
 onnxruntime's fused MultiHeadAttention, fp32 as MatMul/Softmax (`--attention`; fused_attention.py).
@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fused_attention import MODES as REL_POS_MODES, fused_attention  # noqa: E402
-from sam_models import ARCHS, IMG_SIZE, ImageEncoder, MaskPostprocess, PromptDecoder, rle_counts_from_changes, build_model, high_res_shapes, save_weights  # noqa: E402
+from sam_models import ARCHS, IMG_SIZE, AmgDecoder, ImageEncoder, MaskPostprocess, PromptDecoder, rle_counts_from_changes, build_model, high_res_shapes, save_weights  # noqa: E402
 
 OPSET = 17
 NORMALIZATION = {"mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
@@ -136,6 +136,7 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     _export(single, (emb, coords, labels, mask, has, *feats, orig), os.path.join(folder, "decoder.onnx"), dec_in,
             ["masks", "iou_predictions", "low_res_masks"], {"point_coords": {1: "N"}, "point_labels": {1: "N"}, "masks": {2: "H", 3: "W"}}, attention)
     export_batched_decoder(model, family, os.path.join(folder, "decoder_batched.onnx"), emb, feats, g, device, attention)
+    export_amg_decoder(model, family, os.path.join(folder, "decoder_amg.onnx"), emb, feats, g, device, attention)
     print(f"[{arch} {precision}] decoders exported ({time.time() - t0:.0f}s)", flush=True)
     export_postprocess(os.path.join(folder, "postprocess.onnx"))
 
@@ -164,6 +165,22 @@ def export_batched_decoder(model, family: str, dst: str, emb: torch.Tensor, feat
     _export(batched, (emb, coords, labels, mask, has, *feats), dst, bat_in, ["iou_predictions", "low_res_masks"],
             {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "BM"}, "has_mask_input": {0: "BM"},
              "iou_predictions": {0: "B"}, "low_res_masks": {0: "B"}}, attention)
+
+
+def export_amg_decoder(model, family: str, dst: str, emb: torch.Tensor, feats: list[torch.Tensor], g: torch.Generator, device, attention: str = "augment") -> None:
+    """Writes decoder_amg.onnx (AmgDecoder): decoder_batched.onnx's inputs + iou_threshold [1] ->
+    iou_predictions [B,4], prompt_index int64 [K], low_res_masks [K,4,256,256] of the prompts whose predicted
+    IoU (outputs 1..3) exceeds the threshold."""
+    dec = AmgDecoder(model, family).eval()
+    coords, labels, _, _ = _prompts(4, 2, g, device)
+    mask, has = torch.zeros(1, 1, 256, 256, device=device), torch.zeros(1, device=device)
+    hr_names = HIGH_RES_NAMES[: len(feats)]
+    names = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input"] + hr_names + ["iou_threshold"]
+    # A threshold below every score, so tracing sees survivors on the upscaling path.
+    thr = torch.tensor([-1e9], device=device)
+    _export(dec, (emb, coords, labels, mask, has, *feats, thr), dst, names, ["iou_predictions", "prompt_index", "low_res_masks"],
+            {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "BM"}, "has_mask_input": {0: "BM"},
+             "iou_predictions": {0: "B"}, "prompt_index": {0: "K"}, "low_res_masks": {0: "K"}}, attention)
 
 
 def export_postprocess(dst: str) -> dict:
@@ -228,6 +245,15 @@ def _check(folder: str, ref_model, family: str, hr, hr_names, g, device, check_e
             want = PromptDecoder(ref_model, family, upscale="conv")(emb, coords, labels, zeros, torch.zeros(16, device=device), *feats)
         np_feeds.update({"mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32)})
         checks["decoder_batched_shared_mask"] = _errors(_ort(os.path.join(folder, "decoder_batched.onnx"), np_feeds, names), list(want), names)
+        # decoder_amg.onnx at a threshold half the prompts pass: the same IoUs, the survivors' masks only.
+        best = want[0][:, 1:].amax(1)
+        t = float(best.median())
+        np_feeds["iou_threshold"] = np.array([t], np.float32)
+        iou_got, idx, low_got = _ort(os.path.join(folder, "decoder_amg.onnx"), np_feeds, ["iou_predictions", "prompt_index", "low_res_masks"])
+        expect = torch.nonzero(best > t).flatten().cpu()
+        if idx.tolist() != expect.tolist():
+            raise RuntimeError(f"decoder_amg kept prompts {idx.tolist()}, expected {expect.tolist()}")
+        checks["decoder_amg"] = _errors([iou_got, low_got], [want[0], want[1][expect.to(want[1].device)]], names)
     except Exception as err:  # an fp16 graph may have no CPU kernel for some op; the GPU bench then checks it
         checks["error"] = f"{type(err).__name__}: {str(err)[:400]}"
     for part, outs in checks.items():
@@ -248,7 +274,7 @@ def _write_manifest(folder, arch, family, precision, checkpoint, random_init, se
         "family": family,
         "inputSize": IMG_SIZE,
         "normalization": NORMALIZATION,
-        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "decoderBatched": "decoder_batched.onnx"},
+        "files": {"encoder": "encoder.onnx", "decoder": "decoder.onnx", "decoderBatched": "decoder_batched.onnx", "decoderAmg": "decoder_amg.onnx"},
         "decoderFormat": "sam-onnx",
         "embedding": {"shape": [1, 256, 64, 64]},
         "license": "Apache-2.0 (Meta's SAM / SAM 2.1 weights and code)" if source == "official" else "Apache-2.0 (random weights, seed %d)" % seed,

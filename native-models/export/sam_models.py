@@ -175,21 +175,6 @@ def save_weights(model: nn.Module, path: str) -> None:
     torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, path)
 
 
-def convtranspose2x2_as_matmul(conv: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
-    """ConvTranspose2d(k=2, s=2) as one MatMul + depth-to-space reshape.
-
-    Why: onnxruntime's CUDA ConvTranspose fails in cuDNN for 1024-prompt batches; a MatMul runs through cuBLAS
-    at any batch, and the stride-2, kernel-2 transposed conv has no overlapping taps, so this is exact:
-    out[n, co, 2i+a, 2j+b] = sum_ci x[n, ci, i, j] * W[ci, co, a, b] + bias[co].
-    """
-    w = conv.weight  # [Cin, Cout, 2, 2]
-    cin, cout = w.shape[0], w.shape[1]
-    h, wd = x.shape[-2], x.shape[-1]
-    y = x.permute(0, 2, 3, 1) @ w.reshape(cin, cout * 4)  # [B, H, W, Cout*4]
-    y = y.reshape(-1, h, wd, cout, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(-1, cout, 2 * h, 2 * wd)
-    return y + conv.bias.view(1, -1, 1, 1)
-
-
 class ImageEncoder(nn.Module):
     """image f32 -> image_embeddings f32 (+ SAM2 high-res features); computes in the model's dtype."""
 
@@ -212,12 +197,16 @@ class ImageEncoder(nn.Module):
 class PromptDecoder(nn.Module):
     """SAM / SAM2 prompt encoder + mask decoder with all four mask outputs, batched over prompt sets.
 
-    `upscale="matmul"` replaces the two ConvTranspose2d by `convtranspose2x2_as_matmul` (used for export);
-    `"conv"` keeps the modules as they are (the eager reference). Both compute the same function.
+    `upscale="conv"` runs transformers' own two-way transformer and ConvTranspose2d modules: the eager
+    reference. `"matmul"` (the default, used for export) computes the same function restructured for
+    onnxruntime on the GPU (see `_transformer` and `_upscale`): layer-1 work on the image side is done once
+    when all prompts share it, and the upscaling stays channels-last with no layout transposes.
     """
 
     def __init__(self, model: nn.Module, family: str, single: bool = False, upscale: str = "matmul"):
         super().__init__()
+        if upscale not in ("matmul", "conv"):
+            raise ValueError(f"upscale must be 'matmul' or 'conv', not {upscale!r}")
         self.model, self.family, self.single, self.upscale = model, family, single, upscale
         pe = model.shared_image_embedding.positional_embedding
         # Point encodings stay f32 even in fp16 models: sin(2*pi*x) of an f16 x loses ~1e-3 rad per unit.
@@ -249,84 +238,111 @@ class PromptDecoder(nn.Module):
             emb = emb + w * (lab == i).to(emb.dtype)
         return emb
 
-    def _up(self, conv: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
-        return convtranspose2x2_as_matmul(conv, x) if self.upscale == "matmul" else conv(x)
-
-    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
+    def _inputs(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, rest):
+        """Prompt tokens [B, T, C], the image side src [BM, C, 64, 64] (BM = the mask inputs' batch, 1 or B)
+        and the high-res features (SAM2) in the model's dtype; `rest` minus the features."""
         dt = self.dtype
-        md = self.model.mask_decoder
         pe_enc = self.model.prompt_encoder
+        md = self.model.mask_decoder
+        feats = None
         if self.family == "sam2":
-            feat_s0, feat_s1 = rest[0].to(dt), rest[1].to(dt)
+            feats = (rest[0].to(dt), rest[1].to(dt))
             rest = rest[2:]
         b = point_coords.shape[0]
         sparse = self._embed_points(point_coords, point_labels).to(dt)  # [B, N, C]
         h = has_mask_input.to(dt).view(-1, 1, 1, 1)
-        dense = h * pe_enc.mask_embed(mask_input.to(dt)) + (1 - h) * pe_enc.no_mask_embed.weight.view(1, -1, 1, 1)
         # mask_input / has_mask_input may have batch 1 for all B prompts (as the official SAM ONNX decoder
         # allows): automatic mask generation then uploads one 256x256 plane, not B of zeros, and mask_embed
-        # runs once. expand is a no-op when their batch is already B.
-        dense = dense.expand(b, -1, -1, -1)
+        # runs once.
+        dense = h * pe_enc.mask_embed(mask_input.to(dt)) + (1 - h) * pe_enc.no_mask_embed.weight.view(1, -1, 1, 1)
         heads = [md.iou_token.weight, md.mask_tokens.weight]
         if self.family == "sam2":
             heads = [md.obj_score_token.weight] + heads
         out_tokens = torch.cat(heads, dim=0).unsqueeze(0).expand(b, -1, -1)
-        tokens = torch.cat([out_tokens, sparse], dim=1).unsqueeze(0)  # [1, B, T, C]
-        src = image_embeddings.to(dt) + dense  # [B, C, 64, 64]
-        pos = self.dense_pe.to(dt).expand(b, -1, -1, -1)
-        hs, src = md.transformer(point_embeddings=tokens, image_embeddings=src, image_positional_embeddings=pos, attention_similarity=None)
-        first = 1 if self.family == "sam" else 2
-        iou_tok = hs[0, :, first - 1]
-        mask_toks = hs[0, :, first : first + 4]
-        c, hh, ww = image_embeddings.shape[1], image_embeddings.shape[2], image_embeddings.shape[3]
-        src = src.transpose(2, 3).reshape(-1, c, hh, ww)
-        up = self._up(md.upscale_conv1, src)
-        if self.family == "sam2":
-            up = up + feat_s1
-        up = md.activation(md.upscale_layer_norm(up))
-        hyper = torch.stack([md.output_hypernetworks_mlps[i](mask_toks[:, i]) for i in range(4)], dim=1)  # [B, 4, C/8]
-        if self.upscale == "matmul":
-            low_res = self._last_upscale_by_subpixel(md, up, hyper, feat_s0 if self.family == "sam2" else None).float()
-        else:
-            up = self._up(md.upscale_conv2, up)
-            if self.family == "sam2":
-                up = up + feat_s0
-            up = md.activation(up)
-            uc, uh, uw = up.shape[1], up.shape[2], up.shape[3]
-            low_res = (hyper @ up.reshape(-1, uc, uh * uw)).reshape(-1, 4, uh, uw).float()
-        iou = md.iou_prediction_head(iou_tok).float()
+        tokens = torch.cat([out_tokens, sparse], dim=1)  # [B, T, C]
+        return tokens, image_embeddings.to(dt) + dense, feats, rest
+
+    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
+        tokens, src, feats, rest = self._inputs(image_embeddings, point_coords, point_labels, mask_input, has_mask_input, rest)
+        iou_tok, mask_toks, keys = self._decode_tokens(tokens, src)
+        hyper = self._hyper(mask_toks)
+        low_res = self._upscale(keys, hyper, feats).float()
+        iou = self.model.mask_decoder.iou_prediction_head(iou_tok).float()
         if not self.single:
             return iou, low_res
         orig_im_size = rest[0]
         return self._postprocess(low_res, orig_im_size), iou, low_res
 
-    @staticmethod
-    def _last_upscale_by_subpixel(md, x: torch.Tensor, hyper: torch.Tensor, feat_s0: torch.Tensor | None) -> torch.Tensor:
-        """upscale_conv2 (+ feat_s0) -> GELU -> hypernetwork product, one 2x2 sub-pixel phase at a time.
+    def _decode_tokens(self, tokens: torch.Tensor, src: torch.Tensor):
+        """The two-way transformer: iou token [B, C], mask tokens [B, 4, C], image side [B, HW, C]."""
+        md = self.model.mask_decoder
+        b = tokens.shape[0]
+        pos = self.dense_pe.to(tokens.dtype)
+        if self.upscale == "conv":
+            # transformers' own module, on the image side repeated per prompt as SAM does.
+            src = src.expand(b, -1, -1, -1)
+            hs, keys = md.transformer(point_embeddings=tokens.unsqueeze(0), image_embeddings=src,
+                                      image_positional_embeddings=pos.expand(b, -1, -1, -1), attention_similarity=None)
+            hs, keys = hs[0], keys[:, 0]
+        else:
+            hs, keys = self._transformer(tokens, src.flatten(2).transpose(1, 2), pos.flatten(2).transpose(1, 2))
+        first = 1 if self.family == "sam" else 2
+        return hs[:, first - 1], hs[:, first : first + 4], keys
 
-        Why: at 1024 prompts the full [B, 32, 256, 256] activation has exactly 2^31 elements, past the int32
-        indexing of onnxruntime's CUDA kernels ("narrowing_error"). Each phase (a, b) of a k=2, s=2 transposed
-        conv is a plain MatMul on the 128x128 grid, so the largest tensor is a quarter of that; the four
-        [B, 4, 128, 128] results interleave into the [B, 4, 256, 256] masks.
+    def _transformer(self, tokens: torch.Tensor, src: torch.Tensor, pos: torch.Tensor):
+        """transformers' TwoWayTransformer (SAM and SAM2 share it) on tokens [B, T, C] and an image side
+        src [BM, HW, C] with BM = 1 or B, pos [1, HW, C].
+
+        Why not the module itself: it wants the image side repeated per prompt. With one mask input shared by
+        all prompts (automatic mask generation, clicks without a previous mask) the first layer's image-side
+        work - src + pos, the key/value projections of token-to-image attention and the query projection of
+        image-to-token attention - is the same for every prompt; here it runs once at batch BM and is only
+        broadcast after projection. At B = 1024 each of those is a [B, 4096, 256] pass saved.
         """
-        conv = md.upscale_conv2
-        w, bias = conv.weight, conv.bias  # [Cin, Cout, 2, 2]
-        h, wd = x.shape[-2], x.shape[-1]
-        xp = x.permute(0, 2, 3, 1)  # [B, H, W, Cin]
-        ht = hyper.transpose(1, 2)  # [B, Cout, 4]
-        phases = []
-        for a in range(2):
-            row = []
-            for b in range(2):
-                y = xp @ w[:, :, a, b] + bias  # [B, H, W, Cout]
-                if feat_s0 is not None:
-                    y = y + feat_s0[:, :, a::2, b::2].permute(0, 2, 3, 1)
-                y = md.activation(y)
-                m = y.reshape(-1, h * wd, y.shape[-1]) @ ht  # [B, H*W, 4]
-                row.append(m.reshape(-1, h, wd, 4))
-            phases.append(torch.stack(row, dim=-1))  # [B, H, W, 4, 2(b)]
-        m = torch.stack(phases, dim=-2)  # [B, H, W, 4, 2(a), 2(b)]
-        return m.permute(0, 3, 1, 4, 2, 5).reshape(-1, 4, 2 * h, 2 * wd)
+        tr = self.model.mask_decoder.transformer
+        b = tokens.shape[0]
+        pe, queries, keys = tokens, tokens, src
+        for layer in tr.layers:
+            if layer.skip_first_layer_pe:
+                queries = _attend(layer.self_attn, queries, queries, queries, b)
+            else:
+                q = queries + pe
+                queries = queries + _attend(layer.self_attn, q, q, queries, b)
+            queries = layer.layer_norm1(queries)
+            q = queries + pe
+            k = keys + pos
+            queries = layer.layer_norm2(queries + _attend(layer.cross_attn_token_to_image, q, k, keys, b))
+            queries = layer.layer_norm3(queries + layer.mlp(queries))
+            q = queries + pe
+            k = keys + pos
+            keys = layer.layer_norm4(keys + _attend(layer.cross_attn_image_to_token, k, q, queries, b))
+        q = queries + pe
+        k = keys + pos
+        queries = tr.layer_norm_final_attn(queries + _attend(tr.final_attn_token_to_image, q, k, keys, b))
+        return queries, keys
+
+    def _hyper(self, mask_toks: torch.Tensor) -> torch.Tensor:
+        md = self.model.mask_decoder
+        return torch.stack([md.output_hypernetworks_mlps[i](mask_toks[:, i]) for i in range(4)], dim=1)  # [B, 4, C/8]
+
+    def _upscale(self, keys: torch.Tensor, hyper: torch.Tensor, feats) -> torch.Tensor:
+        """Image side [B, HW, C] + hypernetwork outputs [B, 4, C/8] -> low-res mask logits [B, 4, 256, 256]."""
+        md = self.model.mask_decoder
+        b = keys.shape[0]
+        side = int(round(math.sqrt(keys.shape[1])))
+        if self.upscale == "conv":
+            src = keys.transpose(1, 2).reshape(b, -1, side, side)
+            up = md.upscale_conv1(src)
+            if feats is not None:
+                up = up + feats[1]
+            up = md.activation(md.upscale_layer_norm(up))
+            up = md.upscale_conv2(up)
+            if feats is not None:
+                up = up + feats[0]
+            up = md.activation(up)
+            uc, uh, uw = up.shape[1], up.shape[2], up.shape[3]
+            return (hyper @ up.reshape(b, uc, uh * uw)).reshape(b, 4, uh, uw)
+        return _upscale_by_phases(md, keys, hyper, feats, side)
 
     @staticmethod
     def _postprocess(masks: torch.Tensor, orig_im_size: torch.Tensor) -> torch.Tensor:
@@ -337,6 +353,103 @@ class PromptDecoder(nn.Module):
         masks = masks[..., : pre[0], : pre[1]]
         size = orig_im_size.to(torch.int64)
         return F.interpolate(masks, size=(size[0], size[1]), mode="bilinear", align_corners=False)
+
+
+class AmgDecoder(PromptDecoder):
+    """The batched decoder for automatic mask generation: masks only for prompts that can pass its filter.
+
+    Inputs: those of decoder_batched.onnx plus `iou_threshold` f32[1]. Outputs: `iou_predictions` [B, 4] for
+    every prompt, `prompt_index` int64[K] - the prompts with a predicted IoU above the threshold on one of
+    the multimask outputs 1..3 - and `low_res_masks` [K, 4, 256, 256] for those prompts only, in that order.
+
+    Why: SAM's generator drops every candidate whose predicted IoU is at or below pred_iou_thresh (0.88)
+    before it looks at the mask, and the IoU head reads only the transformer's IoU token. The upscaling
+    (about half of the decoder's memory traffic at 1024 prompts) then runs for the K prompts that can
+    survive, not for all B. The masks that are computed are the batched decoder's, bit for bit.
+    """
+
+    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
+        *rest, iou_threshold = rest
+        tokens, src, feats, _ = self._inputs(image_embeddings, point_coords, point_labels, mask_input, has_mask_input, tuple(rest))
+        iou_tok, mask_toks, keys = self._decode_tokens(tokens, src)
+        iou = self.model.mask_decoder.iou_prediction_head(iou_tok).float()
+        keep = (iou[:, 1:] > iou_threshold).any(dim=1)
+        # One padding row (the best prompt) rides along and is cut off at the end, so the upscaling never
+        # sees an empty batch: a Reshape with a -1 cannot infer a size from zero elements.
+        pad = iou[:, 1:].amax(dim=1).argmax().reshape(1)
+        idx = torch.cat([torch.nonzero(keep).flatten(), pad])
+        hyper = self._hyper(mask_toks)
+        low_res = self._upscale(keys.index_select(0, idx), hyper.index_select(0, idx), feats).float()
+        n = idx.shape[0] - 1
+        return iou, idx[:n], low_res[:n]
+
+
+def _attend(attn: nn.Module, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor, b) -> torch.Tensor:
+    """transformers' SamAttention / Sam2Attention forward on [batch, tokens, C] inputs whose batch is 1 or b:
+    projections at the inputs' own batch, broadcast to b afterwards. The attention itself goes through
+    transformers' attention interface, so fused_attention's export patch applies as to the module."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    n = attn.num_attention_heads
+    q, k, v = attn.q_proj(q_in), attn.k_proj(k_in), attn.v_proj(v_in)
+    s = q.shape[1]
+    q, k, v = q.expand(b, -1, -1), k.expand(b, -1, -1), v.expand(b, -1, -1)
+    qh, kh, vh = (x.reshape(b, x.shape[1], n, -1).transpose(1, 2) for x in (q, k, v))
+    interface = ALL_ATTENTION_FUNCTIONS.get_interface(attn.config._attn_implementation, _eager_attention)
+    out, _ = interface(attn, qh, kh, vh, attention_mask=None, dropout=0.0, scaling=attn.scaling, is_causal=False)
+    out = out.reshape(b, s, -1)
+    proj = attn.out_proj if hasattr(attn, "out_proj") else attn.o_proj
+    return proj(out)
+
+
+def _eager_attention(module, query, key, value, attention_mask=None, dropout=0.0, scaling=None, **kwargs):
+    """[B, N, S, D] -> ([B, S, N, D], None), as transformers' eager attention."""
+    w = torch.softmax((query @ key.transpose(-1, -2)) * scaling, dim=-1)
+    return (w @ value).transpose(1, 2), None
+
+
+def _upscale_by_phases(md, keys: torch.Tensor, hyper: torch.Tensor, feats, side: int) -> torch.Tensor:
+    """upscale_conv1 (+ feat_s1) -> LayerNorm -> GELU -> upscale_conv2 (+ feat_s0) -> GELU -> hypernetwork
+    product, channels-last and by sub-pixel phase; [B, side², C] -> [B, 4, 4·side, 4·side].
+
+    Why: both transposed convs have kernel 2 = stride 2, so their taps never overlap and each is a MatMul
+    whose output columns are the 2x2 phases. Kept in phase layout - [B, i, j, a, b, C'] for pixel
+    (2i+a, 2j+b) - the LayerNorm (over channels) and GELU act on the last axis as they are, and the second
+    conv is again a MatMul per phase (c, d) of pixel (4i+2a+c, 4j+2b+d). Nothing is transposed until the
+    four small [B, 4, ...] mask planes interleave at the end; the NCHW path spent about a third of the
+    upscaling's memory traffic on layout transposes. One phase at a time also keeps the largest tensor at
+    B·2^19 elements: the full [1024, 32, 256, 256] activation would have 2^31, past onnxruntime's int32
+    indexing on CUDA ("narrowing_error").
+    """
+    b = keys.shape[0]
+    c1, c2, ln = md.upscale_conv1, md.upscale_conv2, md.upscale_layer_norm
+    cin, co1 = c1.weight.shape[0], c1.weight.shape[1]
+    co2 = c2.weight.shape[1]
+    w1 = c1.weight.permute(0, 2, 3, 1).reshape(cin, 4 * co1)  # columns (a, b, co)
+    y = (keys @ w1 + c1.bias.repeat(4)).reshape(b, side, side, 2, 2, co1)
+    if feats is not None:
+        # feat_s1 [1, co1, 2·side, 2·side] -> [1, i, j, a, b, co1]
+        f1 = feats[1].reshape(1, co1, side, 2, side, 2).permute(0, 2, 4, 3, 5, 1)
+        y = y + f1
+    y = md.activation(F.layer_norm(y, (co1,), ln.weight, ln.bias, ln.eps))
+    if feats is not None:
+        # feat_s0 [1, co2, 4·side, 4·side] -> [1, c, d, i, j, a, b, co2]
+        f0 = feats[0].reshape(1, co2, side, 2, 2, side, 2, 2).permute(0, 4, 7, 2, 5, 3, 6, 1)
+    ht = hyper.transpose(1, 2)  # [B, co2, 4]
+    rows = []
+    for c in range(2):
+        row = []
+        for d in range(2):
+            z = y @ c2.weight[:, :, c, d] + c2.bias  # [B, i, j, a, b, co2]
+            if feats is not None:
+                z = z + f0[:, c, d]
+            z = md.activation(z)
+            m = z.reshape(b, -1, co2) @ ht  # [B, i·j·a·b, 4]
+            row.append(m.reshape(b, side, side, 2, 2, 4))
+        rows.append(torch.stack(row, dim=-1))  # [B, i, j, a, b, 4, d]
+    m = torch.stack(rows, dim=-2)  # [B, i, j, a, b, 4, c, d]
+    # pixel row 4i + 2a + c, column 4j + 2b + d
+    return m.permute(0, 5, 1, 3, 6, 2, 4, 7).reshape(b, 4, 4 * side, 4 * side)
 
 
 class MaskPostprocess(nn.Module):

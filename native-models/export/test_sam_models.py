@@ -11,14 +11,27 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sam_models import ArchError, MaskPostprocess, PromptDecoder, build_model, convtranspose2x2_as_matmul, high_res_shapes, rle_counts_from_changes  # noqa: E402
+from sam_models import AmgDecoder, ArchError, MaskPostprocess, PromptDecoder, build_model, high_res_shapes, rle_counts_from_changes  # noqa: E402
 
 
-def test_convtranspose_rewrite_is_exact_at_any_batch():
-    conv = torch.nn.ConvTranspose2d(32, 8, kernel_size=2, stride=2)
-    for b in (1, 5):
-        x = torch.randn(b, 32, 16, 16)
-        assert torch.allclose(convtranspose2x2_as_matmul(conv, x), conv(x), atol=1e-5)
+@pytest.mark.parametrize("arch", ["sam_vit_b", "sam2.1_hiera_tiny"])
+def test_export_decoder_equals_transformers_modules_with_shared_and_per_prompt_masks(arch):
+    # "matmul" (own two-way transformer with layer-1 sharing, phase-layout upscaling) vs "conv" (transformers'
+    # TwoWayTransformer and ConvTranspose2d modules), at a batch of mixed prompts
+    model, family = build_model(arch, random_init=True, seed=8)
+    g = torch.Generator().manual_seed(9)
+    emb = torch.randn(1, 256, 64, 64, generator=g)
+    feats = [torch.randn(s, generator=g) for s in high_res_shapes(family)]
+    coords = torch.rand(5, 3, 2, generator=g) * 1024
+    labels = torch.tensor([[1.0, -1.0, -1.0], [0.0, 1.0, -1.0], [2.0, 3.0, -1.0], [1.0, 1.0, 0.0], [1.0, -1.0, -1.0]])
+    cases = [(torch.zeros(1, 1, 256, 256), torch.zeros(1)), (torch.randn(5, 1, 256, 256, generator=g) * 4, torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0]))]
+    with torch.no_grad():
+        for mask, has in cases:
+            want = PromptDecoder(model, family, upscale="conv")(emb, coords, labels, mask, has, *feats)
+            got = PromptDecoder(model, family)(emb, coords, labels, mask, has, *feats)
+            assert got[1].shape == (5, 4, 256, 256)
+            assert torch.allclose(got[1], want[1], atol=1e-4), (got[1] - want[1]).abs().max()
+            assert torch.allclose(got[0], want[0], atol=1e-5)
 
 
 @pytest.mark.parametrize("arch,first", [("sam_vit_b", 1), ("sam2.1_hiera_tiny", 2)])
@@ -120,6 +133,56 @@ def test_postprocess_run_starts_give_column_major_rle_of_the_cropped_mask():
     col = full.T.reshape(-1).int()
     assert first.tolist() == [1] and counts[0] == 0
     assert sum(counts) == 100 * 200 and sum(counts[1::2]) == int(col.sum())
+
+
+@pytest.mark.parametrize("arch", ["sam_vit_b", "sam2.1_hiera_tiny"])
+def test_amg_decoder_computes_masks_of_the_prompts_that_can_pass_the_iou_filter(arch):
+    model, family = build_model(arch, random_init=True, seed=10)
+    g = torch.Generator().manual_seed(11)
+    emb = torch.randn(1, 256, 64, 64, generator=g)
+    feats = [torch.randn(s, generator=g) for s in high_res_shapes(family)]
+    coords = torch.zeros(12, 2, 2)
+    coords[:, 0] = torch.rand(12, 2, generator=g) * 1024
+    labels = torch.tensor([[1.0, -1.0]]).repeat(12, 1)
+    args = (emb, coords, labels, torch.zeros(1, 1, 256, 256), torch.zeros(1), *feats)
+    with torch.no_grad():
+        iou, low = PromptDecoder(model, family)(*args)
+        best = iou[:, 1:].amax(1)
+        for t in (float(best.median()), float(best.max()), float(best.min()) - 1):
+            a_iou, idx, a_low = AmgDecoder(model, family)(*args, torch.tensor([t]))
+            assert torch.equal(a_iou, iou)
+            assert idx.tolist() == torch.nonzero(best > t).flatten().tolist()
+            assert a_low.shape == (len(idx), 4, 256, 256)
+            assert torch.allclose(a_low, low[idx], atol=1e-5)
+    assert 0 < int((best > float(best.median())).sum()) < 12
+
+
+def test_exported_amg_decoder_handles_no_some_and_all_survivors(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+    from export import export_amg_decoder
+
+    model, family = build_model("sam_vit_b", random_init=True, seed=12)
+    g = torch.Generator().manual_seed(13)
+    emb = torch.randn(1, 256, 64, 64, generator=g)
+    dst = str(tmp_path / "decoder_amg.onnx")
+    export_amg_decoder(model, family, dst, emb, [], g, "cpu")
+    sess = ort.InferenceSession(dst, providers=["CPUExecutionProvider"])
+    coords = np.zeros((9, 2, 2), np.float32)
+    coords[:, 0] = np.random.default_rng(0).random((9, 2)) * 1024
+    feeds = {"image_embeddings": emb.numpy(), "point_coords": coords, "point_labels": np.tile(np.array([[1, -1]], np.float32), (9, 1)),
+             "mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32)}
+    with torch.no_grad():
+        iou, low = PromptDecoder(model, family, upscale="conv")(*(torch.from_numpy(v) for v in feeds.values()))
+    best = iou[:, 1:].amax(1).numpy()
+    for t in (float(best.max()) + 1, float(np.median(best)), float(best.min()) - 1):
+        got_iou, idx, got_low = sess.run(["iou_predictions", "prompt_index", "low_res_masks"], {**feeds, "iou_threshold": np.array([t], np.float32)})
+        assert idx.tolist() == np.nonzero(best > t)[0].tolist()
+        assert got_low.shape == (len(idx), 4, 256, 256)
+        assert np.abs(got_iou - iou.numpy()).max() < 1e-4
+        if len(idx):
+            assert np.abs(got_low - low.numpy()[idx]).max() < 1e-3
 
 
 def test_unknown_arch_is_a_clear_error():

@@ -4,7 +4,8 @@
 #   1. Node + CUDA smoke check (the fixture on onnxruntime-node's CUDA provider),
 #   2. export (random-init, fp32 + fp16) + onnxruntime checks for each arch, fp16 copy of the fixture,
 #   3. PyTorch eager fp32 reference (SPS, MPS, AMG) for each arch,
-#   4. node --import tsx bench/index.ts --suite gpu --provider cuda.
+#   4. node --import tsx bench/index.ts --suite gpu --provider cuda,
+#   (optional stage "profile": PyTorch eager fp16 decoder stage times + kernel table, profile_decoder.py).
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
@@ -51,6 +52,13 @@ if has export; then
     python3 native-models/export/export.py --arch "$a" --random-init --precision "$PRECISION" --out "$WORK/models" --save-weights --device cuda \
       2>&1 | grep -v -E 'Warning|warnings.warn|torch.onnx.export\(|is_causal = ' || echo "EXPORT $a FAILED"
   done
+fi
+
+if has profile; then
+  stamp profile
+  mkdir -p "$WORK/docs"
+  python3 native-models/reference/profile_decoder.py $(printf -- '--arch %s ' $ARCHS) --json "$WORK/docs/profile-decoder.json" \
+    2>&1 | grep -v -E 'Warning|warnings.warn' || echo "PROFILE FAILED"
 fi
 
 if has reference; then
