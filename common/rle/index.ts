@@ -10,3 +10,4 @@ export { encode, encodeCompressed, decode, decodeInto, compress, decompress } fr
 export { area, toBbox, merge, iou } from './ops.js';
 export { fromPolygons, fromBbox } from './polygon.js';
 export { validate } from './validate.js';
+export { summarizeRunStarts, type RleSummary } from './runs.js';

@@ -50,11 +50,31 @@ export function countsToString(counts: ArrayLike<number>): string {
       buf[p++] = c + 48;
     }
   }
+  return asciiToString(buf, p);
+}
+
+// common/ is typed without DOM or Node libraries; TextDecoder is a global in every runtime it runs in
+// (browsers, Node ≥ 11, Electron), so it is looked up rather than imported.
+type Decoder = { decode(bytes: Uint8Array): string };
+const TextDecoderCtor = (globalThis as { TextDecoder?: new () => Decoder }).TextDecoder;
+const decoder: Decoder | null = TextDecoderCtor ? new TextDecoderCtor() : null;
+
+/**
+ * bytes[0, length) → string, for bytes that are all ASCII (counts strings are '0'..'o'). TextDecoder beats
+ * String.fromCharCode.apply on 8 KB chunks at every size that matters (Node 20: 0.8 against 5.6 µs for 1 KB,
+ * 40 against 800 µs for 100 KB). UTF-8 rather than 'latin1': the two agree on ASCII, UTF-8 measured as fast
+ * or faster, and it is the one label every TextDecoder supports.
+ */
+export function asciiToString(bytes: Uint8Array, length: number): string {
+  if (decoder) return decoder.decode(bytes.subarray(0, length));
   let s = '';
   const CHUNK = 8192;
-  for (let i = 0; i < p; i += CHUNK) {
+  for (let i = 0; i < length; i += CHUNK) {
     // apply takes any array-like: no copy of the chunk into a JS array.
-    s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(p, i + CHUNK)) as unknown as number[]);
+    s += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(length, i + CHUNK)) as unknown as number[],
+    );
   }
   return s;
 }
