@@ -44,6 +44,13 @@ describe('rlesFromChanges', () => {
     expect(Array.from(decode(rles[0]!))).toEqual(Array.from(masks[0]!));
     expect(Array.from(decode(rles[1]!))).toEqual(Array.from(masks[1]!));
   });
+  it('rejects changes that are not sorted by mask or name a mask that is not there', () => {
+    const first = new Uint8Array(2);
+    expect(() => rlesFromChanges(first, BigInt64Array.of(1n, 0n, 0n, 2n), 3, 4)).toThrow(
+      /not sorted by mask/,
+    );
+    expect(() => rlesFromChanges(first, BigInt64Array.of(2n, 0n), 3, 4)).toThrow(/is for mask 2/);
+  });
 });
 
 describe('promptPoints', () => {

@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { compress, type Rle } from '../common/rle/index.js';
-import { rleCountsFromChanges } from '../main/engine/graphs.js';
+import type { Rle } from '../common/rle/index.js';
+import { masksFromChanges } from '../main/engine/graphs.js';
 import { toInputFrame, type ImageGeometry } from '../main/engine/preprocess.js';
 
 export const MEAN = [123.675, 116.28, 103.53] as const;
@@ -178,14 +178,18 @@ export function lowResSlice(lowRes: Float32Array, idx: number): Float32Array {
  * each i where column-major pixel i+1 differs from pixel i, sorted by k then i (NonZero's order).
  */
 export function rlesFromChanges(first: Uint8Array, changes: BigInt64Array, h: number, w: number): Rle[] {
-  // The engine's graphs emit the same pairs transposed ([2, M] int32); one counting routine serves both.
+  // The engine's graphs send only the pixel indices plus a count per mask; one routine serves both.
   const m = changes.length / 2;
-  const cols = new Int32Array(2 * m);
+  const runs = new Int32Array(first.length);
+  const pixels = new Int32Array(m);
+  let last = 0;
   for (let j = 0; j < m; j++) {
-    cols[j] = Number(changes[2 * j]);
-    cols[m + j] = Number(changes[2 * j + 1]);
+    const k = Number(changes[2 * j]);
+    if (!(k >= 0 && k < first.length)) throw new RangeError(`post-processing change ${j} is for mask ${k}`);
+    if (k < last) throw new RangeError('post-processing changes are not sorted by mask');
+    runs[k]!++;
+    last = k;
+    pixels[j] = Number(changes[2 * j + 1]);
   }
-  return rleCountsFromChanges(first, cols, first.length, h * w).map((counts) =>
-    compress({ size: [h, w], counts }),
-  );
+  return masksFromChanges(first, runs, pixels, h, w).map((s) => s.rle);
 }

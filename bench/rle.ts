@@ -1,10 +1,13 @@
 // RLE codec speed on 4000×3000 masks (a 12-megapixel photo): encode/decode, strings, and the run-level
 // operations (area, bbox, merge, iou), polygon rasterization, and the mask geometry of common/geometry.
-// Median and p90 of N runs each.
+// Also the GPU fast path's CPU side on speckled masks (what random-weight models give): run starts → RLE
+// string, area and box, the old way (counts arrays, then three passes) and in one pass. Median and p90 of N
+// runs each.
 import {
   area,
   compress,
   countsFromString,
+  countsToString,
   decode,
   encode,
   fromPolygons,
@@ -14,6 +17,7 @@ import {
   type RleCounts,
 } from '../common/rle/index.js';
 import { maskToCocoPolygons, maskToPolygons, polygonsToMask } from '../common/geometry/index.js';
+import { masksFromChanges } from '../main/engine/graphs.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
 
 const H = 3000;
@@ -42,6 +46,58 @@ function noisyMask(): Uint8Array {
     m[i] = s >>> 31;
   }
   return m;
+}
+
+// The GPU post-processing outputs (graphs.ts addPostprocess) of a batch of speckled masks: 32 masks of
+// 960×540, runs of 1..9 pixels (~3.3 M runs in all), every other mask starting inside.
+const SPECKLED = { k: 32, h: 540, w: 960 } as const;
+
+function speckledOutputs(): { first: Uint8Array; runs: Int32Array; changes: Int32Array } {
+  const { k, h, w } = SPECKLED;
+  const n = h * w;
+  const first = Uint8Array.from({ length: k }, (_, i) => i % 2);
+  const runs = new Int32Array(k);
+  const changes: number[] = [];
+  let s = 1;
+  for (let mask = 0; mask < k; mask++) {
+    for (let i = 0; ;) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      i += 1 + ((s >>> 16) % 9); // runs of 1..9 pixels
+      if (i >= n - 1) break;
+      changes.push(i - 1);
+      runs[mask]!++;
+    }
+  }
+  return { first, runs, changes: Int32Array.from(changes) };
+}
+
+/**
+ * What the fast path did before the one-pass summaries: counts arrays per mask (the former
+ * rleCountsFromChanges, on the same outputs), then toBbox, an area loop and countsToString on each.
+ */
+function viaCounts(first: Uint8Array, runs: Int32Array, changes: Int32Array, h: number, w: number) {
+  const n = h * w;
+  const out: { counts: string; area: number; bbox: number[] }[] = [];
+  let j = 0;
+  for (let mask = 0; mask < first.length; mask++) {
+    const end = j + runs[mask]!;
+    const lead = first[mask] ? 1 : 0;
+    const counts = new Array<number>(lead + (end - j) + 1);
+    if (lead) counts[0] = 0;
+    let prev = 0;
+    let c = lead;
+    for (; j < end; j++) {
+      const start = changes[j]! + 1;
+      counts[c++] = start - prev;
+      prev = start;
+    }
+    counts[c] = n - prev;
+    const bbox = toBbox({ size: [h, w], counts });
+    let a = 0;
+    for (let t = 1; t < counts.length; t += 2) a += counts[t]!;
+    out.push({ counts: countsToString(counts), area: a, bbox });
+  }
+  return out;
 }
 
 function time(n: number, f: () => unknown): number[] {
@@ -77,6 +133,18 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   }
 
   const rings = maskToPolygons(a, H, W);
+  const sp = speckledOutputs();
+  const spOld = () => viaCounts(sp.first, sp.runs, sp.changes, SPECKLED.h, SPECKLED.w);
+  const spNew = () => masksFromChanges(sp.first, sp.runs, sp.changes, SPECKLED.h, SPECKLED.w);
+  // Both must give the same strings, areas and boxes, or the timing means nothing.
+  const [o, m] = [spOld(), spNew()];
+  o.forEach((x, i) => {
+    const y = m[i]!;
+    if (x.counts !== y.rle.counts || x.area !== y.area || x.bbox.join() !== y.bbox.join())
+      throw new Error(
+        `speckled mask ${i}: the one-pass summary differs from counts + toBbox + countsToString`,
+      );
+  });
   const cases: [string, string, () => unknown, number][] = [
     ['encode', 'object', () => encode(a, H, W), ra.counts.length],
     ['decode', 'object', () => decode(ra), ra.counts.length],
@@ -103,6 +171,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     ['decode', 'noise (worst case)', () => decode(rn), rn.counts.length],
     ['compress', 'noise (worst case)', () => compress(rn), rn.counts.length],
     ['countsFromString', 'noise (worst case)', () => countsFromString(cn.counts), rn.counts.length],
+    ['GPU run starts → counts, toBbox, area, countsToString (old)', 'speckled', spOld, sp.changes.length],
+    ['GPU run starts → masksFromChanges, one pass (new)', 'speckled', spNew, sp.changes.length],
   ];
   const rows: SuiteResult['rows'] = [];
   for (const [op, mask, f, runs] of cases) {
@@ -110,7 +180,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     const t = time(noise ? Math.min(n, 3) : n, f);
     rows.push({
       op,
-      mask: `${mask} ${W}×${H}`,
+      mask: mask === 'speckled' ? `speckled ${SPECKLED.k}× ${SPECKLED.w}×${SPECKLED.h}` : `${mask} ${W}×${H}`,
       runs: runs ?? null,
       n: t.length,
       median_ms: Number(percentile(t, 50).toFixed(2)),
@@ -122,6 +192,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     notes: [
       `encode/decode target: well under 50 ms for a ${W}×${H} object mask; run-level ops never decode to pixels`,
       'the noise mask (~6M runs) is the worst case, not a realistic SAM mask',
+      `speckled: ${SPECKLED.k} masks of ${SPECKLED.w}×${SPECKLED.h} as the GPU post-processing returns them (~${(sp.changes.length / 1e6).toFixed(1)} M runs), what random-weight models give; runs = changes of the whole batch`,
     ],
     extra: { height: H, width: W, iterations: n },
   };

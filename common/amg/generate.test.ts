@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from '../rle/index.js';
+import { area, compress, decode, encode, type RleCounts } from '../rle/index.js';
 import {
   generateMasks,
   maxPairwiseBoxIou,
@@ -223,7 +223,8 @@ function prefilteredBackend(opts: AmgOptions, pick: 'loose' | 'everything'): Amg
 }
 
 // The upscaler a backend might run on a GPU, written independently of MaskUpscaler.rleCounts: the whole mask
-// through MaskUpscaler.mask, then the RLE codec. Records the number of planes of each call.
+// through MaskUpscaler.mask, then the RLE codec (compressed RLE and area). Records the number of planes of
+// each call.
 function upscalingBackend(base: AmgBackend, calls: number[], fill = false): AmgBackend {
   let crop: BoxXyxy = [0, 0, 0, 0];
   return {
@@ -238,9 +239,12 @@ function upscalingBackend(base: AmgBackend, calls: number[], fill = false): AmgB
       const h = crop[3] - crop[1];
       const w = crop[2] - crop[0];
       const up = new MaskUpscaler(h, w);
-      return Array.from({ length: n }, (_, j) =>
-        fill ? [0, h * w] : encode(up.mask(planes, j * PLANE, threshold), h, w).counts,
-      );
+      return Array.from({ length: n }, (_, j) => {
+        const counts: RleCounts = fill
+          ? { size: [h, w], counts: [0, h * w] }
+          : encode(up.mask(planes, j * PLANE, threshold), h, w);
+        return { rle: compress(counts), area: area(counts) };
+      });
     },
   };
 }
@@ -381,7 +385,7 @@ describe('generateMasks with a backend upscaler', () => {
     expect(got.masks[0]!.cropBox).toEqual([0, 0, 172, 172]);
   });
 
-  it('rejects an upscaler answer with the wrong number of masks or pixels', async () => {
+  it('rejects an upscaler answer with the wrong number of masks or a wrong size', async () => {
     const base = sceneBackend();
     const short: AmgBackend = { ...upscalingBackend(base, []), upscale: async () => [] };
     await expect(generateMasks(SCENE.h, SCENE.w, sceneOptions(), short)).rejects.toThrow(
@@ -389,8 +393,11 @@ describe('generateMasks with a backend upscaler', () => {
     );
     const wrong: AmgBackend = {
       ...upscalingBackend(sceneBackend(), []),
-      upscale: async (_p, n) => Array.from({ length: n }, () => [0, 10]),
+      upscale: async (_p, n) =>
+        Array.from({ length: n }, () => ({ rle: compress({ size: [2, 5], counts: [0, 10] }), area: 10 })),
     };
-    await expect(generateMasks(SCENE.h, SCENE.w, sceneOptions(), wrong)).rejects.toThrow(RangeError);
+    await expect(generateMasks(SCENE.h, SCENE.w, sceneOptions(), wrong)).rejects.toThrow(
+      /upscaler mask 0 is 2×5, expected/,
+    );
   });
 });

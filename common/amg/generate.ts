@@ -4,7 +4,7 @@
 // and stability filters and a preliminary box work on the 256² low-res logits, and only masks that survive the
 // per-crop NMS are upscaled, one at a time, straight into column-major RLE (or all at once by the backend's
 // upscaler) — memory stays O(candidates × 256² + H), never B×H×W.
-import { countsToString, decode as decodeRle, encode as encodeRle } from '../rle/index.js';
+import { countsToString, decode as decodeRle, encode as encodeRle, type Rle } from '../rle/index.js';
 import { boxIou, boxXyxyToXywh, maskToBox, nms } from './boxes.js';
 import { boxArea, generateCropBoxes, isBoxNearCropEdge } from './crops.js';
 import { buildAllLayerPointGrids } from './grid.js';
@@ -48,13 +48,15 @@ export interface AmgBackend {
    */
   decode(points: Float64Array): Promise<AmgDecoded | AmgSurvivors>;
   /**
-   * Optional: full-resolution column-major RLE counts (uncompressed, COCO order: first count = zeros) of
-   * `n` low-res planes ([n × 256 × 256]) thresholded at `threshold`, in the frame of the crop last set by
-   * setCrop (height ch, width cw). Used only when the crop is the whole image. Must match
+   * Optional: the full-resolution masks of `n` low-res planes ([n × 256 × 256]) thresholded at `threshold`,
+   * in the frame of the crop last set by setCrop (height ch, width cw), as compressed COCO RLE and area (an
+   * RleSummary from common/rle fits). Used only when the crop is the whole image. Must match
    * MaskUpscaler.rleCounts up to float rounding at the threshold. Called once per image with the planes the
-   * whole-image crop's NMS kept (not at all when it kept none); its time counts in `stats.postMs`.
+   * whole-image crop's NMS kept (not at all when it kept none); its time counts in `stats.postMs`. Compressed,
+   * not counts: the string is what the generator keeps, and a GPU backend makes it in the same pass as the
+   * area (summarizeRunStarts) without a counts array. The generator checks each mask's size, not its string.
    */
-  upscale?(planes: Float32Array, n: number, threshold: number): Promise<number[][]>;
+  upscale?(planes: Float32Array, n: number, threshold: number): Promise<{ rle: Rle; area: number }[]>;
 }
 
 /** Progress inside one image: crops and prompt batches done. */
@@ -182,7 +184,7 @@ function survivorOrder(out: AmgSurvivors, n: number): number[] {
   return order;
 }
 
-// Full-resolution RLE of the candidates NMS kept, in the image frame, in `keep` order.
+// Full-resolution compressed RLE of the candidates NMS kept, in the image frame, in `keep` order.
 async function rleOfKept(
   inCrop: readonly Pending[],
   keep: readonly number[],
@@ -190,7 +192,7 @@ async function rleOfKept(
   cx: CropContext,
   imH: number,
   imW: number,
-): Promise<{ counts: number[]; area: number }[]> {
+): Promise<{ counts: string; area: number }[]> {
   const { up, crop, options } = cx;
   const whole = crop[0] === 0 && crop[1] === 0 && crop[2] === imW && crop[3] === imH;
   if (whole && backend.upscale && keep.length > 0) {
@@ -199,22 +201,21 @@ async function rleOfKept(
     const all = await backend.upscale(planes, keep.length, options.maskThreshold);
     if (all.length !== keep.length)
       throw new RangeError(`upscaler returned ${all.length} masks for ${keep.length} planes`);
-    return all.map((counts, j) => {
-      let total = 0;
-      let area = 0;
-      for (let t = 0; t < counts.length; t++) {
-        total += counts[t]!;
-        if (t % 2 === 1) area += counts[t]!;
+    return all.map(({ rle, area }, j) => {
+      if (rle.size[0] !== imH || rle.size[1] !== imW) {
+        throw new RangeError(`upscaler mask ${j} is ${rle.size[0]}×${rle.size[1]}, expected ${imH}×${imW}`);
       }
-      if (total !== imH * imW)
-        throw new RangeError(`upscaler mask ${j} covers ${total} pixels, expected ${imH}×${imW}`);
-      return { counts, area };
+      if (typeof rle.counts !== 'string' || !(area >= 0 && area <= imH * imW)) {
+        throw new RangeError(`upscaler mask ${j} is not a compressed RLE with its area`);
+      }
+      return { counts: rle.counts, area };
     });
   }
   const frame = { imH, imW, offX: crop[0], offY: crop[1] };
   return keep.map((i) => {
     const c = inCrop[i]!;
-    return up.rleCounts(c.plane, 0, options.maskThreshold, c.box, frame);
+    const r = up.rleCounts(c.plane, 0, options.maskThreshold, c.box, frame);
+    return { counts: countsToString(r.counts), area: r.area };
   });
 }
 
@@ -319,7 +320,7 @@ export async function generateMasks(
     keep.forEach((i, j) => {
       const c = inCrop[i]!;
       all.push({
-        counts: countsToString(rles[j]!.counts),
+        counts: rles[j]!.counts,
         area: rles[j]!.area,
         box: [c.box[0] + cx0, c.box[1] + cy0, c.box[2] + cx0, c.box[3] + cy0],
         iou: c.iou,

@@ -2,13 +2,14 @@
 // model runs and only small results cross to JS. onnxruntime-node has no IO binding for CUDA, so every session
 // boundary is a device↔host copy; the fragments are therefore appended to the decoder itself:
 //   preprocess  8-bit RGB (original size when upscaling) → normalized, padded encoder input
-//   masks       batched decoder + SAM's mask choice + postprocess_masks → RLE run starts
+//   masks       batched decoder + SAM's mask choice + postprocess_masks → RLE run starts → RLE, area, box
 //   amg         batched decoder + predicted-IoU/stability prefilter → survivors' logits only
 //   upscale     standalone postprocess_masks for logits already on the CPU (AMG survivors after NMS)
 // Used on CUDA by default (`fastPath: 'auto'`); `'on'` forces it on CPU too (tests, and CPU machines where
 // it measures faster). Any failure to build it leaves the plain path in place, with the reason reported.
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
+import type { RleSummary } from '../../common/rle/index.js';
 import type { EmbeddingRecord } from './cache.js';
 import { EngineError } from './errors.js';
 import {
@@ -19,13 +20,13 @@ import {
   encoderWithPreprocess,
   GraphBuilder,
   hasExternalData,
+  masksFromChanges,
   MIN_OPSET,
   POST,
   postprocessModel,
   PRE,
   preprocessModel,
   readModelInfo,
-  rleCountsFromChanges,
 } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import { LOW_RES } from './postprocess.js';
@@ -87,13 +88,14 @@ export interface UpscaleFrame {
   width: number;
 }
 
-/** Chosen masks of a batch, as RLE counts over height × width (column-major, COCO). */
+/** Chosen masks of a batch over height × width: compressed COCO RLE, area and box of each. */
 export interface FastMasks {
   index: Int32Array;
   score: Float32Array;
-  counts: number[][];
+  masks: RleSummary[];
   /** The chosen 256² plane of each prompt, [B × 256²] (only when asked for). */
   lowRes: Float32Array | null;
+  /** decoder: the session's run; transfer: its outputs made into masks (RLE string, area, box). */
   ms: { decoder: number; transfer: number };
 }
 
@@ -135,6 +137,21 @@ async function openEncoderWithPreprocess(
     return { session: await open(fused, 'encoder with preprocessing', provider), reason: null };
   } catch (err) {
     return { session: null, reason: (err as Error).message };
+  }
+}
+
+/** The post-processing outputs as masks; a malformed answer is the session's failure, not the caller's. */
+function summaries(out: ort.InferenceSession.ReturnType, height: number, width: number): RleSummary[] {
+  try {
+    return masksFromChanges(
+      out[POST.first]!.data as Uint8Array,
+      out[POST.runs]!.data as Int32Array,
+      out[POST.changes]!.data as Int32Array,
+      height,
+      width,
+    );
+  } catch (err) {
+    throw new EngineError('inference_failed', `fast path: ${(err as Error).message}`);
   }
 }
 
@@ -268,7 +285,7 @@ export class FastPath {
     return out[PRE.image]!.data as Float32Array;
   }
 
-  /** Each prompt's chosen mask (SAM's rule per `multimask`), full resolution, as RLE counts. */
+  /** Each prompt's chosen mask (SAM's rule per `multimask`), full resolution, as RLE, area and box. */
   async masks(
     record: EmbeddingRecord,
     prompts: EncodedPrompt[],
@@ -278,7 +295,7 @@ export class FastPath {
   ): Promise<FastMasks> {
     if (!this.masksSession) throw new EngineError('internal', 'fast path has no decoder graphs');
     const g = record.geometry;
-    const fetches: string[] = [POST.index, POST.score, POST.first, POST.changes];
+    const fetches: string[] = [POST.index, POST.score, POST.first, POST.runs, POST.changes];
     if (withLowRes) fetches.push(POST.chosen);
     const t0 = performance.now();
     let out: ort.InferenceSession.ReturnType;
@@ -297,16 +314,11 @@ export class FastPath {
       throw new EngineError('inference_failed', `decoder (fast path) failed: ${(err as Error).message}`);
     }
     const t1 = performance.now();
-    const counts = rleCountsFromChanges(
-      out[POST.first]!.data as Uint8Array,
-      out[POST.changes]!.data as Int32Array,
-      prompts.length,
-      g.width * g.height,
-    );
+    const masks = summaries(out, g.height, g.width);
     return {
       index: out[POST.index]!.data as Int32Array,
       score: out[POST.score]!.data as Float32Array,
-      counts,
+      masks,
       lowRes: withLowRes ? (out[POST.chosen]!.data as Float32Array) : null,
       ms: { decoder: t1 - t0, transfer: performance.now() - t1 },
     };
@@ -366,8 +378,8 @@ export class FastPath {
     };
   }
 
-  /** Full-resolution RLE counts of n planes [n × 256²] already on the CPU. */
-  async upscale(planes: Float32Array, n: number, f: UpscaleFrame, threshold: number): Promise<number[][]> {
+  /** Full-resolution RLE, area and box of n planes [n × 256²] already on the CPU. */
+  async upscale(planes: Float32Array, n: number, f: UpscaleFrame, threshold: number): Promise<RleSummary[]> {
     if (n === 0) return [];
     let out: ort.InferenceSession.ReturnType;
     try {
@@ -382,12 +394,7 @@ export class FastPath {
         `mask upscaling (fast path) failed: ${(err as Error).message}`,
       );
     }
-    return rleCountsFromChanges(
-      out[POST.first]!.data as Uint8Array,
-      out[POST.changes]!.data as Int32Array,
-      n,
-      f.width * f.height,
-    );
+    return summaries(out, f.height, f.width);
   }
 
   async release(): Promise<void> {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { stabilityScore } from '../../common/amg/stability.js';
-import { encode } from '../../common/rle/index.js';
+import { rng } from '../../common/rle/testing.js';
+import { area, compress, decode, encode, toBbox, type RleSummary } from '../../common/rle/index.js';
 import {
   addAmgPrefilter,
   addMaskChoice,
@@ -12,17 +13,17 @@ import {
   encoderWithPreprocess,
   GraphBuilder,
   hasExternalData,
+  masksFromChanges,
   POST,
   postprocessModel,
   PRE,
   preprocessModel,
   readModelInfo,
-  rleCountsFromChanges,
   withoutGraphInputs,
 } from './graphs.js';
 import { fixtureModelDir } from './index.js';
 import { chooseMask, lowResToMask } from './postprocess.js';
-import { geometryFor, normalizeToTensor, toInputFrame } from './preprocess.js';
+import { geometryFor, normalizeToTensor, toInputFrame, type ImageGeometry } from './preprocess.js';
 
 const PLANE = 256 * 256;
 const batchedBytes = (): Uint8Array =>
@@ -155,29 +156,25 @@ describe('mask choice + post-processing appended to the batched decoder', () => 
           ),
           [POST.threshold]: new ort.Tensor('float32', Float32Array.of(0), [1]),
         },
-        ['iou_predictions', 'low_res_masks', POST.index, POST.score, POST.first, POST.changes],
+        ['iou_predictions', 'low_res_masks', POST.index, POST.score, POST.first, POST.runs, POST.changes],
       );
       const iou = out.iou_predictions!.data as Float32Array;
       const low = out.low_res_masks!.data as Float32Array;
       const index = out[POST.index]!.data as Int32Array;
-      const counts = rleCountsFromChanges(
-        out[POST.first]!.data as Uint8Array,
-        out[POST.changes]!.data as Int32Array,
-        B,
-        w * h,
-      );
+      expect(out[POST.runs]!.dims).toEqual([B]);
+      expect(out[POST.changes]!.dims).toEqual([out[POST.changes]!.data.length]);
+      const masks = fromOutputs(out, h, w);
       for (let b = 0; b < B; b++) {
         const m = chooseMask(iou, b * 4, 4, mm[b]!);
         expect(index[b]).toBe(m);
         expect((out[POST.score]!.data as Float32Array)[b]).toBe(iou[b * 4 + m]);
-        const js = encode(
-          lowResToMask(low.subarray((b * 4 + m) * PLANE, (b * 4 + m + 1) * PLANE), geo),
-          h,
-          w,
-        ).counts;
-        expect(counts[b]!.reduce((a, c) => a + c, 0)).toBe(w * h);
+        const js = lowResToMask(low.subarray((b * 4 + m) * PLANE, (b * 4 + m + 1) * PLANE), geo);
+        // decode() checks that the string's runs cover exactly h × w pixels.
+        const gpu = decode(masks[b]!.rle);
+        expectSummaryOf(masks[b]!, gpu, h, w);
         // Pixels whose logit is within float rounding of 0 may land either side: compare decoded masks.
-        const diff = countDiff(js, counts[b]!, w * h);
+        let diff = 0;
+        for (let i = 0; i < w * h; i++) if (js[i] !== gpu[i]) diff++;
         expect(diff).toBeLessThanOrEqual(Math.max(5, (w * h) / 1e5));
       }
     }
@@ -186,28 +183,128 @@ describe('mask choice + post-processing appended to the batched decoder', () => 
 });
 
 describe('standalone post-processing', () => {
-  it('turns planes into RLE counts (a square, an empty and a full mask)', async () => {
+  const run = async (s: ort.InferenceSession, planes: Float32Array, geo: ImageGeometry) =>
+    s.run({
+      [POST.lowRes]: new ort.Tensor('float32', planes, [planes.length / PLANE, 256, 256]),
+      [POST.sizes]: new ort.Tensor(
+        'int64',
+        BigInt64Array.from([geo.resizedHeight, geo.resizedWidth, geo.height, geo.width], BigInt),
+        [4],
+      ),
+      [POST.threshold]: new ort.Tensor('float32', Float32Array.of(0), [1]),
+    });
+
+  it('turns planes into RLE, area and box (a square, an empty and a full mask)', async () => {
     const s = await ort.InferenceSession.create(postprocessModel(1024, 17));
     const planes = new Float32Array(3 * PLANE).fill(-4);
     for (let y = 40; y < 80; y++) for (let x = 100; x < 140; x++) planes[y * 256 + x] = 4;
     planes.fill(4, 2 * PLANE);
     const [w, h] = [1024, 1024];
-    const out = await s.run({
-      [POST.lowRes]: new ort.Tensor('float32', planes, [3, 256, 256]),
-      [POST.sizes]: new ort.Tensor('int64', BigInt64Array.of(1024n, 1024n, BigInt(h), BigInt(w)), [4]),
-      [POST.threshold]: new ort.Tensor('float32', Float32Array.of(0), [1]),
-    });
-    const counts = rleCountsFromChanges(
-      out[POST.first]!.data as Uint8Array,
-      out[POST.changes]!.data as Int32Array,
-      3,
-      w * h,
-    );
     const geo = geometryFor(w, h, 1024);
-    expect(counts[0]).toEqual(encode(lowResToMask(planes.subarray(0, PLANE), geo), h, w).counts);
-    expect(counts[1]).toEqual([w * h]);
-    expect(counts[2]).toEqual([0, w * h]);
+    const out = await run(s, planes, geo);
+    // The square covers 160 columns of 160 pixels: two changes in each.
+    expect(Array.from(out[POST.runs]!.data as Int32Array)).toEqual([320, 0, 0]);
+    const masks = fromOutputs(out, h, w);
+    const square = encode(lowResToMask(planes.subarray(0, PLANE), geo), h, w);
+    expect(masks[0]).toEqual({ rle: compress(square), area: area(square), bbox: toBbox(square) });
+    expect(masks[0]!.bbox).toEqual([400, 160, 160, 160]);
+    expect(masks[1]).toEqual({
+      rle: compress({ size: [h, w], counts: [w * h] }),
+      area: 0,
+      bbox: [0, 0, 0, 0],
+    });
+    expect(masks[2]).toEqual({
+      rle: compress({ size: [h, w], counts: [0, w * h] }),
+      area: w * h,
+      bbox: [0, 0, w, h],
+    });
     await s.release();
+  });
+
+  it('gives speckled masks (> 100k runs each) the JS upscaler’s RLE, area and box', async () => {
+    // ±4 logits: at 1024² (one 4× bilinear step) every value is exact in float32 and none is 0, so the
+    // graph and lowResToMask agree bit for bit; a second, non-integer resize may round a pixel either way.
+    const rand = rng(17);
+    const planes = Float32Array.from({ length: 2 * PLANE }, () => (rand() < 0.5 ? -4 : 4));
+    planes[0] = 4; // mask 0 starts inside, mask 1 outside
+    planes[PLANE] = -4;
+    const s = await ort.InferenceSession.create(postprocessModel(1024, 17));
+    for (const [w, h] of [
+      [1024, 1024],
+      [1023, 677],
+    ] as const) {
+      const geo = geometryFor(w, h, 1024);
+      const masks = fromOutputs(await run(s, planes, geo), h, w);
+      masks.forEach((m, k) => {
+        const js = lowResToMask(planes.subarray(k * PLANE, (k + 1) * PLANE), geo);
+        const counts = encode(js, h, w);
+        expect(counts.counts.length).toBeGreaterThan(w === 1024 ? 100_000 : 50_000);
+        if (w === 1024) {
+          expect(m).toEqual({ rle: compress(counts), area: area(counts), bbox: toBbox(counts) });
+          return;
+        }
+        const gpu = decode(m.rle);
+        expectSummaryOf(m, gpu, h, w);
+        let diff = 0;
+        for (let i = 0; i < w * h; i++) if (js[i] !== gpu[i]) diff++;
+        expect(diff).toBeLessThanOrEqual(5);
+      });
+    }
+    await s.release();
+  });
+
+  it('handles images of a few pixels, down to one', async () => {
+    const s = await ort.InferenceSession.create(postprocessModel(1024, 17));
+    const planes = new Float32Array(2 * PLANE).fill(-4);
+    planes.fill(4, 0, 128); // top half of the first low-res row
+    planes.fill(4, PLANE); // all inside
+    for (const [w, h] of [
+      [1, 1],
+      [2, 1],
+      [1, 3],
+      [3, 2],
+    ] as const) {
+      const out = await run(s, planes, geometryFor(w, h, 1024));
+      // Downscaling 1024× is where the graph's and the JS resizes round differently: compare the RLE
+      // with the mask it encodes, not with lowResToMask.
+      const masks = fromOutputs(out, h, w);
+      masks.forEach((m) => expectSummaryOf(m, decode(m.rle), h, w));
+      expect(masks[1]).toEqual({
+        rle: compress({ size: [h, w], counts: [0, w * h] }),
+        area: w * h,
+        bbox: [0, 0, w, h],
+      });
+    }
+    await s.release();
+  });
+});
+
+describe('masksFromChanges', () => {
+  const first = Uint8Array.of(0, 1);
+  it('splits the changes by mask and gives each one its RLE, area and box', () => {
+    // 3 × 2 masks: mask 0 is pixels 2..3 (column-major), mask 1 is pixel 0 and pixel 5.
+    const masks = masksFromChanges(first, Int32Array.of(2, 2), Int32Array.of(1, 3, 0, 4), 3, 2);
+    const want = (counts: number[]) => {
+      const r = { size: [3, 2] as [number, number], counts };
+      return { rle: compress(r), area: area(r), bbox: toBbox(r) };
+    };
+    expect(masks).toEqual([want([2, 2, 2]), want([0, 1, 4, 1])]);
+  });
+
+  it('rejects shares that do not add up to the changes, or changes that do not ascend in a mask', () => {
+    expect(() => masksFromChanges(first, Int32Array.of(2, 1), Int32Array.of(1, 3, 0, 4), 3, 2)).toThrow(
+      /masks account for 3, got 4/,
+    );
+    expect(() => masksFromChanges(first, Int32Array.of(2), Int32Array.of(1, 3), 3, 2)).toThrow(RangeError);
+    expect(() => masksFromChanges(first, Int32Array.of(2, -1), Int32Array.of(1, 3, 0), 3, 2)).toThrow(
+      RangeError,
+    );
+    expect(() => masksFromChanges(first, Int32Array.of(2, 2), Int32Array.of(3, 1, 0, 4), 3, 2)).toThrow(
+      /mask 0: run start 1/,
+    );
+    expect(() => masksFromChanges(first, Int32Array.of(2, 2), Int32Array.of(1, 3, 0, 5), 3, 2)).toThrow(
+      /mask 1: .*outside/,
+    );
   });
 });
 
@@ -307,20 +404,19 @@ describe('encoder with preprocessing in front', () => {
   });
 });
 
-/** Pixels that differ between two masks given as RLE counts over n pixels. */
-function countDiff(a: readonly number[], b: readonly number[], n: number): number {
-  const dec = (c: readonly number[]): Uint8Array => {
-    const m = new Uint8Array(n);
-    let p = 0;
-    c.forEach((len, i) => {
-      if (i % 2) m.fill(1, p, p + len);
-      p += len;
-    });
-    return m;
-  };
-  const x = dec(a);
-  const y = dec(b);
-  let d = 0;
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) d++;
-  return d;
+/** The post-processing outputs of `out` as masks of h × w. */
+function fromOutputs(out: ort.InferenceSession.ReturnType, h: number, w: number) {
+  return masksFromChanges(
+    out[POST.first]!.data as Uint8Array,
+    out[POST.runs]!.data as Int32Array,
+    out[POST.changes]!.data as Int32Array,
+    h,
+    w,
+  );
+}
+
+/** `s` is the codec's RLE, area and box of the row-major mask `m`. */
+function expectSummaryOf(s: RleSummary, m: Uint8Array, h: number, w: number): void {
+  const counts = encode(m, h, w);
+  expect(s).toEqual({ rle: compress(counts), area: area(counts), bbox: toBbox(counts) });
 }

@@ -8,6 +8,7 @@
 // Appending works on any SAM ONNX decoder (ours, the official export, third-party ones): protobuf merges a
 // repeated occurrence of ModelProto.graph into the first, so a second GraphProto holding only the new nodes,
 // inputs and outputs is concatenated to the model's own bytes, which are never parsed or rewritten.
+import { RleError, summarizeRunStarts, type RleSummary } from '../../common/rle/index.js';
 
 /** ONNX TensorProto element types the graphs use. */
 export type ElemType = 'float' | 'uint8' | 'int32' | 'int64' | 'bool';
@@ -375,6 +376,7 @@ export const POST = {
   score: 'maskroom_pp_score',
   chosen: 'maskroom_pp_low_res',
   first: 'maskroom_pp_first',
+  runs: 'maskroom_pp_runs',
   changes: 'maskroom_pp_changes',
 } as const;
 
@@ -404,9 +406,11 @@ export function addMaskChoice(g: GraphBuilder, lowRes: string, iou: string): str
 /**
  * SAM's postprocess_masks on `planes` [K,256,256]: bilinear (PyTorch, align_corners=False) to
  * inputSize², crop to sizes[0] × sizes[1] (the resized image), bilinear to sizes[2] × sizes[3] (the original),
- * `> threshold`. Read column-major (COCO RLE order), it outputs each mask's first pixel `first` [K,1] uint8
- * and `changes` [2,M] int32: (mask k, i) for every i where pixel i+1 differs from pixel i, row-sorted, so RLE
- * counts follow in O(M) (see rleCountsFromChanges).
+ * `> threshold`. Read column-major (COCO RLE order), it outputs each mask's first pixel `first` [K,1] uint8,
+ * its number of changes `runs` [K] int32 and `changes` [M] int32: every i where pixel i+1 differs from pixel
+ * i, mask after mask, ascending within each (NonZero's order). The mask index of each change is not sent
+ * (`runs` says where each mask's share ends), which halves what crosses to the CPU; masksFromChanges turns
+ * the three into COCO RLE, area and box in one pass.
  */
 export function addPostprocess(g: GraphBuilder, planes: string, inputSize: number): void {
   const sizes = g.input(POST.sizes, 'int64', [4]);
@@ -432,8 +436,15 @@ export function addPostprocess(g: GraphBuilder, planes: string, inputSize: numbe
   g.output(g.op('Cast', [first], { to: ELEM.uint8 }), POST.first, 'uint8', ['K', 1]);
   const next = g.op('Slice', [cols, g.i64([1]), g.i64([INT64_MAX]), g.i64([1])]);
   const prev = g.op('Slice', [cols, g.i64([0]), g.i64([-1]), g.i64([1])]);
-  const nz = g.op('NonZero', [g.op('Xor', [next, prev])]);
-  g.output(g.op('Cast', [nz], { to: ELEM.int32 }), POST.changes, 'int32', [2, 'M']);
+  // Xor(next, prev) plus an all-false last column ([K, n]): it changes neither the sum nor what NonZero finds,
+  // and keeps the reduced axis non-empty for 1-pixel masks (CUDA's ReduceSum refuses an empty axis).
+  const none = g.op('Xor', [first, first]);
+  const flips = g.op('Concat', [g.op('Xor', [next, prev]), none], { axis: 1 });
+  const runs = g.op('ReduceSum', [g.op('Cast', [flips], { to: ELEM.int32 }), g.i64([1])], { keepdims: 0 });
+  g.output(runs, POST.runs, 'int32', ['K']);
+  // NonZero gives [2, M] int64 (mask indices, then pixel indices); only row 1 is needed.
+  const pixels = g.op('Gather', [g.op('NonZero', [flips]), g.i64([1], [])], { axis: 0 });
+  g.output(g.op('Cast', [pixels], { to: ELEM.int32 }), POST.changes, 'int32', ['M']);
 }
 
 /** Names of the preprocessing graph's inputs and output. */
@@ -496,7 +507,7 @@ function addPreprocess(
   return g.op('Pad', [n, pads, g.f32([0], [])], { mode: 'constant' });
 }
 
-/** A standalone post-processing model: planes [K,256,256] in, `first` / `changes` out. */
+/** A standalone post-processing model: planes [K,256,256] in, `first` / `runs` / `changes` out. */
 export function postprocessModel(inputSize: number, opset: number): Uint8Array {
   const g = new GraphBuilder('maskroom_pp_');
   const planes = g.input(POST.lowRes, 'float', ['K', 256, 256]);
@@ -505,35 +516,43 @@ export function postprocessModel(inputSize: number, opset: number): Uint8Array {
 }
 
 /**
- * COCO RLE counts (uncompressed, first count = zeros) of each of `k` masks of `n` pixels from the
- * post-processing outputs. `changes` is [2, M] row-major: mask indices, then pixel indices.
+ * Each of the `first.length` height × width masks of the post-processing outputs as compressed COCO RLE, area
+ * and box (common/rle summarizeRunStarts: one pass, no counts arrays). `runs[k]` of the `changes` belong to
+ * mask k, in order. Throws RangeError when the shares do not add up to the changes, or when a mask's changes
+ * do not ascend inside its pixels: outputs of some other graph, not of addPostprocess.
  */
-export function rleCountsFromChanges(
+export function masksFromChanges(
   first: ArrayLike<number>,
+  runs: Int32Array,
   changes: Int32Array,
-  k: number,
-  n: number,
-): number[][] {
-  const m = changes.length / 2;
-  const out: number[][] = [];
+  height: number,
+  width: number,
+): RleSummary[] {
+  const k = first.length;
+  if (runs.length !== k)
+    throw new RangeError(`post-processing gave ${runs.length} run counts for ${k} masks`);
+  let total = 0;
+  for (let mask = 0; mask < k; mask++) {
+    if (runs[mask]! < 0) throw new RangeError(`post-processing gave mask ${mask} ${runs[mask]} changes`);
+    total += runs[mask]!;
+  }
+  if (total !== changes.length) {
+    throw new RangeError(`post-processing changes: masks account for ${total}, got ${changes.length}`);
+  }
+  const out: RleSummary[] = new Array<RleSummary>(k);
   let j = 0;
   for (let mask = 0; mask < k; mask++) {
-    let end = j;
-    while (end < m && changes[end] === mask) end++;
-    // Sized up front: random-weight masks have ~10^5 runs each, and push() growth dominated this loop.
-    const lead = first[mask] ? 1 : 0;
-    const counts = new Array<number>(lead + (end - j) + 1);
-    if (lead) counts[0] = 0;
-    let prev = 0;
-    let c = lead;
-    for (; j < end; j++) {
-      const start = changes[m + j]! + 1;
-      counts[c++] = start - prev;
-      prev = start;
+    const end = j + runs[mask]!;
+    try {
+      // A change at i means a run starts at i + 1.
+      out[mask] = summarizeRunStarts(changes.subarray(j, end), first[mask] !== 0, height, width, 1);
+    } catch (err) {
+      if (err instanceof RleError) {
+        throw new RangeError(`post-processing mask ${mask}: ${err.message}`, { cause: err });
+      }
+      throw err;
     }
-    counts[c] = n - prev;
-    out.push(counts);
+    j = end;
   }
-  if (j !== m) throw new RangeError('post-processing changes are not sorted by mask');
   return out;
 }

@@ -1,5 +1,13 @@
 // The engine's own worker ops: embed, segment, decodeLowRes, stats.
-import { area, compress, countsToString, encode, toBbox, type RleCounts } from '../../common/rle/index.js';
+import {
+  area,
+  compress,
+  countsToString,
+  encode,
+  toBbox,
+  type RleCounts,
+  type RleSummary,
+} from '../../common/rle/index.js';
 import { EngineError } from './errors.js';
 import { chooseMask, LOW_RES, lowResToMask } from './postprocess.js';
 import type { ImageSource } from './protocol.js';
@@ -45,24 +53,23 @@ registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskR
     const start = performance.now();
     const multimask = opts.multimask ?? enc.ambiguous;
     if (ctx.fast?.hasDecoderGraphs) {
-      // Decoder, mask choice and upscaling in one GPU call; only RLE run starts come back.
+      // Decoder, mask choice and upscaling in one GPU call; only RLE run starts come back, and the fast path
+      // has already made them the RLE string, area and box (in one pass, checked on the way).
       const r = await ctx.fast.masks(record, [enc], [multimask], threshold, true);
       t.decoder = r.ms.decoder;
-      const t0 = performance.now();
-      const g = record.geometry;
-      const counts: RleCounts = { size: [g.height, g.width], counts: r.counts[0]! };
-      const rle = compress(counts);
-      t.rle = r.ms.transfer + performance.now() - t0;
+      t.rle = r.ms.transfer;
       t.total += performance.now() - start;
+      const g = record.geometry;
+      const m = r.masks[0]!;
       const lowRes = r.lowRes!;
       const value: MaskResult = {
         key: record.key,
         width: g.width,
         height: g.height,
-        rle,
+        rle: m.rle,
         score: r.score[0]!,
-        area: area(counts),
-        bbox: toBbox(counts),
+        area: m.area,
+        bbox: m.bbox,
         maskIndex: r.index[0]!,
         lowRes,
         cached,
@@ -165,15 +172,18 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMa
       for (let k = 1; k < counts.length; k += 2) a += counts[k]!;
       masks.push({ rle: { size: r.size, counts: countsToString(counts) }, score, area: a, bbox, maskIndex });
     };
+    const pushSummary = (m: RleSummary, score: number, maskIndex: number): void => {
+      masks.push({ rle: m.rle, score, area: m.area, bbox: m.bbox, maskIndex });
+    };
     for (let i = 0; i < encoded.length; i += batch) {
       const part = encoded.slice(i, i + batch);
       const mm = part.map((e) => opts.multimask ?? e.ambiguous);
       if (ctx.fast?.hasDecoderGraphs) {
         const r = await ctx.fast.masks(record, part, mm, threshold, false);
         timings.decoder += r.ms.decoder;
-        const t1 = performance.now();
-        part.forEach((_, b) => push(r.counts[b]!, r.score[b]!, r.index[b]!));
-        timings.rle += r.ms.transfer + performance.now() - t1;
+        // String, area and box were made with the run starts (FastPath.masks); nothing is left to compute.
+        part.forEach((_, b) => pushSummary(r.masks[b]!, r.score[b]!, r.index[b]!));
+        timings.rle += r.ms.transfer;
         continue;
       }
       const r = await ctx.decodeLowRes(record, part, batch);

@@ -189,14 +189,8 @@ async function runBoxes(
         threshold,
         false,
       );
-      r.counts.forEach((counts, i) => {
-        let area = 0;
-        for (let k = 1; k < counts.length; k += 2) area += counts[k]!;
-        out.push({
-          rle: area > 0 ? { size: [imH, imW], counts: countsToString(counts) } : null,
-          predictedIou: r.score[i]!,
-          area,
-        });
+      r.masks.forEach((m, i) => {
+        out.push({ rle: m.area > 0 ? m.rle : null, predictedIou: r.score[i]!, area: m.area });
       });
       continue;
     }
