@@ -108,6 +108,7 @@ export class EngineContext implements WorkerContext {
         provider,
         init.fastPath ?? 'auto',
         { path: info.encoderPath, inputName: encoderSig.inputName },
+        info.decoderAmgPath ?? null,
       );
       // The fast path's encoder has the same weights: keep one copy on the device.
       if (fast?.encodes) await encoder.release();

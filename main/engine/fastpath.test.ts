@@ -65,6 +65,7 @@ describe('fast path', () => {
       reason: null,
       broadcastMaskInput: true,
       encoderPreprocess: null,
+      amgDecoder: 'the model has no AMG decoder (manifest files.decoderAmg)',
     });
     expect(plain.describe().fastPath.active).toBe(false);
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });

@@ -15,6 +15,7 @@ import { EngineError } from './errors.js';
 import {
   addAmgPrefilter,
   addMaskChoice,
+  AMG_DECODER,
   addPostprocess,
   AMG,
   encoderWithPreprocess,
@@ -27,6 +28,7 @@ import {
   PRE,
   preprocessModel,
   readModelInfo,
+  withoutGraphInputs,
 } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import { LOW_RES } from './postprocess.js';
@@ -155,6 +157,38 @@ function summaries(out: ort.InferenceSession.ReturnType, height: number, width: 
   }
 }
 
+/**
+ * The AMG prefilter on the model's decoder_amg.onnx when it has a fitting one (only prompts that can pass the
+ * IoU filter are upscaled), else on the batched decoder; with the reason decoder_amg is not used.
+ */
+async function openAmg(
+  batched: Uint8Array,
+  amgPath: string | null,
+  provider: ProviderInfo,
+): Promise<{ session: ort.InferenceSession; reason: string | null }> {
+  let reason = 'the model has no AMG decoder (manifest files.decoderAmg)';
+  if (amgPath) {
+    try {
+      const bytes = new Uint8Array(readFileSync(amgPath));
+      const info = readModelInfo(bytes);
+      const outs = ['iou_predictions', AMG_DECODER.promptIndex, 'low_res_masks'];
+      if (!info.inputs.includes(AMG_DECODER.threshold) || !outs.every((n) => info.outputs.includes(n))) {
+        throw new Error(`needs input ${AMG_DECODER.threshold} and outputs ${outs.join(', ')}`);
+      }
+      if (hasExternalData(bytes)) throw new Error('its weights are in an external data file');
+      const g = new GraphBuilder('maskroom_a_');
+      addAmgPrefilter(g, 'low_res_masks', 'iou_predictions', true);
+      const model = withoutGraphInputs(bytes, [AMG_DECODER.threshold], g.graphField());
+      return { session: await open(model, 'AMG decoder with the prefilter', provider), reason: null };
+    } catch (err) {
+      reason = `AMG decoder not used: ${(err as Error).message.split('\n')[0]}`;
+    }
+  }
+  const g = new GraphBuilder('maskroom_a_');
+  addAmgPrefilter(g, 'low_res_masks', 'iou_predictions');
+  return { session: await open(g.appendTo(batched), 'decoder with the AMG prefilter', provider), reason };
+}
+
 const i64 = (values: number[]): ort.Tensor =>
   new ort.Tensor(
     'int64',
@@ -190,10 +224,17 @@ export class FastPath {
     provider: ProviderInfo,
     choice: FastPathChoice,
     encoder: EncoderSource | null = null,
+    amgPath: string | null = null,
   ): Promise<{ fast: FastPath | null; info: FastPathInfo }> {
     const off = (reason: string): { fast: null; info: FastPathInfo } => ({
       fast: null,
-      info: { active: false, reason, broadcastMaskInput: false, encoderPreprocess: reason },
+      info: {
+        active: false,
+        reason,
+        broadcastMaskInput: false,
+        encoderPreprocess: reason,
+        amgDecoder: reason,
+      },
     });
     if (choice === 'off') return off('turned off (fastPath: "off")');
     if (choice === 'auto' && provider.active !== 'cuda')
@@ -211,6 +252,7 @@ export class FastPath {
       let masks: ort.InferenceSession | null = null;
       let amg: ort.InferenceSession | null = null;
       let broadcast = false;
+      let amgReason: string | null = 'no batched decoder';
       if (batchedPath && plainBatched) {
         const bytes = new Uint8Array(readFileSync(batchedPath));
         const info = readModelInfo(bytes);
@@ -225,9 +267,9 @@ export class FastPath {
         addPostprocess(gm, addMaskChoice(gm, 'low_res_masks', 'iou_predictions'), m.inputSize);
         masks = await open(gm.appendTo(bytes), 'decoder with post-processing', provider);
         made.push(masks);
-        const ga = new GraphBuilder('maskroom_a_');
-        addAmgPrefilter(ga, 'low_res_masks', 'iou_predictions');
-        amg = await open(ga.appendTo(bytes), 'decoder with the AMG prefilter', provider);
+        const a = await openAmg(bytes, amgPath, provider);
+        amg = a.session;
+        amgReason = a.reason;
         made.push(amg);
         broadcast = await probeBroadcast(plainBatched, m);
       }
@@ -239,7 +281,13 @@ export class FastPath {
         : 'no batched decoder: only preprocessing and upscaling run on the fast path';
       return {
         fast,
-        info: { active: true, reason, broadcastMaskInput: broadcast, encoderPreprocess: fused.reason },
+        info: {
+          active: true,
+          reason,
+          broadcastMaskInput: broadcast,
+          encoderPreprocess: fused.reason,
+          amgDecoder: amgReason,
+        },
       };
     } catch (err) {
       await Promise.all(made.map((s) => s.release().catch(() => undefined)));

@@ -177,38 +177,103 @@ export function withoutGraphInputs(
   names: readonly string[],
   suffix: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
+  // A model may hold several graph records (protobuf merges them; ours append one): drop from each.
+  const parts: Uint8Array[] = [];
+  let dropped = 0;
+  let graphs = 0;
   for (const [f, w, s, e, at] of fields(model)) {
-    if (f !== 7 || w !== 2) continue;
-    const keep: [number, number][] = [];
-    let dropped = 0;
+    if (f !== 7 || w !== 2) {
+      parts.push(model.subarray(at, w === 0 ? recordEnd(model, at) : e));
+      continue;
+    }
+    graphs++;
+    const keep: Uint8Array[] = [];
     for (const [g, gw, a, z, gat] of fields(model, s, e)) {
-      if (g === 11 && gw === 2) {
-        if (names.includes(valueName(model, a, z))) {
-          dropped++;
-          continue;
-        }
+      if (g === 11 && gw === 2 && names.includes(valueName(model, a, z))) {
+        dropped++;
+        continue;
       }
-      keep.push([gat, z]);
+      keep.push(model.subarray(gat, gw === 0 ? recordEnd(model, gat) : z));
     }
-    if (dropped !== names.length) {
-      throw new RangeError(`graph inputs not found: ${names.join(', ')}`);
-    }
-    const graphLen = keep.reduce((n, [a, z]) => n + z - a, 0);
-    const head = Uint8Array.from([...tag(7, 2), ...varint(graphLen)]);
-    const out = new Uint8Array(at + head.length + graphLen + (model.length - e) + suffix.length);
-    out.set(model.subarray(0, at));
-    let p = at;
-    out.set(head, p);
-    p += head.length;
-    for (const [a, z] of keep) {
-      out.set(model.subarray(a, z), p);
-      p += z - a;
-    }
-    out.set(model.subarray(e), p);
-    out.set(suffix, p + model.length - e);
-    return out;
+    parts.push(lengthDelimited(7, keep));
   }
-  throw new RangeError('model has no graph');
+  if (graphs === 0) throw new RangeError('model has no graph');
+  if (dropped !== names.length) throw new RangeError(`graph inputs not found: ${names.join(', ')}`);
+  return concat([...parts, suffix]);
+}
+
+/** End of the varint record whose tag starts at `at` (fields() gives no end for varints). */
+function recordEnd(b: Uint8Array, at: number): number {
+  let p = at;
+  while (b[p++]! >= 0x80); // the tag
+  while (b[p++]! >= 0x80); // the value
+  return p;
+}
+
+/** A length-delimited field `field` holding `parts` back to back. */
+function lengthDelimited(field: number, parts: Uint8Array[]): Uint8Array {
+  const len = parts.reduce((n, p) => n + p.length, 0);
+  return concat([Uint8Array.from([...tag(field, 2), ...varint(len)]), ...parts]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
+}
+
+/**
+ * `model` with the graph output `from` renamed to `to` where its node writes it (and dropped from the graph
+ * outputs), so that nodes appended later can read it under the new name and produce a new output called
+ * `from`. Only the graph's top-level fields and its nodes' own fields are walked; weights are copied as they
+ * are. Nodes that read `from` inside the graph keep reading the old name, so the output must be final (no
+ * node may consume it); RangeError otherwise, or when no node writes it. Used to give an existing decoder
+ * another decoder's interface around the same computation (tests of decoder_amg's contract).
+ */
+export function withRenamedOutput(
+  model: Uint8Array,
+  from: string,
+  to: string,
+  suffix: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let written = 0;
+  for (const [f, w, s, e, at] of fields(model)) {
+    if (f !== 7 || w !== 2) {
+      parts.push(model.subarray(at, w === 0 ? recordEnd(model, at) : e));
+      continue;
+    }
+    const keep: Uint8Array[] = [];
+    for (const [g, gw, a, z, gat] of fields(model, s, e)) {
+      const raw = model.subarray(gat, gw === 0 ? recordEnd(model, gat) : z);
+      if (g === 12 && gw === 2 && valueName(model, a, z) === from) continue;
+      if (g !== 1 || gw !== 2) {
+        keep.push(raw);
+        continue;
+      }
+      const node: Uint8Array[] = [];
+      let hit = false;
+      for (const [n, nw, na, nz, nat] of fields(model, a, z)) {
+        // NodeProto has only length-delimited fields.
+        if (nw !== 2) throw new RangeError(`unexpected wire type ${nw} in a NodeProto`);
+        const name = n === 1 || n === 2 ? new TextDecoder().decode(model.subarray(na, nz)) : null;
+        if (n === 1 && name === from) throw new RangeError(`${from} is read inside the graph`);
+        if (n === 2 && name === from) {
+          node.push(Uint8Array.from(str(2, to)));
+          hit = true;
+        } else node.push(model.subarray(nat, nz));
+      }
+      if (hit) written++;
+      keep.push(hit ? lengthDelimited(1, node) : raw);
+    }
+    parts.push(lengthDelimited(7, keep));
+  }
+  if (written !== 1) throw new RangeError(`no node writes ${from}`);
+  return concat([...parts, suffix]);
 }
 
 // ----------------------------------------------------------------------------------------------- builder
@@ -335,18 +400,32 @@ export const AMG = {
   lowRes: 'maskroom_amg_low_res',
 } as const;
 
+// Symbolic size of the survivors. Unique on purpose: onnxruntime plans buffers as if equal dim_params were
+// equal sizes, and decoder_amg.onnx's own outputs already use "K" for its prompt count.
+const SURVIVORS = 'maskroom_survivors';
+
+/** decoder_amg.onnx's interface (manifest files.decoderAmg; docs/gpu.md) beyond decoder_batched's. */
+export const AMG_DECODER = { threshold: 'iou_threshold', promptIndex: 'prompt_index' } as const;
+
 /**
  * SAM's AMG filters on the decoder's outputs `lowRes` [B,4,256,256] / `iou` [B,4]: keeps mask outputs 1..3
  * with iou > thresholds[0] and stability ≥ thresholds[1], stability being the IoU of the masks thresholded at
  * thresholds[2] ± thresholds[3] over the valid region rows × cols (`region` [2]), exactly as common/amg
  * computes it (an empty loose mask scores 0). Outputs the survivors: index [K,2] int32 (prompt, mask), iou,
  * stability [K] and their full 256² logit planes [K,256,256].
+ *
+ * With `amgDecoder` the fragment sits on decoder_amg.onnx instead: it feeds thresholds[0] to the decoder's
+ * iou_threshold input (removed from the graph inputs by the caller), and `lowRes` holds only the rows of the
+ * prompts listed in prompt_index, which map the survivors back to prompt numbers.
  */
-export function addAmgPrefilter(g: GraphBuilder, lowRes: string, iou: string): void {
+export function addAmgPrefilter(g: GraphBuilder, lowRes: string, iou: string, amgDecoder = false): void {
   const th = g.input(AMG.thresholds, 'float', [4]);
   const region = g.input(AMG.region, 'int64', [2]);
   const at = (k: number): string => g.op('Slice', [th, g.i64([k]), g.i64([k + 1])]);
   const [tIou, tStab, tMask, off] = [at(0), at(1), at(2), at(3)];
+  if (amgDecoder) g.op('Identity', [tIou], {}, AMG_DECODER.threshold);
+  const rows = AMG_DECODER.promptIndex;
+  const rowIou = amgDecoder ? g.op('Gather', [iou, rows], { axis: 0 }) : iou;
   const crop = g.op('Slice', [lowRes, g.i64([0, 0]), region, g.i64([2, 3])]);
   const count = (thr: string): string =>
     g.op('ReduceSum', [g.op('Cast', [g.op('Greater', [crop, thr])], { to: ELEM.float }), g.i64([2, 3])], {
@@ -356,14 +435,18 @@ export function addAmgPrefilter(g: GraphBuilder, lowRes: string, iou: string): v
   const lo = count(g.op('Sub', [tMask, off]));
   const stab = g.op('Div', [hi, g.op('Max', [lo, g.f32([1])])]);
   const keep = g.op('And', [
-    g.op('And', [g.op('Greater', [iou, tIou]), g.op('GreaterOrEqual', [stab, tStab])]),
+    g.op('And', [g.op('Greater', [rowIou, tIou]), g.op('GreaterOrEqual', [stab, tStab])]),
     g.bool([false, true, true, true], [1, 4]), // output 0 is the single-mask output; AMG uses 1..3
   ]);
   const idx = g.op('Transpose', [g.op('NonZero', [keep])], { perm: [1, 0] });
-  g.output(g.op('Cast', [idx], { to: ELEM.int32 }), AMG.index, 'int32', ['K', 2]);
-  g.output(g.op('GatherND', [iou, idx]), AMG.iou, 'float', ['K']);
-  g.output(g.op('GatherND', [stab, idx]), AMG.stability, 'float', ['K']);
-  g.output(g.op('GatherND', [lowRes, idx]), AMG.lowRes, 'float', ['K', 256, 256]);
+  const col = (k: number): string => g.op('Slice', [idx, g.i64([k]), g.i64([k + 1]), g.i64([1])]);
+  const index = amgDecoder
+    ? g.op('Concat', [g.op('Gather', [rows, col(0)], { axis: 0 }), col(1)], { axis: 1 })
+    : idx;
+  g.output(g.op('Cast', [index], { to: ELEM.int32 }), AMG.index, 'int32', [SURVIVORS, 2]);
+  g.output(g.op('GatherND', [rowIou, idx]), AMG.iou, 'float', [SURVIVORS]);
+  g.output(g.op('GatherND', [stab, idx]), AMG.stability, 'float', [SURVIVORS]);
+  g.output(g.op('GatherND', [lowRes, idx]), AMG.lowRes, 'float', [SURVIVORS, 256, 256]);
 }
 
 /** Names of the post-processing graph's inputs and outputs. */

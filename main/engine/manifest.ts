@@ -28,7 +28,18 @@ export const ModelManifestSchema = z.object({
   /** Side of the square encoder input (SAM: 1024). */
   inputSize: z.number().int().positive(),
   normalization: z.object({ mean: rgb, std: rgb.refine((s) => s.every((v) => v > 0), 'std must be > 0') }),
-  files: z.object({ encoder: relFile, decoder: relFile, decoderBatched: relFile.optional() }),
+  files: z.object({
+    encoder: relFile,
+    decoder: relFile,
+    decoderBatched: relFile.optional(),
+    /**
+     * Optional batched decoder for automatic mask generation (our exporter writes it): decoderBatched's
+     * inputs plus `iou_threshold` [1] → `iou_predictions` [B,4], `prompt_index` int64 [K] and
+     * `low_res_masks` [K,4,256,256] for only the prompts whose predicted IoU on outputs 1..3 exceeds the
+     * threshold. It skips the upscaling of candidates SAM's generator would drop anyway.
+     */
+    decoderAmg: relFile.optional(),
+  }),
   /** Format of `files.decoder`; `files.decoderBatched` is always "sam-onnx-batched". */
   decoderFormat: z.enum(['sam-onnx', 'sam-onnx-batched']),
   embedding: z.object({ shape: z.array(z.number().int().positive()).min(2) }),
@@ -53,6 +64,7 @@ export interface ModelInfo {
   encoderPath: string;
   decoderPath: string;
   decoderBatchedPath?: string;
+  decoderAmgPath?: string;
 }
 
 /**
@@ -105,5 +117,6 @@ export function loadModelInfo(modelDir: string): ModelInfo {
     ...(manifest.files.decoderBatched
       ? { decoderBatchedPath: file('batched decoder', manifest.files.decoderBatched) }
       : {}),
+    ...(manifest.files.decoderAmg ? { decoderAmgPath: file('AMG decoder', manifest.files.decoderAmg) } : {}),
   };
 }

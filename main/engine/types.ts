@@ -131,6 +131,11 @@ export interface FastPathInfo {
    * device); null when it does, else why not (e.g. weights in an external data file).
    */
   encoderPreprocess: string | null;
+  /**
+   * AMG runs on the model's decoder_amg.onnx (masks upscaled only for prompts that can pass the IoU
+   * filter); null when it does, else why not (the model has none, or it does not fit).
+   */
+  amgDecoder: string | null;
 }
 
 export interface EngineInfo {

@@ -202,6 +202,8 @@ export class ModelStore {
       };
       if (info.decoderBatchedPath && info.manifest.files.decoderBatched)
         files[info.manifest.files.decoderBatched] = info.decoderBatchedPath;
+      if (info.decoderAmgPath && info.manifest.files.decoderAmg)
+        files[info.manifest.files.decoderAmg] = info.decoderAmgPath;
       for (const f of Object.keys(files)) {
         if (f.includes('/') || f.includes('\\'))
           throw new AppError('INVALID_ARGUMENT', `model files must sit next to manifest.json (${f})`);
