@@ -74,11 +74,11 @@ describe('decoder_amg.onnx', () => {
 
   it('AMG finds exactly the masks of the batched decoder, with the IoU filter on and off', async () => {
     const cases = [
-      { pointsPerSide: 10, predIouThresh: 0.7, stabilityScoreThresh: 0.75 },
-      { pointsPerSide: 6, predIouThresh: 0, stabilityScoreThresh: 0.75 },
+      { pointsPerSide: 8, predIouThresh: 0.7, stabilityScoreThresh: 0.75 },
+      { pointsPerSide: 5, predIouThresh: 0, stabilityScoreThresh: 0.75 },
     ];
     for (const options of cases) {
-      for (const scene of ['shapes_03', 'shapes_06']) {
+      for (const scene of ['shapes_06']) {
         const image = path.join(fixtureShapesDir(), `${scene}.jpg`);
         const a = await generateMasks(withAmg, image, options);
         const b = await generateMasks(without, image, options);
@@ -90,7 +90,7 @@ describe('decoder_amg.onnx', () => {
         expect(a.stats.candidates).toBe(b.stats.candidates);
       }
     }
-  });
+  }, 600_000);
 
   it('the contract decoder keeps the interface it claims (inputs and outputs by name)', () => {
     const bytes = amgContractDecoder(
