@@ -12,16 +12,14 @@ import {
   AMG,
   encoderWithPreprocess,
   GraphBuilder,
-  hasExternalData,
   masksFromChanges,
   POST,
   postprocessModel,
   PRE,
   preprocessModel,
-  readModelInfo,
-  withoutGraphInputs,
 } from './graphs.js';
 import { fixtureModelDir } from './index.js';
+import { readModelInfo } from './onnx-rewrite.js';
 import { chooseMask, lowResToMask } from './postprocess.js';
 import { geometryFor, normalizeToTensor, toInputFrame, type ImageGeometry } from './preprocess.js';
 
@@ -54,30 +52,6 @@ function promptFeeds(B: number, w: number, h: number): Record<string, ort.Tensor
     has_mask_input: new ort.Tensor('float32', Float32Array.of(0), [1]),
   };
 }
-
-describe('readModelInfo', () => {
-  it("reads the fixture decoder's opset and interface", () => {
-    const info = readModelInfo(batchedBytes());
-    expect(info.opset).toBe(17);
-    expect(info.inputs).toEqual([
-      'image_embeddings',
-      'point_coords',
-      'point_labels',
-      'mask_input',
-      'has_mask_input',
-    ]);
-    expect(info.outputs).toEqual(['iou_predictions', 'low_res_masks']);
-  });
-
-  it('sees inputs and outputs appended by a fragment', () => {
-    const g = new GraphBuilder('t_');
-    addAmgPrefilter(g, 'low_res_masks', 'iou_predictions');
-    const info = readModelInfo(g.appendTo(batchedBytes()));
-    expect(info.inputs).toContain(AMG.thresholds);
-    expect(info.outputs).toContain(AMG.lowRes);
-    expect(info.outputs).toContain('low_res_masks');
-  });
-});
 
 describe('AMG prefilter appended to the batched decoder', () => {
   it('keeps exactly the candidates the JS filters keep, with their logits', async () => {
@@ -379,28 +353,6 @@ describe('encoder with preprocessing in front', () => {
     for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
     expect(worst).toBeLessThan(1e-4);
     await Promise.all([fused.release(), pre.release(), enc.release()]);
-  });
-
-  it('removes only the named graph input and refuses a name the graph does not have', () => {
-    const bytes = encoderBytes();
-    const info = readModelInfo(bytes);
-    const without = readModelInfo(withoutGraphInputs(bytes, [info.inputs[0]!]));
-    expect(without.inputs).toEqual(info.inputs.slice(1));
-    expect(without.outputs).toEqual(info.outputs);
-    expect(without.opset).toBe(info.opset);
-    expect(() => withoutGraphInputs(bytes, ['no_such_input'])).toThrow(/not found: no_such_input/);
-  });
-
-  it('tells models with external weight files apart', () => {
-    expect(hasExternalData(encoderBytes())).toBe(false);
-    // ModelProto{graph: GraphProto{initializer: TensorProto{name: "w", data_location: EXTERNAL}}}
-    const tensor = [0x42, 1, 0x77, 0x70, 1];
-    const graph = [0x2a, tensor.length, ...tensor];
-    expect(hasExternalData(Uint8Array.from([0x3a, graph.length, ...graph]))).toBe(true);
-    tensor[4] = 0; // DEFAULT
-    expect(hasExternalData(Uint8Array.from([0x3a, graph.length, ...[0x2a, tensor.length, ...tensor]]))).toBe(
-      false,
-    );
   });
 });
 
