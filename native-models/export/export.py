@@ -168,9 +168,10 @@ def export_batched_decoder(model, family: str, dst: str, emb: torch.Tensor, feat
 
 
 def export_amg_decoder(model, family: str, dst: str, emb: torch.Tensor, feats: list[torch.Tensor], g: torch.Generator, device, attention: str = "augment") -> None:
-    """Writes decoder_amg.onnx (AmgDecoder): decoder_batched.onnx's inputs + iou_threshold [1] ->
-    iou_predictions [B,4], prompt_index int64 [K], low_res_masks [K,4,256,256] of the prompts whose predicted
-    IoU (outputs 1..3) exceeds the threshold."""
+    """Writes decoder_amg.onnx (AmgDecoder): decoder_batched.onnx's inputs, with mask_input [1,1,256,256] and
+    has_mask_input [1] shared by all prompts, + iou_threshold [1] -> iou_predictions [B,4], prompt_index
+    int64 [K], low_res_masks [K,4,256,256] of the prompts whose predicted IoU (outputs 1..3) exceeds the
+    threshold."""
     dec = AmgDecoder(model, family).eval()
     coords, labels, _, _ = _prompts(4, 2, g, device)
     mask, has = torch.zeros(1, 1, 256, 256, device=device), torch.zeros(1, device=device)
@@ -179,7 +180,7 @@ def export_amg_decoder(model, family: str, dst: str, emb: torch.Tensor, feats: l
     # A threshold below every score, so tracing sees survivors on the upscaling path.
     thr = torch.tensor([-1e9], device=device)
     _export(dec, (emb, coords, labels, mask, has, *feats, thr), dst, names, ["iou_predictions", "prompt_index", "low_res_masks"],
-            {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"}, "mask_input": {0: "BM"}, "has_mask_input": {0: "BM"},
+            {"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"},
              "iou_predictions": {0: "B"}, "prompt_index": {0: "K"}, "low_res_masks": {0: "K"}}, attention)
 
 
@@ -245,17 +246,25 @@ def _check(folder: str, ref_model, family: str, hr, hr_names, g, device, check_e
             want = PromptDecoder(ref_model, family, upscale="conv")(emb, coords, labels, zeros, torch.zeros(16, device=device), *feats)
         np_feeds.update({"mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32)})
         checks["decoder_batched_shared_mask"] = _errors(_ort(os.path.join(folder, "decoder_batched.onnx"), np_feeds, names), list(want), names)
-        # decoder_amg.onnx at a threshold half the prompts pass: the same IoUs, the survivors' masks only.
-        best = want[0][:, 1:].amax(1)
-        # Midway between two scores, so float rounding on either side cannot move a prompt across it.
+        # decoder_amg.onnx at a threshold about half the prompts pass: the same IoUs, the survivors' masks only.
+        # The filter must follow the graph's own IoUs exactly; those differ from PyTorch's by float rounding
+        # (1e-6 fp32, 1e-3 fp16), and random-init scores can sit closer than that, so the threshold goes in the
+        # widest gap among the middle scores and the expected set comes from the graph's iou_predictions
+        # (themselves compared with PyTorch just below).
+        best = want[0][:, 1:].amax(1).float().cpu()
         srt = best.sort().values
-        t = float((srt[len(srt) // 2 - 1] + srt[len(srt) // 2]) / 2)
+        mid = range(len(srt) // 4, 3 * len(srt) // 4)
+        i = max(mid, key=lambda j: float(srt[j + 1] - srt[j]))
+        t = np.float32((srt[i] + srt[i + 1]) / 2)
         np_feeds["iou_threshold"] = np.array([t], np.float32)
         iou_got, idx, low_got = _ort(os.path.join(folder, "decoder_amg.onnx"), np_feeds, ["iou_predictions", "prompt_index", "low_res_masks"])
-        expect = torch.nonzero(best > t).flatten().cpu()
+        expect = np.nonzero(iou_got[:, 1:].max(axis=1) > t)[0]
         if idx.tolist() != expect.tolist():
-            raise RuntimeError(f"decoder_amg kept prompts {idx.tolist()}, expected {expect.tolist()}")
-        checks["decoder_amg"] = _errors([iou_got, low_got], [want[0], want[1][expect.to(want[1].device)]], names)
+            raise RuntimeError(f"decoder_amg kept prompts {idx.tolist()}, its own IoUs pass {expect.tolist()}")
+        reference_set = torch.nonzero(best > float(t)).flatten().tolist()
+        if idx.tolist() != reference_set:
+            print(f"  note decoder_amg: kept {idx.tolist()}, PyTorch's IoUs pass {reference_set} (scores within rounding of the threshold)", flush=True)
+        checks["decoder_amg"] = _errors([iou_got, low_got], [want[0], want[1][torch.from_numpy(idx).to(want[1].device)]], names)
     except Exception as err:  # an fp16 graph may have no CPU kernel for some op; the GPU bench then checks it
         checks["error"] = f"{type(err).__name__}: {str(err)[:400]}"
     for part, outs in checks.items():

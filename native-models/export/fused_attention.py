@@ -1,4 +1,5 @@
-"""Export-time attention as onnxruntime's fused com.microsoft::MultiHeadAttention.
+"""Export-time attention as onnxruntime's fused com.microsoft::MultiHeadAttention, and the other rewrites
+the fp16 (fused) exports get for onnxruntime's CUDA kernels (see the end of this docstring).
 
 Why: traced through TorchScript, every attention of SAM and SAM2 becomes MatMul -> (Add) -> Softmax -> MatMul,
 and onnxruntime's transformer optimizer finds no pattern to fuse in them (docs/gpu.md). On CUDA the unfused
@@ -13,6 +14,14 @@ ways to keep it inside a fused kernel (chosen with `rel_pos`):
     tensor exists; the head size grows by H + W (padded to a multiple of 8). Values keep their head size.
   - "bias": materialise rel_h + rel_w as MultiHeadAttention's attention_bias [B, heads, S, T].
 Attention without a bias (SAM2's Hiera, both decoders' two-way transformers) maps onto the op directly.
+
+Also inside the block, each measured with onnxruntime's own profiler on the H200 (ort_profile.mjs):
+  - residual + LayerNorm on the decoder's image side ([B, 4096, 256] at B = 1024) as one
+    com.microsoft::SkipLayerNormalization (`skip_layer_norm`), whose skip input may broadcast over the prompts;
+    onnxruntime's LayerNormalization took 5.8 ms per such pass, plus 2.1 ms for the Add before it;
+  - the ViT's window partition pads with Concat instead of Pad: onnxruntime's CUDA Pad took 0.6 ms per
+    windowed ViT-H block (17 ms of the encoder) for a copy of 10 MB;
+  - the rel-pos terms as MatMuls instead of Einsum (onnxruntime's CUDA Einsum transposes around a batched GEMM).
 
 Used as a context manager around torch.onnx.export; eager PyTorch (the reference runner) never sees it.
 """
@@ -61,6 +70,34 @@ class _MultiHeadAttention(torch.autograd.Function):
 
 def multi_head_attention(q, k, v, num_heads: int, scale: float, bias: torch.Tensor | None = None) -> torch.Tensor:
     return _MultiHeadAttention.apply(q, k, v, bias, num_heads, float(scale))
+
+
+class _SkipLayerNorm(torch.autograd.Function):
+    """LayerNorm(x + skip) with x [B, S, H] and skip [B|1, S, H]."""
+
+    @staticmethod
+    def forward(ctx, x, skip, gamma, beta, eps: float):  # noqa: ARG004
+        return F.layer_norm(x + skip, gamma.shape, gamma, beta, eps)
+
+    @staticmethod
+    def symbolic(g, x, skip, gamma, beta, eps: float):
+        out = g.op(f"{MS_DOMAIN}::SkipLayerNormalization", x, skip, gamma, beta, epsilon_f=eps)
+        vs = x.type().varyingSizes()
+        if vs and len(vs) == 3:
+            out.setType(x.type().with_sizes([None, None, vs[2]]))
+        return out
+
+
+_STATE = {"fused": False}
+
+
+def skip_layer_norm(norm: nn.LayerNorm, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    """norm(x + skip); inside `fused_attention` one SkipLayerNormalization node (skip may have batch 1)."""
+    if not _STATE["fused"]:
+        return norm(x + skip)
+    out = _SkipLayerNorm.apply(x, skip, norm.weight, norm.bias, float(norm.eps))
+    # Shape from the input, not the custom op's output (see _interface_attention): keeps the batch symbolic.
+    return out.reshape(x.shape)
 
 
 def _interface_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, is_causal=None, **kwargs):
@@ -115,24 +152,46 @@ def _vit_attention_forward(self, hidden_states: torch.Tensor, output_attentions=
         return self.proj(out.reshape(b, h, w, -1)), None
     rh, rw, oh, ow = _rel_pos_constants(self, h, w, q.dtype)
     qg = q.reshape(b, h, w, n, d)
-    rel_h = torch.einsum("bhwnc,hkc->bhwnk", qg, rh).reshape(b, h * w, n, h)
-    rel_w = torch.einsum("bhwnc,wkc->bhwnk", qg, rw).reshape(b, h * w, n, w)
+    # rel_h[b,y,x,n,k] = q[b,y,x,n,:].rh[y,k,:] and rel_w[b,y,x,n,k] = q[b,y,x,n,:].rw[x,k,:], as batched
+    # MatMuls over the row (column) index: onnxruntime's CUDA Einsum was slower (module docstring).
+    rel_h = (qg.reshape(b, h, w * n, d) @ rh.transpose(1, 2)).reshape(b, h * w, n, h)
+    rel_w = qg.permute(0, 2, 1, 3, 4).reshape(b, w, h * n, d) @ rw.transpose(1, 2)  # [B, W, H*N, W]
+    rel_w = rel_w.reshape(b, w, h, n, w).permute(0, 2, 1, 3, 4).reshape(b, h * w, n, w)
     if rel_pos == "bias":
         bias = (rel_h.permute(0, 2, 1, 3)[..., :, None] + rel_w.permute(0, 2, 1, 3)[..., None, :]).reshape(b, n, h * w, h * w)
         out = multi_head_attention(q.reshape(b, h * w, -1), k.reshape(b, h * w, -1), v.reshape(b, h * w, -1), n, self.scale, bias)
         return self.proj(out.reshape(b, h, w, -1)), None
     pad = (-(d + h + w)) % 8
-    key_ext = torch.cat([oh, ow], dim=-1)[None, :, None, :].expand(b, h * w, n, h + w)
+    # Broadcast to the batch read off k at run time: with static sizes the trace would fold the expanded
+    # one-hot keys into constants of [B, HW, N, H+W] per layer (90 MB of a ViT-B fp16 file).
+    bk, sk, nk = k.shape[0], k.shape[1], k.shape[2]
+    key_ext = torch.cat([oh, ow], dim=-1)[None, :, None, :].expand(bk, sk, nk, h + w)
     qa = [q * self.scale, rel_h, rel_w]
     ka = [k, key_ext]
     if pad:
-        z = q.new_zeros(b, h * w, n, pad)
+        z = q.new_zeros(1, 1, 1, pad).expand(bk, sk, nk, pad)
         qa.append(z)
         ka.append(z)
     qa = torch.cat(qa, dim=-1).reshape(b, h * w, -1)
     ka = torch.cat(ka, dim=-1).reshape(b, h * w, -1)
     out = multi_head_attention(qa, ka, v.reshape(b, h * w, -1), n, 1.0)
     return self.proj(out.reshape(b, h, w, -1)), None
+
+
+def _window_partition(self, hidden_states: torch.Tensor, window_size: int):
+    """SamVisionLayer.window_partition with the padding as Concat with zeros (module docstring: why)."""
+    b, h, w, c = (int(x) for x in hidden_states.shape)
+    pad_h, pad_w = (window_size - h % window_size) % window_size, (window_size - w % window_size) % window_size
+    # Zeros broadcast from one element with the batch read at run time, so no zero blocks are stored in the file.
+    zero, nb = hidden_states.new_zeros(1, 1, 1, 1), hidden_states.shape[0]
+    if pad_w:
+        hidden_states = torch.cat([hidden_states, zero.expand(nb, h, pad_w, c)], dim=2)
+    if pad_h:
+        hidden_states = torch.cat([hidden_states, zero.expand(nb, pad_h, w + pad_w, c)], dim=1)
+    ph, pw = h + pad_h, w + pad_w
+    hidden_states = hidden_states.reshape(b, ph // window_size, window_size, pw // window_size, window_size, c)
+    windows = hidden_states.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size, window_size, c)
+    return windows, (ph, pw)
 
 
 @contextlib.contextmanager
@@ -143,23 +202,31 @@ def fused_attention(model: nn.Module, rel_pos: str = "augment") -> Iterator[None
     from transformers.modeling_utils import AttentionInterface
 
     patched: list[nn.Module] = []
+    windowed: list[nn.Module] = []
     try:
-        from transformers.models.sam.modeling_sam import SamVisionAttention
+        from transformers.models.sam.modeling_sam import SamVisionAttention, SamVisionLayer
     except ImportError:  # pragma: no cover - transformers without SAM
-        SamVisionAttention = ()  # type: ignore[assignment]
+        SamVisionAttention = SamVisionLayer = ()  # type: ignore[assignment]
     for mod in model.modules():
         if SamVisionAttention and isinstance(mod, SamVisionAttention):
             mod.forward = lambda hidden_states, output_attentions=None, _m=mod: _vit_attention_forward(
                 _m, hidden_states, output_attentions, rel_pos=rel_pos
             )
             patched.append(mod)
+        if SamVisionLayer and isinstance(mod, SamVisionLayer):
+            mod.window_partition = lambda hidden_states, window_size, _m=mod: _window_partition(_m, hidden_states, window_size)
+            windowed.append(mod)
     mapping = AttentionInterface._global_mapping
     saved = mapping.get("sdpa")
     mapping["sdpa"] = _interface_attention
+    _STATE["fused"] = True
     try:
         yield
     finally:
+        _STATE["fused"] = False
         mapping["sdpa"] = saved
         for mod in patched:
             del mod.forward
             mod.__dict__.pop("_fused_rel_pos", None)
+        for mod in windowed:
+            del mod.window_partition

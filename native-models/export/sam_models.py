@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fused_attention import skip_layer_norm
+
 IMG_SIZE = 1024
 LOW_RES = 256
 
@@ -203,6 +205,10 @@ class PromptDecoder(nn.Module):
     when all prompts share it, and the upscaling stays channels-last with no layout transposes.
     """
 
+    # Whether the image side entering the transformer is one [1, HW, C] for all prompts by contract (the mask
+    # input has batch 1), so layer 1's token-to-image attention can treat all prompts' tokens as one sequence.
+    shared_image = False
+
     def __init__(self, model: nn.Module, family: str, single: bool = False, upscale: str = "matmul"):
         super().__init__()
         if upscale not in ("matmul", "conv"):
@@ -302,7 +308,7 @@ class PromptDecoder(nn.Module):
         tr = self.model.mask_decoder.transformer
         b = tokens.shape[0]
         pe, queries, keys = tokens, tokens, src
-        for layer in tr.layers:
+        for i, layer in enumerate(tr.layers):
             if layer.skip_first_layer_pe:
                 queries = _attend(layer.self_attn, queries, queries, queries, b)
             else:
@@ -311,11 +317,12 @@ class PromptDecoder(nn.Module):
             queries = layer.layer_norm1(queries)
             q = queries + pe
             k = keys + pos
-            queries = layer.layer_norm2(queries + _attend(layer.cross_attn_token_to_image, q, k, keys, b))
+            shared = self.shared_image and i == 0
+            queries = layer.layer_norm2(queries + _attend(layer.cross_attn_token_to_image, q, k, keys, b, shared))
             queries = layer.layer_norm3(queries + layer.mlp(queries))
             q = queries + pe
             k = keys + pos
-            keys = layer.layer_norm4(keys + _attend(layer.cross_attn_image_to_token, k, q, queries, b))
+            keys = skip_layer_norm(layer.layer_norm4, _attend(layer.cross_attn_image_to_token, k, q, queries, b), keys)
         q = queries + pe
         k = keys + pos
         queries = tr.layer_norm_final_attn(queries + _attend(tr.final_attn_token_to_image, q, k, keys, b))
@@ -366,7 +373,12 @@ class AmgDecoder(PromptDecoder):
     before it looks at the mask, and the IoU head reads only the transformer's IoU token. The upscaling
     (about half of the decoder's memory traffic at 1024 prompts) then runs for the K prompts that can
     survive, not for all B. The masks that are computed are the batched decoder's, bit for bit.
+
+    Its mask_input / has_mask_input have batch 1 (automatic mask generation never carries a mask), so the
+    image side is shared by construction (`shared_image`).
     """
+
+    shared_image = True
 
     def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
         *rest, iou_threshold = rest
@@ -384,11 +396,18 @@ class AmgDecoder(PromptDecoder):
         return iou, idx[:n], low_res[:n]
 
 
-def _attend(attn: nn.Module, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor, b) -> torch.Tensor:
+def _attend(attn: nn.Module, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor, b, shared_kv: bool = False) -> torch.Tensor:
     """transformers' SamAttention / Sam2Attention forward on [batch, tokens, C] inputs whose batch is 1 or b:
     projections at the inputs' own batch, broadcast to b afterwards. The attention itself goes through
-    transformers' attention interface, so fused_attention's export patch applies as to the module."""
+    transformers' attention interface, so fused_attention's export patch applies as to the module.
+
+    `shared_kv`: keys and values have batch 1 for all b prompts. Each query row attends independently, so all
+    prompts' queries form one sequence against the one key set - nothing [b, HW, C]-sized is broadcast.
+    """
     from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    if shared_kv:
+        return _attend(attn, q_in.reshape(1, -1, q_in.shape[-1]), k_in, v_in, 1).reshape(q_in.shape)
 
     n = attn.num_attention_heads
     q, k, v = attn.q_proj(q_in), attn.k_proj(k_in), attn.v_proj(v_in)

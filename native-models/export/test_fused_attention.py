@@ -87,8 +87,37 @@ def test_decoder_attention_is_fused_and_exact(arch):
         with fused_attention(model):
             got, ops = _onnx(dec, traced, names, args, dynamic)
     assert "MultiHeadAttention" in ops and "Softmax" not in ops
+    assert "SkipLayerNormalization" in ops  # the image side's residual + LayerNorm, one node per layer
     for g, w in zip(got, want):
         assert np.abs(g - w.numpy()).max() < 2e-4
+
+
+def test_vit_layer_pads_windows_without_pad_or_einsum():
+    """A windowed ViT block whose grid needs padding (10 -> 12 for windows of 4): Concat pads, MatMuls make
+    the rel-pos terms, and the block still equals transformers' own."""
+    from transformers import SamVisionConfig
+    from transformers.models.sam.modeling_sam import SamVisionLayer
+
+    cfg = SamVisionConfig(hidden_size=64, num_attention_heads=2, image_size=160, patch_size=16, use_rel_pos=True, mlp_dim=128)
+    cfg._attn_implementation = "sdpa"
+    layer = SamVisionLayer(cfg, window_size=4).eval()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    wrap = _Wrap(layer)
+    x = torch.randn(1, 10, 10, 64)
+    with torch.no_grad():
+        want = wrap(x)
+        with fused_attention(layer):
+            eager = wrap(x)
+            (got,), ops = _onnx(wrap, (x,), ["x"])
+        after = wrap(x)
+    tol = 1e-5 * float(want.abs().max())
+    assert (eager - want).abs().max() < tol
+    assert np.abs(got - want.numpy()).max() < tol
+    assert "Pad" not in ops and "Einsum" not in ops and "MultiHeadAttention" in ops
+    assert torch.equal(after, want)  # the patch is undone
 
 
 def test_unknown_mode_is_refused():

@@ -5,7 +5,8 @@
 #   2. export (random-init, fp32 + fp16) + onnxruntime checks for each arch, fp16 copy of the fixture,
 #   3. PyTorch eager fp32 reference (SPS, MPS, AMG) for each arch,
 #   4. node --import tsx bench/index.ts --suite gpu --provider cuda,
-#   (optional stage "profile": PyTorch eager fp16 decoder stage times + kernel table, profile_decoder.py).
+#   (optional stage "profile": PyTorch eager fp16 decoder stage times + kernel table, profile_decoder.py;
+#    optional stage "ortprofile": onnxruntime-node's own per-node profile of each exported model, ort_profile.mjs).
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
@@ -59,6 +60,20 @@ if has profile; then
   mkdir -p "$WORK/docs"
   python3 native-models/reference/profile_decoder.py $(printf -- '--arch %s ' $ARCHS) --json "$WORK/docs/profile-decoder.json" \
     2>&1 | grep -v -E 'Warning|warnings.warn' || echo "PROFILE FAILED"
+fi
+
+if has ortprofile; then
+  mkdir -p "$WORK/docs"
+  for a in $ARCHS; do
+    # The fp16 exports are the product's GPU path; PROFILE_FP32=1 adds the fp32 folders.
+    for m in "$a-fp16" $([ "${PROFILE_FP32:-0}" = 1 ] && echo "$a"); do
+      [ -f "$WORK/models/$m/manifest.json" ] || continue
+      stamp ortprofile "$m"
+      # Synchronous launches make onnxruntime's per-node durations GPU time (ort_profile.mjs says why).
+      CUDA_LAUNCH_BLOCKING=1 node native-models/reference/ort_profile.mjs "$WORK/models/$m" "$WORK/docs/ort-profile-$m.json" \
+        --batch "${PROFILE_BATCH:-1024}" --runs "${PROFILE_RUNS:-5}" || echo "ORTPROFILE $m FAILED"
+    done
+  done
 fi
 
 if has reference; then
