@@ -20,17 +20,15 @@ import {
   AMG,
   encoderWithPreprocess,
   GraphBuilder,
-  hasExternalData,
   masksFromChanges,
   MIN_OPSET,
   POST,
   postprocessModel,
   PRE,
   preprocessModel,
-  readModelInfo,
-  withoutGraphInputs,
 } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
+import { hasExternalData, readModelInfo, withoutGraphInputs } from './onnx-rewrite.js';
 import { LOW_RES } from './postprocess.js';
 import type { ImageGeometry } from './preprocess.js';
 import type { EncodedPrompt } from './prompt.js';
@@ -211,6 +209,11 @@ export class FastPath {
     private readonly masksSession: ort.InferenceSession | null,
     private readonly amgSession: ort.InferenceSession | null,
     readonly broadcastMaskInput: boolean,
+    /**
+     * Whether AMG calls send one shared zero mask plane: always on decoder_amg.onnx, whose contract has
+     * mask_input [1,1,256,256] (its exports rely on it to share layer-1 work), else when the probe allows.
+     */
+    private readonly amgSharedMask: boolean,
   ) {}
 
   /**
@@ -275,7 +278,8 @@ export class FastPath {
       }
       const fused = await openEncoderWithPreprocess(m, encoder, provider);
       if (fused.session) made.push(fused.session);
-      const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast);
+      const amgShared = broadcast || (amg !== null && amgReason === null);
+      const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast, amgShared);
       const reason = masks
         ? null
         : 'no batched decoder: only preprocessing and upscaling run on the fast path';
@@ -397,7 +401,7 @@ export class FastPath {
       out = await this.amgSession.run(
         {
           ...embeddingFeeds(record),
-          ...promptFeeds(prompts, this.broadcastMaskInput),
+          ...promptFeeds(prompts, this.amgSharedMask),
           [AMG.thresholds]: new ort.Tensor(
             'float32',
             Float32Array.of(tIou, tStab, o.maskThreshold, o.stabilityScoreOffset),
