@@ -17,8 +17,9 @@ Attention without a bias (SAM2's Hiera, both decoders' two-way transformers) map
 
 Also inside the block, each measured with onnxruntime's own profiler on the H200 (ort_profile.mjs):
   - residual + LayerNorm on the decoder's image side ([B, 4096, 256] at B = 1024) as one
-    com.microsoft::SkipLayerNormalization (`skip_layer_norm`), whose skip input may broadcast over the prompts;
-    onnxruntime's LayerNormalization took 5.8 ms per such pass, plus 2.1 ms for the Add before it;
+    com.microsoft::SkipLayerNormalization (`skip_layer_norm`), whose skip input may broadcast over the prompts
+    and which also adds the attention's output-projection bias; onnxruntime's LayerNormalization took 5.8 ms
+    per such pass, plus 2.1 ms for each of the two Adds before it;
   - the ViT's window partition pads with Concat instead of Pad: onnxruntime's CUDA Pad took 0.6 ms per
     windowed ViT-H block (17 ms of the encoder) for a copy of 10 MB;
   - the rel-pos terms as MatMuls instead of Einsum (onnxruntime's CUDA Einsum transposes around a batched GEMM).
@@ -73,15 +74,15 @@ def multi_head_attention(q, k, v, num_heads: int, scale: float, bias: torch.Tens
 
 
 class _SkipLayerNorm(torch.autograd.Function):
-    """LayerNorm(x + skip) with x [B, S, H] and skip [B|1, S, H]."""
+    """LayerNorm(x + bias + skip) with x [B, S, H], skip [B|1, S, H] and bias [H]."""
 
     @staticmethod
-    def forward(ctx, x, skip, gamma, beta, eps: float):  # noqa: ARG004
-        return F.layer_norm(x + skip, gamma.shape, gamma, beta, eps)
+    def forward(ctx, x, skip, gamma, beta, bias, eps: float):  # noqa: ARG004
+        return F.layer_norm(skip + (x + bias), gamma.shape, gamma, beta, eps)
 
     @staticmethod
-    def symbolic(g, x, skip, gamma, beta, eps: float):
-        out = g.op(f"{MS_DOMAIN}::SkipLayerNormalization", x, skip, gamma, beta, epsilon_f=eps)
+    def symbolic(g, x, skip, gamma, beta, bias, eps: float):
+        out = g.op(f"{MS_DOMAIN}::SkipLayerNormalization", x, skip, gamma, beta, bias, epsilon_f=eps)
         vs = x.type().varyingSizes()
         if vs and len(vs) == 3:
             out.setType(x.type().with_sizes([None, None, vs[2]]))
@@ -91,11 +92,12 @@ class _SkipLayerNorm(torch.autograd.Function):
 _STATE = {"fused": False}
 
 
-def skip_layer_norm(norm: nn.LayerNorm, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-    """norm(x + skip); inside `fused_attention` one SkipLayerNormalization node (skip may have batch 1)."""
+def skip_layer_norm(norm: nn.LayerNorm, x: torch.Tensor, skip: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """norm(skip + (x + bias)); inside `fused_attention` one SkipLayerNormalization node (skip may have
+    batch 1; `bias` is the producing projection's, left out of it so that no separate pass adds it)."""
     if not _STATE["fused"]:
-        return norm(x + skip)
-    out = _SkipLayerNorm.apply(x, skip, norm.weight, norm.bias, float(norm.eps))
+        return norm(skip + (x + bias))
+    out = _SkipLayerNorm.apply(x, skip, norm.weight, norm.bias, bias, float(norm.eps))
     # Shape from the input, not the custom op's output (see _interface_attention): keeps the batch symbolic.
     return out.reshape(x.shape)
 

@@ -309,23 +309,29 @@ class PromptDecoder(nn.Module):
         b = tokens.shape[0]
         pe, queries, keys = tokens, tokens, src
         for i, layer in enumerate(tr.layers):
+            # Only layer 1's image side may have batch 1; everywhere else every input already has batch b, and
+            # an Expand to the same shape is still a copy in onnxruntime (1 GB per [1024, 4096, 128] tensor).
+            first = i == 0
             if layer.skip_first_layer_pe:
-                queries = _attend(layer.self_attn, queries, queries, queries, b)
+                queries = _attend(layer.self_attn, queries, queries, queries, b, broadcast=False)
             else:
                 q = queries + pe
-                queries = queries + _attend(layer.self_attn, q, q, queries, b)
+                queries = queries + _attend(layer.self_attn, q, q, queries, b, broadcast=False)
             queries = layer.layer_norm1(queries)
             q = queries + pe
             k = keys + pos
-            shared = self.shared_image and i == 0
-            queries = layer.layer_norm2(queries + _attend(layer.cross_attn_token_to_image, q, k, keys, b, shared))
+            shared = self.shared_image and first
+            att = _attend(layer.cross_attn_token_to_image, q, k, keys, b, shared, broadcast=first)
+            queries = layer.layer_norm2(queries + att)
             queries = layer.layer_norm3(queries + layer.mlp(queries))
             q = queries + pe
             k = keys + pos
-            keys = skip_layer_norm(layer.layer_norm4, _attend(layer.cross_attn_image_to_token, k, q, queries, b), keys)
+            # The output projection's bias goes into the fused residual + LayerNorm (one [B, HW, C] pass fewer).
+            att = _attend(layer.cross_attn_image_to_token, k, q, queries, b, broadcast=first, out_bias=False)
+            keys = skip_layer_norm(layer.layer_norm4, att, keys, _out_proj(layer.cross_attn_image_to_token).bias)
         q = queries + pe
         k = keys + pos
-        queries = tr.layer_norm_final_attn(queries + _attend(tr.final_attn_token_to_image, q, k, keys, b))
+        queries = tr.layer_norm_final_attn(queries + _attend(tr.final_attn_token_to_image, q, k, keys, b, broadcast=False))
         return queries, keys
 
     def _hyper(self, mask_toks: torch.Tensor) -> torch.Tensor:
@@ -396,29 +402,39 @@ class AmgDecoder(PromptDecoder):
         return iou, idx[:n], low_res[:n]
 
 
-def _attend(attn: nn.Module, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor, b, shared_kv: bool = False) -> torch.Tensor:
+def _attend(attn: nn.Module, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor, b, shared_kv: bool = False,
+            broadcast: bool = True, out_bias: bool = True) -> torch.Tensor:
     """transformers' SamAttention / Sam2Attention forward on [batch, tokens, C] inputs whose batch is 1 or b:
     projections at the inputs' own batch, broadcast to b afterwards. The attention itself goes through
     transformers' attention interface, so fused_attention's export patch applies as to the module.
 
     `shared_kv`: keys and values have batch 1 for all b prompts. Each query row attends independently, so all
     prompts' queries form one sequence against the one key set - nothing [b, HW, C]-sized is broadcast.
+    `broadcast=False`: every input already has batch b (no Expand). `out_bias=False`: the output projection
+    without its bias, which the caller adds (skip_layer_norm takes it).
     """
     from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
     if shared_kv:
-        return _attend(attn, q_in.reshape(1, -1, q_in.shape[-1]), k_in, v_in, 1).reshape(q_in.shape)
+        out = _attend(attn, q_in.reshape(1, -1, q_in.shape[-1]), k_in, v_in, 1, broadcast=False, out_bias=out_bias)
+        return out.reshape(q_in.shape)
 
     n = attn.num_attention_heads
     q, k, v = attn.q_proj(q_in), attn.k_proj(k_in), attn.v_proj(v_in)
     s = q.shape[1]
-    q, k, v = q.expand(b, -1, -1), k.expand(b, -1, -1), v.expand(b, -1, -1)
+    if broadcast:
+        q, k, v = q.expand(b, -1, -1), k.expand(b, -1, -1), v.expand(b, -1, -1)
     qh, kh, vh = (x.reshape(b, x.shape[1], n, -1).transpose(1, 2) for x in (q, k, v))
     interface = ALL_ATTENTION_FUNCTIONS.get_interface(attn.config._attn_implementation, _eager_attention)
     out, _ = interface(attn, qh, kh, vh, attention_mask=None, dropout=0.0, scaling=attn.scaling, is_causal=False)
     out = out.reshape(b, s, -1)
-    proj = attn.out_proj if hasattr(attn, "out_proj") else attn.o_proj
-    return proj(out)
+    proj = _out_proj(attn)
+    return proj(out) if out_bias else F.linear(out, proj.weight)
+
+
+def _out_proj(attn: nn.Module) -> nn.Linear:
+    """SamAttention's output projection is out_proj, Sam2Attention's o_proj."""
+    return attn.out_proj if hasattr(attn, "out_proj") else attn.o_proj
 
 
 def _eager_attention(module, query, key, value, attention_mask=None, dropout=0.0, scaling=None, **kwargs):
