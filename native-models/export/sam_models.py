@@ -208,6 +208,9 @@ class PromptDecoder(nn.Module):
     # Whether the image side entering the transformer is one [1, HW, C] for all prompts by contract (the mask
     # input has batch 1), so layer 1's token-to-image attention can treat all prompts' tokens as one sequence.
     shared_image = False
+    # Whether the per-prompt image side is attended to in factored form (`_token_to_image`, `_image_to_token`):
+    # no [B, HW, C] projection, bias Add or head transpose; each attention reads the image side once or twice.
+    factored = False
 
     def __init__(self, model: nn.Module, family: str, single: bool = False, upscale: str = "matmul"):
         super().__init__()
@@ -319,19 +322,26 @@ class PromptDecoder(nn.Module):
                 queries = queries + _attend(layer.self_attn, q, q, queries, b, broadcast=False)
             queries = layer.layer_norm1(queries)
             q = queries + pe
-            k = keys + pos
             shared = self.shared_image and first
-            att = _attend(layer.cross_attn_token_to_image, q, k, keys, b, shared, broadcast=first)
+            if self.factored and not first:
+                att = _token_to_image(layer.cross_attn_token_to_image, q, keys, pos)
+            else:
+                att = _attend(layer.cross_attn_token_to_image, q, keys + pos, keys, b, shared, broadcast=first)
             queries = layer.layer_norm2(queries + att)
             queries = layer.layer_norm3(queries + layer.mlp(queries))
             q = queries + pe
-            k = keys + pos
             # The output projection's bias goes into the fused residual + LayerNorm (one [B, HW, C] pass fewer).
-            att = _attend(layer.cross_attn_image_to_token, k, q, queries, b, broadcast=first, out_bias=False)
+            if self.factored:
+                att = _image_to_token(layer.cross_attn_image_to_token, keys, pos, q, queries)
+            else:
+                att = _attend(layer.cross_attn_image_to_token, keys + pos, q, queries, b, broadcast=first, out_bias=False)
             keys = skip_layer_norm(layer.layer_norm4, att, keys, _out_proj(layer.cross_attn_image_to_token).bias)
         q = queries + pe
-        k = keys + pos
-        queries = tr.layer_norm_final_attn(queries + _attend(tr.final_attn_token_to_image, q, k, keys, b, broadcast=False))
+        if self.factored:
+            att = _token_to_image(tr.final_attn_token_to_image, q, keys, pos)
+        else:
+            att = _attend(tr.final_attn_token_to_image, q, keys + pos, keys, b, broadcast=False)
+        queries = tr.layer_norm_final_attn(queries + att)
         return queries, keys
 
     def _hyper(self, mask_toks: torch.Tensor) -> torch.Tensor:
@@ -385,6 +395,7 @@ class AmgDecoder(PromptDecoder):
     """
 
     shared_image = True
+    factored = True
 
     def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
         *rest, iou_threshold = rest
@@ -430,6 +441,60 @@ def _attend(attn: nn.Module, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch
     out = out.reshape(b, s, -1)
     proj = _out_proj(attn)
     return proj(out) if out_bias else F.linear(out, proj.weight)
+
+
+def _token_to_image(attn: nn.Module, q_in: torch.Tensor, img: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Each prompt's T tokens q_in [B, T, C] attend over its own image side: keys img + pos, values img
+    ([B, HW, C]; pos [1, HW, C]). The same function as `_attend(attn, q_in, img + pos, img, ...)`, factored
+    so that nothing of size [B, HW, *] is written.
+
+    Per head h: q_h k_h^T = q_h W_k,h (img + pos)^T + q_h b_k,h. The bias term is the same for every key of a
+    query, so softmax drops it; R = scale * q_h W_k,h ([B, heads * T, C], small) meets the image side in one
+    MatMul. The values' projection commutes with the softmax-weighted sum (rows sum to 1): P v_h =
+    (P img) W_v,h^T + b_v,h, so img is read once more, as P img [B, heads * T, C]. At B = 1024 the image side
+    is 2 GB in fp16; the unfactored form projected it to keys and values (2 x 1 GB written, plus their bias
+    Adds and img + pos) before attending.
+    """
+    n = attn.num_attention_heads
+    b, t, c = q_in.shape
+    q = attn.q_proj(q_in).reshape(b, t, n, -1).transpose(1, 2)  # [B, n, T, d]
+    wk = attn.k_proj.weight.reshape(n, -1, c)  # [n, d, C]
+    r = ((q @ wk) * attn.scaling).reshape(b, n * t, c)
+    logits = r @ img.transpose(1, 2) + r @ pos[0].transpose(0, 1)  # [B, nT, HW]
+    s = (torch.softmax(logits, dim=-1) @ img).reshape(b, n, t, c)
+    wv = attn.v_proj.weight.reshape(n, -1, c).transpose(1, 2)  # [n, C, d]
+    out = s @ wv + attn.v_proj.bias.reshape(n, 1, -1)  # [B, n, T, d]
+    return _out_proj(attn)(out.transpose(1, 2).reshape(b, t, -1))
+
+
+def _image_to_token(attn: nn.Module, img: torch.Tensor, pos: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor) -> torch.Tensor:
+    """The image side (queries img + pos; img [1 or B, HW, C], pos [1, HW, C]) attends over each prompt's
+    T tokens (keys k_in, values v_in, [B, T, C]). The same function as `_attend(attn, img + pos, k_in, v_in,
+    ..., out_bias=False)`: the output projection's bias is left to the caller.
+
+    Factored so that the image side is read once and the output written once. Per head h the scores are
+    (img + pos) W_q,h^T k_h^T + b_q,h k_h^T: the query projection folds into M_h = scale * W_q,h^T k_h^T
+    ([C, T] per prompt), all heads side by side as one [B, C, heads * T] matrix. The weighted values and the
+    output projection fold the same way: sum_h P_h v_h W_o,h^T = P [v_h W_o,h^T]_h, a [B, heads * T, C] matrix.
+    What remains on the image side is two MatMuls and a softmax over [B, HW, heads * T] (56 columns, not 256).
+    """
+    n = attn.num_attention_heads
+    b, t, c = k_in.shape
+    hw = img.shape[1]
+    kh = attn.k_proj(k_in).reshape(b, t, n, -1).permute(0, 2, 3, 1)  # [B, n, d, T]
+    wq = attn.q_proj.weight.reshape(n, -1, c).transpose(1, 2)  # [n, C, d]
+    m = ((wq @ kh) * attn.scaling).permute(0, 2, 1, 3).reshape(b, c, n * t)
+    bias = ((attn.q_proj.bias.reshape(n, 1, -1) @ kh) * attn.scaling).reshape(b, 1, n * t)
+    if img.shape[0] == 1:
+        # One image side for all prompts (layer 1 of automatic mask generation): one [HW, C] @ [B, C, nT].
+        logits = (img + pos)[0] @ m + bias
+    else:
+        logits = img @ m + (pos[0] @ m + bias)
+    p = torch.softmax(logits.reshape(b, hw, n, t), dim=-1).reshape(b, hw, n * t)
+    v = attn.v_proj(v_in).reshape(b, t, n, -1).transpose(1, 2)  # [B, n, T, d]
+    wo = _out_proj(attn).weight
+    wo = wo.reshape(wo.shape[0], n, -1).permute(1, 2, 0)  # [n, d, C]
+    return p @ (v @ wo).reshape(b, n * t, c)
 
 
 def _out_proj(attn: nn.Module) -> nn.Linear:
