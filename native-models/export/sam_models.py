@@ -202,7 +202,8 @@ class PromptDecoder(nn.Module):
     `upscale="conv"` runs transformers' own two-way transformer and ConvTranspose2d modules: the eager
     reference. `"matmul"` (the default, used for export) computes the same function restructured for
     onnxruntime on the GPU (see `_transformer` and `_upscale`): layer-1 work on the image side is done once
-    when all prompts share it, and the upscaling stays channels-last with no layout transposes.
+    when all prompts share it, attention to the per-prompt image side is factored (`factored`), and the
+    upscaling stays channels-last with no layout transposes.
     """
 
     # Whether the image side entering the transformer is one [1, HW, C] for all prompts by contract (the mask
@@ -210,7 +211,8 @@ class PromptDecoder(nn.Module):
     shared_image = False
     # Whether the per-prompt image side is attended to in factored form (`_token_to_image`, `_image_to_token`):
     # no [B, HW, C] projection, bias Add or head transpose; each attention reads the image side once or twice.
-    factored = False
+    # The same function; False gives the projected form (kept for comparison, as in docs/gpu.md's run 10).
+    factored = True
 
     def __init__(self, model: nn.Module, family: str, single: bool = False, upscale: str = "matmul"):
         super().__init__()
@@ -395,7 +397,6 @@ class AmgDecoder(PromptDecoder):
     """
 
     shared_image = True
-    factored = True
 
     def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
         *rest, iou_threshold = rest

@@ -84,12 +84,17 @@ def test_decoder_attention_is_fused_and_exact(arch):
     dynamic = {"point_coords": {0: "B"}, "point_labels": {0: "B"}}
     with torch.no_grad():
         want = dec(*args)
-        with fused_attention(model):
-            got, ops = _onnx(dec, traced, names, args, dynamic)
-    assert "MultiHeadAttention" in ops and "Softmax" not in ops
-    assert "SkipLayerNormalization" in ops  # the image side's residual + LayerNorm, one node per layer
-    for g, w in zip(got, want):
-        assert np.abs(g - w.numpy()).max() < 2e-4
+        for factored in (False, True):
+            dec.factored = factored
+            with fused_attention(model):
+                got, ops = _onnx(dec, traced, names, args, dynamic)
+            assert "MultiHeadAttention" in ops
+            # Projected, every attention is the fused op; factored, the four over the per-prompt image side
+            # are MatMul-Softmax-MatMul with small per-prompt matrices instead.
+            assert ("Softmax" in ops) == factored
+            assert "SkipLayerNormalization" in ops  # the image side's residual + LayerNorm, one node per layer
+            for g, w in zip(got, want):
+                assert np.abs(g - w.numpy()).max() < 2e-4
 
 
 def test_vit_layer_pads_windows_without_pad_or_einsum():

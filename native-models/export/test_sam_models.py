@@ -161,7 +161,7 @@ def test_amg_decoder_computes_masks_of_the_prompts_that_can_pass_the_iou_filter(
 
 
 @pytest.mark.parametrize("arch", ["sam_vit_b", "sam2.1_hiera_tiny"])
-def test_factored_image_side_attention_equals_transformers_modules(arch):
+def test_factored_and_projected_image_side_attention_equal_transformers_modules(arch):
     # per-prompt mask inputs, so every layer's image side has batch B (the general branch of both factored
     # attentions), and one shared mask (layer 1's image side at batch 1)
     model, family = build_model(arch, random_init=True, seed=14)
@@ -172,13 +172,16 @@ def test_factored_image_side_attention_equals_transformers_modules(arch):
     labels = torch.tensor([[1.0, -1.0], [0.0, 1.0], [2.0, 3.0], [1.0, 1.0]])
     cases = [(torch.zeros(1, 1, 256, 256), torch.zeros(1)), (torch.randn(4, 1, 256, 256, generator=g) * 4, torch.tensor([1.0, 0.0, 1.0, 1.0]))]
     factored = PromptDecoder(model, family)
-    factored.factored = True
+    assert factored.factored
+    projected = PromptDecoder(model, family)
+    projected.factored = False
     with torch.no_grad():
         for mask, has in cases:
             want = PromptDecoder(model, family, upscale="conv")(emb, coords, labels, mask, has, *feats)
-            got = factored(emb, coords, labels, mask, has, *feats)
-            assert torch.allclose(got[1], want[1], atol=1e-4), (got[1] - want[1]).abs().max()
-            assert torch.allclose(got[0], want[0], atol=1e-5), (got[0] - want[0]).abs().max()
+            for dec in (factored, projected):
+                got = dec(emb, coords, labels, mask, has, *feats)
+                assert torch.allclose(got[1], want[1], atol=1e-4), (got[1] - want[1]).abs().max()
+                assert torch.allclose(got[0], want[0], atol=1e-5), (got[0] - want[0]).abs().max()
             assert want[1].std() > 0.05
 
 
