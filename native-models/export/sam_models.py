@@ -202,7 +202,7 @@ class PromptDecoder(nn.Module):
     `upscale="conv"` runs transformers' own two-way transformer and ConvTranspose2d modules: the eager
     reference. `"matmul"` (the default, used for export) computes the same function restructured for
     onnxruntime on the GPU (see `_transformer` and `_upscale`): layer-1 work on the image side is done once
-    when all prompts share it, attention to the per-prompt image side is factored (`factored`), and the
+    when all prompts share it, attention to the per-prompt image side may be factored (`factored`), and the
     upscaling stays channels-last with no layout transposes.
     """
 
@@ -210,9 +210,10 @@ class PromptDecoder(nn.Module):
     # input has batch 1), so layer 1's token-to-image attention can treat all prompts' tokens as one sequence.
     shared_image = False
     # Whether the per-prompt image side is attended to in factored form (`_token_to_image`, `_image_to_token`):
-    # no [B, HW, C] projection, bias Add or head transpose; each attention reads the image side once or twice.
-    # The same function; False gives the projected form (kept for comparison, as in docs/gpu.md's run 10).
-    factored = True
+    # the same function with no [B, HW, C] projection, bias Add or head transpose. It pays where the image
+    # side is large (decoder_amg at 1024 prompts: 46.8 -> 31.7 ms); at one prompt the projected form was
+    # faster on the H200 (9.5 vs 10.3 ms, interleaved A/B) and at 32 they tie (docs/gpu.md, run 11).
+    factored = False
 
     def __init__(self, model: nn.Module, family: str, single: bool = False, upscale: str = "matmul"):
         super().__init__()
@@ -397,6 +398,7 @@ class AmgDecoder(PromptDecoder):
     """
 
     shared_image = True
+    factored = True
 
     def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, *rest):
         *rest, iou_threshold = rest
