@@ -9,6 +9,8 @@
 //   GPU_BENCH_AMG_BATCH (256)       prompts per decoder call on the fast path
 //   GPU_BENCH_PATHS (ort,engine): onnxruntime direct and/or the product's SamEngine + AMG op
 //   GPU_BENCH_TASKS (sps,mps,amg), GPU_BENCH_LIMIT (50; 8 with --quick), GPU_BENCH_FIXTURE (1; 0 skips it)
+//   GPU_BENCH_CUDA_GRAPHS (off,auto): the engine's cudaGraphs settings, one set of engine rows each
+//                                    ("engine fp16" for off, "engine fp16 cudagraph" for the others)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -344,6 +346,13 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   if (!engineAmgBatches.every((b) => b >= 1 && b <= 1024))
     throw new GpuBenchError('GPU_BENCH_ENGINE_AMG_BATCH must be 1..1024 (comma-separated)');
   const engineAmgBatch = engineAmgBatches[0]!;
+  const graphModes = (env.GPU_BENCH_CUDA_GRAPHS ?? 'off,auto').split(',').filter(Boolean) as (
+    'auto' | 'on' | 'off'
+  )[];
+  for (const g of graphModes) {
+    if (!['auto', 'on', 'off'].includes(g))
+      throw new GpuBenchError(`unknown mode ${g} in GPU_BENCH_CUDA_GRAPHS`);
+  }
   const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
   for (const t of tasks)
     if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
@@ -412,37 +421,60 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       if (paths.includes('engine')) {
         mem.reset();
         const enginePer: Record<string, unknown> = {};
-        const jobs = tasks.flatMap((task): { task: Task; batch: number }[] =>
-          task === 'amg'
-            ? engineAmgBatches.map((batch) => ({ task, batch }))
-            : [{ task, batch: engineAmgBatch }],
+        const peaks = new Map<string, number>();
+        const jobs = graphModes.flatMap((graphs) =>
+          tasks.flatMap((task): { task: Task; batch: number; graphs: 'auto' | 'on' | 'off' }[] =>
+            task === 'amg'
+              ? engineAmgBatches.map((batch) => ({ task, batch, graphs }))
+              : [{ task, batch: engineAmgBatch, graphs }],
+          ),
         );
-        for (const { task, batch } of jobs) {
+        for (const { task, batch, graphs } of jobs) {
+          const tag = graphs === 'off' ? '' : ' cudagraph';
+          const key = graphs === 'off' ? task : `${task}_cudagraph`;
           // A fresh engine per task: its embedding cache must not serve the next task's images.
           const runs: ImageRun[] = [];
           let engine: SamEngine | null = null;
+          mem.reset();
           try {
             const c0 = performance.now();
-            engine = await SamEngine.create({ modelDir: dir, provider: opts.provider, cacheDir: false });
-            enginePer[`${task}CreateMs`] = +(performance.now() - c0).toFixed(0);
-            enginePer.fastPath = engine.describe().fastPath;
+            engine = await SamEngine.create({
+              modelDir: dir,
+              provider: opts.provider,
+              cacheDir: false,
+              cudaGraphs: graphs,
+            });
+            enginePer[`${key}CreateMs`] = +(performance.now() - c0).toFixed(0);
+            enginePer[graphs === 'off' ? 'fastPath' : 'fastPathCudaGraph'] = engine.describe().fastPath;
             for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
-            rows.push(row(arch, `engine ${variant}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref));
-            enginePer[task === 'amg' ? `amg_b${batch}` : task] = {
+            rows.push(
+              row(arch, `engine ${variant}${tag}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref),
+            );
+            enginePer[task === 'amg' ? `${key.replace('amg', `amg_b${batch}`)}` : key] = {
               perImageMs: runs.map((x) => +x.ms.toFixed(2)),
               stages: runs.map((x) => x.stages),
             };
           } catch (err) {
             // Reported, not fatal: the direct onnxruntime rows of the same run stay valid.
-            notes.push(`${arch} ${variant} engine ${task} failed: ${(err as Error).message.split('\n')[0]}`);
+            notes.push(
+              `${arch} ${variant} engine${tag} ${task} failed: ${(err as Error).message.split('\n')[0]}`,
+            );
           }
           await engine?.close();
+          // Per job (one engine each), so rows with and without CUDA graphs are told apart.
+          const peak = mem.peak();
+          enginePer[`${key}${task === 'amg' ? `_b${batch}` : ''}PeakGpuMiB`] = peak;
+          if (peak !== null) peaks.set(graphs, Math.max(peaks.get(graphs) ?? 0, peak));
         }
-        enginePer.peakGpuMiB = mem.peak();
+        enginePer.peakGpuMiB = peaks.get('off') ?? Math.max(0, ...peaks.values());
+        enginePer.peakGpuMiBByCudaGraphs = Object.fromEntries(peaks);
         detail[`${arch}-${variant}-engine`] = enginePer;
         notes.push(
           `${arch} ${variant} engine: create ${String(enginePer.spsCreateMs ?? '?')} ms (sessions + fast-path graphs), ` +
-            `peak GPU ${mem.peak() ?? '?'} MiB (torch ${ref?.peak_gpu_mib ?? '?'} MiB), fast path ${JSON.stringify(enginePer.fastPath)}`,
+            `peak GPU ${JSON.stringify(enginePer.peakGpuMiBByCudaGraphs)} MiB by cudaGraphs (torch ${ref?.peak_gpu_mib ?? '?'} MiB), fast path ${JSON.stringify(enginePer.fastPath)}` +
+            (enginePer.fastPathCudaGraph
+              ? `, with cudaGraphs ${JSON.stringify(enginePer.fastPathCudaGraph)}`
+              : ''),
         );
       }
     }

@@ -15,6 +15,7 @@ import type {
   EmbedResult,
   EngineInfo,
   EngineStats,
+  CudaGraphsChoice,
   FastPathChoice,
   LowResResult,
   ManyMasksResult,
@@ -36,6 +37,8 @@ export interface SamEngineOptions {
   memoryCacheBytes?: number;
   /** GPU fast path (see FastPathChoice); default `auto`: on when CUDA runs the model. */
   fastPath?: FastPathChoice;
+  /** Encoder and batched decoder as CUDA graphs (see CudaGraphsChoice); default `auto`. */
+  cudaGraphs?: CudaGraphsChoice;
 }
 
 /** An image: a file path, its bytes, or the key of an embedding computed before. */
@@ -122,7 +125,18 @@ export class SamEngine {
     if (!['auto', 'on', 'off'].includes(fastPath)) {
       throw new EngineError('internal', `unknown fastPath "${String(fastPath)}" (auto, on or off)`);
     }
-    const engine = new SamEngine({ modelDir: info.dir, provider, cacheDir, memoryCacheBytes, fastPath });
+    const cudaGraphs = opts.cudaGraphs ?? 'auto';
+    if (!['auto', 'on', 'off'].includes(cudaGraphs)) {
+      throw new EngineError('internal', `unknown cudaGraphs "${String(cudaGraphs)}" (auto, on or off)`);
+    }
+    const engine = new SamEngine({
+      modelDir: info.dir,
+      provider,
+      cacheDir,
+      memoryCacheBytes,
+      fastPath,
+      cudaGraphs,
+    });
     await engine.ensureWorker();
     return engine;
   }

@@ -66,6 +66,7 @@ describe('fast path', () => {
       broadcastMaskInput: true,
       encoderPreprocess: null,
       amgDecoder: 'the model has no AMG decoder (manifest files.decoderAmg)',
+      cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
     });
     expect(plain.describe().fastPath.active).toBe(false);
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });

@@ -12,6 +12,7 @@ import ort from 'onnxruntime-node';
 import type { RleSummary } from '../../common/rle/index.js';
 import type { EmbeddingRecord } from './cache.js';
 import { EngineError } from './errors.js';
+import { GraphRuntime } from './graphrun.js';
 import {
   addAmgPrefilter,
   addMaskChoice,
@@ -29,11 +30,12 @@ import {
 } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import { hasExternalData, readModelInfo, withoutGraphInputs } from './onnx-rewrite.js';
+import type { HostTensor } from './ortx.js';
 import { LOW_RES } from './postprocess.js';
 import type { ImageGeometry } from './preprocess.js';
 import type { EncodedPrompt } from './prompt.js';
 import { sessionOptions } from './providers.js';
-import type { FastPathChoice, FastPathInfo, ProviderInfo } from './types.js';
+import type { CudaGraphsChoice, FastPathChoice, FastPathInfo, ProviderInfo } from './types.js';
 
 const PLANE = LOW_RES * LOW_RES;
 
@@ -141,7 +143,7 @@ async function openEncoderWithPreprocess(
 }
 
 /** The post-processing outputs as masks; a malformed answer is the session's failure, not the caller's. */
-function summaries(out: ort.InferenceSession.ReturnType, height: number, width: number): RleSummary[] {
+function summaries(out: Record<string, { data: unknown }>, height: number, width: number): RleSummary[] {
   try {
     return masksFromChanges(
       out[POST.first]!.data as Uint8Array,
@@ -194,6 +196,15 @@ const i64 = (values: number[]): ort.Tensor =>
     [values.length],
   );
 
+/** onnxruntime-node tensors as ortx host tensors (same data, no copy). */
+function hostFeeds(feeds: Record<string, ort.Tensor>): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    out[name] = { type: t.type as HostTensor['type'], dims: [...t.dims], data: t.data as HostTensor['data'] };
+  }
+  return out;
+}
+
 /** The plain encoder as the fast path may rebuild it: its file and its image input's name. */
 export interface EncoderSource {
   path: string;
@@ -214,6 +225,8 @@ export class FastPath {
      * mask_input [1,1,256,256] (its exports rely on it to share layer-1 work), else when the probe allows.
      */
     private readonly amgSharedMask: boolean,
+    /** Encoder and batched decoder as CUDA graphs (ortx), when built. */
+    private readonly graphs: GraphRuntime | null,
   ) {}
 
   /**
@@ -228,6 +241,7 @@ export class FastPath {
     choice: FastPathChoice,
     encoder: EncoderSource | null = null,
     amgPath: string | null = null,
+    cudaGraphs: CudaGraphsChoice = 'auto',
   ): Promise<{ fast: FastPath | null; info: FastPathInfo }> {
     const off = (reason: string): { fast: null; info: FastPathInfo } => ({
       fast: null,
@@ -237,6 +251,7 @@ export class FastPath {
         broadcastMaskInput: false,
         encoderPreprocess: reason,
         amgDecoder: reason,
+        cudaGraphs: reason,
       },
     });
     if (choice === 'off') return off('turned off (fastPath: "off")');
@@ -276,10 +291,25 @@ export class FastPath {
         made.push(amg);
         broadcast = await probeBroadcast(plainBatched, m);
       }
-      const fused = await openEncoderWithPreprocess(m, encoder, provider);
+      const g =
+        batchedPath && encoder
+          ? await GraphRuntime.create(
+              m,
+              { encoderPath: encoder.path, encoderInput: encoder.inputName, batchedPath },
+              provider,
+              cudaGraphs,
+            )
+          : { runtime: null, reason: 'needs the encoder and a batched decoder' };
+      // The graph runtime has its own encoder: a second copy of the weights would only take device memory.
+      const fused = g.runtime
+        ? {
+            session: null,
+            reason: 'the encoder runs in the CUDA-graph runtime (preprocessing on the device)',
+          }
+        : await openEncoderWithPreprocess(m, encoder, provider);
       if (fused.session) made.push(fused.session);
       const amgShared = broadcast || (amg !== null && amgReason === null);
-      const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast, amgShared);
+      const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast, amgShared, g.runtime);
       const reason = masks
         ? null
         : 'no batched decoder: only preprocessing and upscaling run on the fast path';
@@ -289,8 +319,9 @@ export class FastPath {
           active: true,
           reason,
           broadcastMaskInput: broadcast,
-          encoderPreprocess: fused.reason,
+          encoderPreprocess: g.runtime ? null : fused.reason,
           amgDecoder: amgReason,
+          cudaGraphs: g.runtime ? g.runtime.reason : g.reason,
         },
       };
     } catch (err) {
@@ -305,7 +336,7 @@ export class FastPath {
 
   /** Whether `encode` runs the encoder itself (preprocessing fused in front of it). */
   get encodes(): boolean {
-    return this.encoderSession !== null;
+    return this.encoderSession !== null || this.graphs !== null;
   }
 
   /** Encoder outputs from 8-bit RGB of rgbWidth × rgbHeight in one run (needs `encodes`). */
@@ -315,6 +346,12 @@ export class FastPath {
     rgbHeight: number,
     g: ImageGeometry,
   ): Promise<ort.InferenceSession.ReturnType> {
+    if (this.graphs) {
+      const out = await this.graphs.encode(rgb, rgbWidth, rgbHeight, g);
+      const tensors: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(out)) tensors[name] = new ort.Tensor(t.type, t.data, t.dims);
+      return tensors;
+    }
     if (!this.encoderSession) throw new EngineError('internal', 'fast path has no encoder');
     return this.encoderSession.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g));
   }
@@ -350,18 +387,27 @@ export class FastPath {
     const fetches: string[] = [POST.index, POST.score, POST.first, POST.runs, POST.changes];
     if (withLowRes) fetches.push(POST.chosen);
     const t0 = performance.now();
-    let out: ort.InferenceSession.ReturnType;
+    let out: Record<string, { data: unknown }>;
     try {
-      out = await this.masksSession.run(
-        {
-          ...embeddingFeeds(record),
-          ...promptFeeds(prompts, this.broadcastMaskInput),
-          [POST.multimask]: new ort.Tensor('bool', Uint8Array.from(multimask, Number), [prompts.length]),
-          [POST.sizes]: i64([g.resizedHeight, g.resizedWidth, g.height, g.width]),
-          [POST.threshold]: new ort.Tensor('float32', Float32Array.of(threshold), [1]),
-        },
-        fetches,
-      );
+      out = this.graphs
+        ? await this.graphs.masks(
+            hostFeeds(embeddingFeeds(record)),
+            hostFeeds(promptFeeds(prompts, this.broadcastMaskInput)),
+            multimask,
+            [g.resizedHeight, g.resizedWidth, g.height, g.width],
+            threshold,
+            withLowRes,
+          )
+        : await this.masksSession.run(
+            {
+              ...embeddingFeeds(record),
+              ...promptFeeds(prompts, this.broadcastMaskInput),
+              [POST.multimask]: new ort.Tensor('bool', Uint8Array.from(multimask, Number), [prompts.length]),
+              [POST.sizes]: i64([g.resizedHeight, g.resizedWidth, g.height, g.width]),
+              [POST.threshold]: new ort.Tensor('float32', Float32Array.of(threshold), [1]),
+            },
+            fetches,
+          );
     } catch (err) {
       throw new EngineError('inference_failed', `decoder (fast path) failed: ${(err as Error).message}`);
     }
@@ -450,6 +496,7 @@ export class FastPath {
   }
 
   async release(): Promise<void> {
+    this.graphs?.release();
     const all = [this.pre, this.encoderSession, this.upscaler, this.masksSession, this.amgSession].filter(
       (s): s is ort.InferenceSession => s !== null,
     );

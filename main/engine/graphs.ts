@@ -354,6 +354,21 @@ function addPreprocess(
   return g.op('Pad', [n, pads, g.f32([0], [])], { mode: 'constant' });
 }
 
+/**
+ * SAM's mask choice and the post-processing as a model of their own: the batched decoder's
+ * `low_res_masks` [B,4,256,256] and `iou_predictions` [B,4] in (by those names, so a device-resident decoder
+ * output feeds it as it is), POST.multimask / sizes / threshold as in addMaskChoice and addPostprocess; out
+ * the chosen mask's index, score, plane and its RLE run starts. Used where the decoder runs as a captured
+ * CUDA graph (graphrun.ts): a capture needs fixed shapes, and these outputs have data-dependent ones.
+ */
+export function choicePostprocessModel(inputSize: number, opset: number): Uint8Array {
+  const g = new GraphBuilder('maskroom_cp_');
+  const lowRes = g.input('low_res_masks', 'float', ['B', 4, 256, 256]);
+  const iou = g.input('iou_predictions', 'float', ['B', 4]);
+  addPostprocess(g, addMaskChoice(g, lowRes, iou), inputSize);
+  return g.toModel(Math.max(opset, MIN_OPSET));
+}
+
 /** A standalone post-processing model: planes [K,256,256] in, `first` / `runs` / `changes` out. */
 export function postprocessModel(inputSize: number, opset: number): Uint8Array {
   const g = new GraphBuilder('maskroom_pp_');

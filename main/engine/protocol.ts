@@ -1,7 +1,7 @@
 // Messages between the engine (caller's thread) and its worker. Every request carries an id; the worker
 // answers each with exactly one response, errors included as data.
 import type { SerializedError } from './errors.js';
-import type { FastPathChoice, ProviderChoice } from './types.js';
+import type { CudaGraphsChoice, FastPathChoice, ProviderChoice } from './types.js';
 
 /** An image as the worker receives it. */
 export type ImageSource = { path: string } | { bytes: Uint8Array } | { key: string };
@@ -14,6 +14,8 @@ export interface InitPayload {
   memoryCacheBytes: number;
   /** Absent in payloads of older callers: treated as `auto`. */
   fastPath?: FastPathChoice;
+  /** Absent in payloads of older callers: treated as `auto`. */
+  cudaGraphs?: CudaGraphsChoice;
 }
 
 export interface WorkerRequest {

@@ -25,6 +25,14 @@ function ortLibDir(): string | null {
   }
 }
 
+/** onnxruntime's own shared library as onnxruntime-node ships it (ortx loads the same one); Linux x64 only. */
+export function ortLibraryPath(): string | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return null;
+  const dir = ortLibDir();
+  const lib = dir && path.join(dir, 'libonnxruntime.so.1');
+  return lib && existsSync(lib) ? lib : null;
+}
+
 /** Names the shared libraries the CUDA provider needs but the dynamic linker cannot find (Linux). */
 function missingLibraries(lib: string): string[] {
   try {

@@ -120,6 +120,13 @@ export interface SegmentOptions {
  */
 export type FastPathChoice = 'auto' | 'on' | 'off';
 
+/**
+ * The fast path's encoder and batched decoder as captured CUDA graphs, through ortx (graphrun.ts): `auto`
+ * on CUDA when the ortx addon is built, `on` also on CPU (same sessions and device-resident hand-offs, no
+ * graphs: how the tests check it), `off` never. Needs the fast path.
+ */
+export type CudaGraphsChoice = 'auto' | 'on' | 'off';
+
 export interface FastPathInfo {
   active: boolean;
   /** Why it is off (or only partly on); null when fully active. */
@@ -136,6 +143,11 @@ export interface FastPathInfo {
    * filter); null when it does, else why not (the model has none, or it does not fit).
    */
   amgDecoder: string | null;
+  /**
+   * Encoder and batched decoder replayed as CUDA graphs with device-resident hand-offs (ortx); null when
+   * they are, else why not (or which of them runs without a graph).
+   */
+  cudaGraphs: string | null;
 }
 
 export interface EngineInfo {

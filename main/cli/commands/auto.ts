@@ -127,13 +127,15 @@ async function runJob(
       modelDir: resolveModelDir(project, flags.model),
       provider: flags.provider,
       fastPath: flags.fastPath,
+      cudaGraphs: flags.cudaGraphs,
       cacheDir: flags.cache ? flags.cacheDir : false,
     });
     const p = engine.providerInfo();
     if (!flags.json)
       out(
         `model     ${engine.model.id} · provider ${p.active}${p.fallbackReason ? ` (${p.fallbackReason})` : ''}` +
-          ` · fast path ${engine.describe().fastPath.active ? 'on' : 'off'}`,
+          ` · fast path ${engine.describe().fastPath.active ? 'on' : 'off'}` +
+          ` · CUDA graphs ${engine.describe().fastPath.cudaGraphs === null ? 'on' : 'off'}`,
       );
     const previous = flags.new ? undefined : findResumableJob(project, kind, params);
     handle = previous

@@ -1,15 +1,16 @@
 // Options every command that loads a SAM model shares: where it runs and its embedding cache.
 import { Option, type Command } from 'commander';
-import type { FastPathChoice, ProviderChoice } from '../../engine/index.js';
+import type { CudaGraphsChoice, FastPathChoice, ProviderChoice } from '../../engine/index.js';
 
 export interface EngineFlags {
   provider: ProviderChoice;
   fastPath: FastPathChoice;
+  cudaGraphs: CudaGraphsChoice;
   cache: boolean;
   cacheDir?: string;
 }
 
-/** Adds --provider, --fast-path, --cache-dir and --no-cache. */
+/** Adds --provider, --fast-path, --cuda-graphs, --cache-dir and --no-cache. */
 export function engineOptions(cmd: Command): Command {
   return cmd
     .addOption(
@@ -17,6 +18,11 @@ export function engineOptions(cmd: Command): Command {
     )
     .addOption(
       new Option('--fast-path <mode>', 'GPU pre/post-processing graphs (auto: on with CUDA)')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option('--cuda-graphs <mode>', 'encoder and decoder as CUDA graphs via ortx (auto: on with CUDA)')
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )

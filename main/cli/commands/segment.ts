@@ -89,6 +89,7 @@ export function register(program: Command): void {
         modelDir: flags.model,
         provider: flags.provider,
         fastPath: flags.fastPath,
+        cudaGraphs: flags.cudaGraphs,
         cacheDir: flags.cache ? flags.cacheDir : false,
       });
       try {

@@ -1,0 +1,95 @@
+// The CUDA-graph runtime (graphrun.ts, through ortx) against the plain path. On this CPU machine it runs
+// the same sessions and device-resident hand-offs without graphs (`cudaGraphs: 'on'`): preprocessing output
+// fed to the encoder, the batched decoder's outputs fed to mask choice + post-processing, none of them via
+// JS. The masks must be the plain path's; capture and replay are measured on the GPU host (docs/gpu.md).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { iou } from '../../common/rle/index.js';
+import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
+import { loadOrtx, ortxUnavailableReason } from './ortx.js';
+import { ortLibraryPath } from './providers.js';
+import { instanceMask, interiorPoint, loadGroundTruth, scenePaths } from './testing.js';
+
+const built = loadOrtx(ortLibraryPath() ?? '') !== null;
+const required = process.env.MASKROOM_REQUIRE_ORTX === '1';
+if (!built && !required) {
+  console.warn(`graphrun tests skipped: ${ortxUnavailableReason() ?? 'ortx not built'} (npm run build:ortx)`);
+}
+
+let graphs: SamEngine;
+let fast: SamEngine;
+let plain: SamEngine;
+beforeAll(async () => {
+  if (!built && !required) return;
+  const common = { modelDir: fixtureModelDir(), provider: 'cpu' as const, cacheDir: false as const };
+  [graphs, fast, plain] = await Promise.all([
+    SamEngine.create({ ...common, fastPath: 'on', cudaGraphs: 'on' }),
+    SamEngine.create({ ...common, fastPath: 'on', cudaGraphs: 'off' }),
+    SamEngine.create({ ...common, fastPath: 'off' }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([graphs?.close(), fast?.close(), plain?.close()]);
+});
+
+async function clicks(scene: string): Promise<{ image: string; points: Prompt[] }> {
+  const p = scenePaths(fixtureShapesDir(), scene);
+  const gt = await loadGroundTruth(p.ids);
+  const points = gt.instances.map((id): Prompt => {
+    const { x, y } = interiorPoint(instanceMask(gt, id), gt.width, gt.height);
+    return { points: [{ x, y, label: 1 }] };
+  });
+  return { image: p.image, points };
+}
+
+describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
+  it('is on when asked, says there is no graph on CPU, and is off on CPU by default', () => {
+    expect(built).toBe(true);
+    const info = graphs.describe().fastPath;
+    expect(info.active).toBe(true);
+    expect(info.cudaGraphs).toBe('no CUDA graph for CPU provider');
+    // Its encoder replaces the fused one (one copy of the weights on the device).
+    expect(info.encoderPreprocess).toBeNull();
+    expect(fast.describe().fastPath.cudaGraphs).toBe('turned off (cudaGraphs: "off")');
+    expect(plain.describe().fastPath.cudaGraphs).toBe('turned off (fastPath: "off")');
+  });
+
+  it('embeds like the fused encoder: the same embedding key and size', async () => {
+    const image = `${fixtureShapesDir()}/shapes_02.jpg`;
+    const a = await graphs.embed(image);
+    const b = await fast.embed(image);
+    expect(a.key).toBe(b.key);
+    expect([a.width, a.height]).toEqual([b.width, b.height]);
+  });
+
+  it('gives the plain path’s click masks, mask choice and scores (mIoU ≥ 0.99)', async () => {
+    const ious: number[] = [];
+    for (const scene of ['shapes_00', 'shapes_04']) {
+      const { image, points } = await clicks(scene);
+      for (const prompt of points) {
+        const a = await graphs.segment(image, prompt);
+        const b = await plain.segment(image, prompt);
+        expect(a.maskIndex).toBe(b.maskIndex);
+        expect(a.score).toBeCloseTo(b.score, 3);
+        ious.push(iou(a.rle, b.rle));
+      }
+    }
+    expect(ious.length).toBeGreaterThan(5);
+    expect(ious.reduce((s, v) => s + v, 0) / ious.length).toBeGreaterThanOrEqual(0.99);
+    expect(Math.min(...ious)).toBeGreaterThan(0.97);
+  });
+
+  it('segmentMany: batches of different sizes (one decoder shape each) give the fast path’s masks', async () => {
+    const { image, points } = await clicks('shapes_02');
+    const a = await graphs.embed(image);
+    const b = await fast.embed(image);
+    for (const pointsPerBatch of [1, 3, points.length]) {
+      const x = await graphs.segmentMany(a.key, points, { pointsPerBatch });
+      const y = await fast.segmentMany(b.key, points, { pointsPerBatch });
+      expect(x.masks).toHaveLength(points.length);
+      x.masks.forEach((m, i) => {
+        expect(m.maskIndex).toBe(y.masks[i]!.maskIndex);
+        expect(iou(m.rle, y.masks[i]!.rle)).toBeGreaterThan(0.999);
+      });
+    }
+  });
+});

@@ -1,0 +1,233 @@
+// ortx: our N-API addon over onnxruntime's C API (main/engine/ortx/), loaded from the same libonnxruntime
+// that onnxruntime-node ships. It adds CUDA provider options, IO binding (tensors that stay on the device
+// between sessions) and CUDA graphs. Optional: when the addon is not built (other platforms, no compiler),
+// loadOrtx() returns null and ortxUnavailableReason() says why; callers fall back to onnxruntime-node.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
+
+/** A tensor in JS memory. bool is a Uint8Array (0/1), float16 a Uint16Array of raw half-precision bits. */
+export interface HostTensor {
+  type: ElemType;
+  dims: number[];
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+/**
+ * A tensor left where the session produced it: CUDA memory for a CUDA session, CPU memory for a CPU one.
+ * Feed it to any ortx session on the same device. It keeps its session's ORT objects alive until it is
+ * released (release() frees it now; otherwise garbage collection does).
+ */
+export interface DeviceTensor {
+  readonly type: ElemType;
+  readonly dims: number[];
+  readonly device: 'cpu' | 'cuda';
+  /** True once release() was called. */
+  readonly released: boolean;
+  download(): Promise<HostTensor>;
+  release(): void;
+}
+
+export interface OrtxCudaOptions {
+  cudnnConvAlgoSearch?: 'EXHAUSTIVE' | 'HEURISTIC' | 'DEFAULT';
+  arenaExtendStrategy?: 'kNextPowerOfTwo' | 'kSameAsRequested';
+  /** Bytes. */
+  gpuMemLimit?: number;
+  /** Enables run(..., { graphId }) (CUDA graph capture and replay). */
+  enableCudaGraph?: boolean;
+  useTf32?: boolean;
+}
+
+export interface OrtxSessionOptions {
+  provider: 'cpu' | 'cuda';
+  deviceId?: number;
+  /** Ignored for provider 'cpu'. */
+  cuda?: OrtxCudaOptions;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  intraOpNumThreads?: number;
+  /**
+   * Testing aid, provider 'cpu' only: accept run(..., { graphId }) and go through the graph-slot bookkeeping
+   * (slot tensors, copies in and out, shape checks) with plain memcpy and no capture.
+   */
+  emulateCudaGraphOnCpu?: boolean;
+}
+
+/** Symbolic dimensions are given by name, unknown ones as -1. `type` is an ElemType or another ONNX type name. */
+export interface ValueInfo {
+  name: string;
+  type: ElemType | string;
+  shape: (number | string)[];
+}
+
+export interface OrtxFetch {
+  name: string;
+  /** Keep this output on the session's device and return a DeviceTensor. */
+  device?: boolean;
+}
+
+export interface OrtxRunOptions {
+  /**
+   * CUDA graph to capture (first run) and replay (later runs) for these input shapes; needs a session with
+   * cuda.enableCudaGraph. Feeds must keep the names, types and dims of the graph's first run. At most 16 per
+   * session.
+   */
+  graphId?: number;
+}
+
+export interface OrtxSession {
+  readonly inputs: ValueInfo[];
+  readonly outputs: ValueInfo[];
+  /**
+   * Runs of one session execute one at a time, in call order; feed data is copied when run() is called.
+   * Rejects with TypeError for bad arguments, Error("onnxruntime: ...") for onnxruntime's errors.
+   */
+  run(
+    feeds: Record<string, HostTensor | DeviceTensor>,
+    fetches: OrtxFetch[],
+    opts?: OrtxRunOptions,
+  ): Promise<Record<string, HostTensor | DeviceTensor>>;
+  /** Captured CUDA graphs of this session and how often each was replayed (the capture run not counted). */
+  graphSlots(): { graphId: number; replays: number }[];
+  release(): void;
+}
+
+export interface Ortx {
+  /** onnxruntime's version string. */
+  version: string;
+  /** The libonnxruntime that was loaded. */
+  libraryPath: string;
+  createSession(model: string | Uint8Array, opts: OrtxSessionOptions): Promise<OrtxSession>;
+}
+
+interface NativeSession {
+  readonly inputs: ValueInfo[];
+  readonly outputs: ValueInfo[];
+  run(
+    feeds: Record<string, HostTensor | DeviceTensor>,
+    fetches: OrtxFetch[],
+    opts?: OrtxRunOptions,
+  ): Promise<Record<string, HostTensor | DeviceTensor>>;
+  graphInfo(): Record<string, number>;
+  release(): void;
+}
+
+interface NativeOrtx {
+  init(libraryPath: string): { version: string; buildInfo: string; libraryPath: string };
+  createSession(model: string | Uint8Array, opts: OrtxSessionOptions): Promise<NativeSession>;
+  apiVersion: number;
+}
+
+class Session implements OrtxSession {
+  readonly inputs: ValueInfo[];
+  readonly outputs: ValueInfo[];
+  #native: NativeSession;
+
+  constructor(native: NativeSession) {
+    this.#native = native;
+    this.inputs = native.inputs;
+    this.outputs = native.outputs;
+  }
+
+  async run(
+    feeds: Record<string, HostTensor | DeviceTensor>,
+    fetches: OrtxFetch[],
+    opts?: OrtxRunOptions,
+  ): Promise<Record<string, HostTensor | DeviceTensor>> {
+    // async: argument errors thrown by the addon become rejections.
+    return this.#native.run(feeds, fetches, opts);
+  }
+
+  graphSlots(): { graphId: number; replays: number }[] {
+    return Object.entries(this.#native.graphInfo()).map(([k, v]) => ({ graphId: Number(k), replays: v }));
+  }
+
+  release(): void {
+    this.#native.release();
+  }
+}
+
+/** True for a DeviceTensor returned by an ortx run (as opposed to a HostTensor). */
+export function isDeviceTensor(t: HostTensor | DeviceTensor): t is DeviceTensor {
+  return 'device' in t && typeof (t as DeviceTensor).download === 'function';
+}
+
+let loaded: { ortx: Ortx | null; reason: string | null } | undefined;
+
+/** The addon, built by scripts/build-ortx.mjs into main/engine/ortx/build/Release (sources or dist/). */
+function addonPath(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = path.join(dir, 'main', 'engine', 'ortx', 'build', 'Release', 'ortx.node');
+    if (existsSync(p)) return p;
+    const here = path.join(dir, 'ortx', 'build', 'Release', 'ortx.node');
+    if (existsSync(here)) return here;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+/** onnxruntime-node's libonnxruntime (ortx must share it with onnxruntime-node: one ORT per process). */
+function defaultLibraryPath(): string {
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  return path.join(
+    path.dirname(pkg),
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+    'libonnxruntime.so.1',
+  );
+}
+
+function tryLoad(libraryPath: string | undefined): { ortx: Ortx | null; reason: string | null } {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return {
+      ortx: null,
+      reason: `ortx is built for linux-x64 only (this is ${process.platform}-${process.arch})`,
+    };
+  }
+  const addon = addonPath();
+  if (!addon) {
+    return {
+      ortx: null,
+      reason:
+        'ortx addon not built (main/engine/ortx/build/Release/ortx.node missing; run "npm run build:ortx")',
+    };
+  }
+  let native: NativeOrtx;
+  let info: { version: string; libraryPath: string };
+  try {
+    native = createRequire(import.meta.url)(addon) as NativeOrtx;
+    info = native.init(libraryPath || defaultLibraryPath());
+  } catch (err) {
+    return { ortx: null, reason: `ortx failed to load: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const ortx: Ortx = {
+    version: info.version,
+    libraryPath: info.libraryPath,
+    async createSession(model, opts) {
+      return new Session(await native.createSession(model, opts));
+    },
+  };
+  return { ortx, reason: null };
+}
+
+/**
+ * Loads the addon once (lazily) over `libraryPath` (default: onnxruntime-node's libonnxruntime.so.1, which
+ * is the one to use: the process must not hold two onnxruntimes). The first call decides; later calls return
+ * the same result whatever their argument. null when unavailable (see ortxUnavailableReason()).
+ */
+export function loadOrtx(libraryPath?: string): Ortx | null {
+  loaded ??= tryLoad(libraryPath);
+  return loaded.ortx;
+}
+
+/** Why loadOrtx() returns null, or null when ortx is available. Loads it (default library) if not yet tried. */
+export function ortxUnavailableReason(): string | null {
+  loaded ??= tryLoad(undefined);
+  return loaded.reason;
+}
