@@ -9,6 +9,7 @@
 //   GPU_BENCH_AMG_BATCH (256)       prompts per decoder call on the fast path
 //   GPU_BENCH_PATHS (ort,engine): onnxruntime direct and/or the product's SamEngine + AMG op
 //   GPU_BENCH_TASKS (sps,mps,amg), GPU_BENCH_LIMIT (50; 8 with --quick), GPU_BENCH_FIXTURE (1; 0 skips it)
+//   GPU_BENCH_VARIANTS (fp32,fp16): which exports of each arch to run
 //   GPU_BENCH_CUDA_GRAPHS (off,auto): the engine's cudaGraphs settings, one set of engine rows each
 //                                    ("engine fp16" for off, "engine fp16 cudagraph" for the others)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -346,6 +347,10 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   if (!engineAmgBatches.every((b) => b >= 1 && b <= 1024))
     throw new GpuBenchError('GPU_BENCH_ENGINE_AMG_BATCH must be 1..1024 (comma-separated)');
   const engineAmgBatch = engineAmgBatches[0]!;
+  const variants = (env.GPU_BENCH_VARIANTS ?? 'fp32,fp16').split(',').filter(Boolean) as ('fp32' | 'fp16')[];
+  for (const v of variants) {
+    if (v !== 'fp32' && v !== 'fp16') throw new GpuBenchError(`unknown variant ${v} in GPU_BENCH_VARIANTS`);
+  }
   const graphModes = (env.GPU_BENCH_CUDA_GRAPHS ?? 'off,auto').split(',').filter(Boolean) as (
     'auto' | 'on' | 'off'
   )[];
@@ -384,7 +389,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     const amgOpts: AmgOptionsInput = refOpts
       ? { predIouThresh: refOpts.pred_iou_thresh, stabilityScoreThresh: refOpts.stability_thresh }
       : {};
-    for (const variant of ['fp32', 'fp16'] as const) {
+    for (const variant of variants) {
       const dir = path.join(modelsDir, variant === 'fp32' ? arch : `${arch}-fp16`);
       if (!existsSync(dir)) {
         notes.push(`${arch} ${variant}: not exported (${dir} missing)`);

@@ -6,7 +6,8 @@
 #   3. PyTorch eager fp32 reference (SPS, MPS, AMG) for each arch,
 #   4. node --import tsx bench/index.ts --suite gpu --provider cuda,
 #   (optional stage "profile": PyTorch eager fp16 decoder stage times + kernel table, profile_decoder.py;
-#    optional stage "ortprofile": onnxruntime-node's own per-node profile of each exported model, ort_profile.mjs).
+#    optional stage "ortprofile": onnxruntime-node's own per-node profile of each exported model, ort_profile.mjs;
+#    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs).
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
@@ -73,6 +74,18 @@ if has ortprofile; then
       CUDA_LAUNCH_BLOCKING=1 node native-models/reference/ort_profile.mjs "$WORK/models/$m" "$WORK/docs/ort-profile-$m.json" \
         --batch "${PROFILE_BATCH:-1024}" --runs "${PROFILE_RUNS:-5}" || echo "ORTPROFILE $m FAILED"
     done
+  done
+fi
+
+if has ortxab; then
+  # ortx (CUDA provider options, CUDA graphs) against onnxruntime-node on each fp16 export and the fixture.
+  mkdir -p "$WORK/docs"
+  for m in tinysam-shapes $(for a in $ARCHS; do echo "$a-fp16"; done); do
+    d="$WORK/models/$m"; [ "$m" = tinysam-shapes ] && d=native-models/fixtures/tinysam-shapes
+    [ -f "$d/manifest.json" ] || continue
+    stamp ortxab "$m"
+    node native-models/reference/ortx_ab.mjs "$d" "$WORK/docs/ortx-ab-$m.json" --dist "${DIST:-.gpu-dist}" --runs "${AB_RUNS:-50}" \
+      || echo "ORTXAB $m FAILED"
   done
 fi
 
