@@ -4,7 +4,9 @@
 // and every session boundary is a host round trip. Here:
 //   pre      8-bit RGB → normalized, padded encoder input, left on the device     (shapes vary: no graph)
 //   encoder  the model's own encoder, replayed as one CUDA graph                   (input fixed [1,3,S,S])
-//   decoder  the model's batched decoder, one CUDA graph per (prompts, points, mask planes)
+//   decoder  the model's batched decoder, one session and CUDA graph per (prompts, points, mask planes), its
+//            symbolic dimensions fixed at load so that shape arithmetic folds away instead of running on
+//            the CPU (a CPU node fed from the GPU means a copy, and onnxruntime will not capture that)
 //   post     SAM's mask choice + postprocess_masks + RLE run starts from the decoder's device outputs
 //            (NonZero's output size depends on the data: no graph)
 // A graph that onnxruntime refuses to capture (a node off the GPU, control flow) leaves that session running
@@ -25,8 +27,8 @@ import type { ImageGeometry } from './preprocess.js';
 import { ortLibraryPath } from './providers.js';
 import type { CudaGraphsChoice, ProviderInfo } from './types.js';
 
-/** Distinct decoder batch shapes captured per session; others run without a graph. */
-const MAX_DECODER_GRAPHS = 8;
+/** Distinct decoder batch shapes with a session and graph of their own; others run without a graph. */
+const MAX_DECODER_GRAPHS = 6;
 
 export type Feeds = Record<string, HostTensor | DeviceTensor>;
 
@@ -59,19 +61,28 @@ export interface GraphRuntimeSources {
 }
 
 export class GraphRuntime {
-  private readonly decoderGraphs = new Map<string, number>();
+  /** Per prompt-shape key: a decoder session with fixed dimensions and a CUDA graph, or null (refused). */
+  private readonly decoderGraphs = new Map<string, Promise<OrtxSession | null>>();
+  private decoderGraphReason: string | null = null;
 
   private constructor(
+    private readonly open: Opener,
+    private readonly batchedPath: string,
     private readonly pre: OrtxSession,
     private readonly encoder: OrtxSession,
     private readonly encoderInput: string,
     private readonly encoderGraph: boolean,
+    /** Dynamic shapes, no graph: decoder metadata, and every call without a graph session of its own. */
     private readonly decoder: OrtxSession,
-    private readonly decoderGraph: boolean,
     private readonly post: OrtxSession,
-    /** null when both the encoder and the decoder replay CUDA graphs, else why not. */
-    readonly reason: string | null,
+    private readonly encoderReason: string | null,
   ) {}
+
+  /** null when the encoder and the decoder shapes seen so far replay CUDA graphs, else why not. */
+  get reason(): string | null {
+    const why = [this.encoderReason, this.decoderGraphReason].filter((x): x is string => x !== null);
+    return why.length ? `no CUDA graph for ${[...new Set(why)].join('; ')}` : null;
+  }
 
   /** Builds the sessions, or says why not; never throws (the fast path's other sessions still work). */
   static async create(
@@ -92,35 +103,55 @@ export class GraphRuntime {
       };
     const made: OrtxSession[] = [];
     const cuda = provider.active === 'cuda';
-    const open = async (model: string | Uint8Array, graph: boolean): Promise<OrtxSession> => {
+    const open: Opener = async (model, graph, dims) => {
       const s = await ortx.createSession(model, {
         provider: cuda ? 'cuda' : 'cpu',
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        ...(cuda ? { cuda: cudaOptions(graph) } : {}),
+        ...(cuda ? { cuda: cudaOptions(graph && cuda) } : {}),
+        ...(dims ? { freeDimensionOverrides: dims } : {}),
       });
       made.push(s);
       return s;
     };
-    /** A session with graph capture on, or without it and the reason onnxruntime gave. */
-    const openGraph = async (path: string, role: string): Promise<{ s: OrtxSession; why: string | null }> => {
-      if (!cuda) return { s: await open(path, false), why: 'CPU provider' };
-      try {
-        return { s: await open(path, true), why: null };
-      } catch (err) {
-        return { s: await open(path, false), why: `${role}: ${(err as Error).message.split('\n')[0]}` };
-      }
-    };
     try {
       const { mean, std } = m.normalization;
       const pre = await open(preprocessModel(m.inputSize, mean, std, MIN_OPSET), false);
-      const enc = await openGraph(src.encoderPath, 'encoder');
-      const dec = await openGraph(src.batchedPath, 'batched decoder');
+      let encoder: OrtxSession;
+      let encoderReason: string | null = cuda ? null : 'CPU provider';
+      try {
+        encoder = await open(src.encoderPath, cuda);
+      } catch (err) {
+        if (!cuda) throw err;
+        encoderReason = `encoder: ${(err as Error).message.split('\n')[0]}`;
+        encoder = await open(src.encoderPath, false);
+      }
+      const decoder = await open(src.batchedPath, false);
       const post = await open(choicePostprocessModel(m.inputSize, MIN_OPSET), false);
-      const why = [enc.why, dec.why].filter((x): x is string => x !== null);
-      const reason = why.length ? `no CUDA graph for ${[...new Set(why)].join('; ')}` : null;
-      const rt = new GraphRuntime(pre, enc.s, src.encoderInput, !enc.why, dec.s, !dec.why, post, reason);
-      return { runtime: rt, reason: reason ?? '' };
+      const rt = new GraphRuntime(
+        open,
+        src.batchedPath,
+        pre,
+        encoder,
+        src.encoderInput,
+        encoderReason === null,
+        decoder,
+        post,
+        encoderReason,
+      );
+      if (!cuda) rt.decoderGraphReason = 'CPU provider';
+      else {
+        // A click's shape (one prompt, the point and SAM's padding point): says at load whether onnxruntime
+        // will capture this decoder at all.
+        const click = {
+          point_coords: [1, 2, 2],
+          point_labels: [1, 2],
+          mask_input: [1, 1, 256, 256],
+          has_mask_input: [1],
+        };
+        await rt.graphSession(click);
+      }
+      return { runtime: rt, reason: rt.reason ?? '' };
     } catch (err) {
       for (const s of made) s.release();
       return { runtime: null, reason: `ortx sessions failed: ${(err as Error).message.split('\n')[0]}` };
@@ -170,19 +201,20 @@ export class GraphRuntime {
     threshold: number,
     withLowRes: boolean,
   ): Promise<Record<string, HostTensor>> {
-    const d = await this.decoder.run(
-      { ...embedding, ...prompts },
-      [
-        { name: 'low_res_masks', device: true },
-        { name: 'iou_predictions', device: true },
-      ],
-      this.graphIdFor(prompts),
-    );
+    const shapes = Object.fromEntries(Object.entries(prompts).map(([k, t]) => [k, t.dims]));
+    const graph = await this.graphSession(shapes);
+    const fetch = [
+      { name: 'low_res_masks', device: true },
+      { name: 'iou_predictions', device: true },
+    ];
+    const d = graph
+      ? await graph.run({ ...embedding, ...prompts }, fetch, { graphId: 0 })
+      : await this.decoder.run({ ...embedding, ...prompts }, fetch);
     const low = d.low_res_masks as DeviceTensor;
     const iou = d.iou_predictions as DeviceTensor;
     try {
-      const fetch: string[] = [POST.index, POST.score, POST.first, POST.runs, POST.changes];
-      if (withLowRes) fetch.push(POST.chosen);
+      const names: string[] = [POST.index, POST.score, POST.first, POST.runs, POST.changes];
+      if (withLowRes) names.push(POST.chosen);
       const out = await this.post.run(
         {
           low_res_masks: low,
@@ -195,7 +227,7 @@ export class GraphRuntime {
           [POST.sizes]: { type: 'int64', dims: [4], data: BigInt64Array.from(sizes, (v) => BigInt(v)) },
           [POST.threshold]: { type: 'float32', dims: [1], data: Float32Array.of(threshold) },
         },
-        fetch.map((name) => ({ name })),
+        names.map((name) => ({ name })),
       );
       return out as Record<string, HostTensor>;
     } finally {
@@ -204,24 +236,49 @@ export class GraphRuntime {
     }
   }
 
-  /** One graph per distinct set of prompt shapes, up to MAX_DECODER_GRAPHS; none beyond that. */
-  private graphIdFor(prompts: Feeds): { graphId: number } | undefined {
-    if (!this.decoderGraph) return undefined;
-    const key = Object.keys(prompts)
+  /**
+   * The decoder session for these prompt shapes: its symbolic dimensions fixed to them and a CUDA graph
+   * enabled; made on first use, up to MAX_DECODER_GRAPHS of them. null (the dynamic session serves) on CPU,
+   * past the cap, or when onnxruntime refuses the capture (the reason is kept for describe()).
+   */
+  private graphSession(shapes: Record<string, number[]>): Promise<OrtxSession | null> {
+    if (this.decoderGraphReason === 'CPU provider') return Promise.resolve(null);
+    const key = Object.keys(shapes)
       .sort()
-      .map((k) => `${k}:${prompts[k]!.dims.join('x')}`)
+      .map((k) => `${k}:${shapes[k]!.join('x')}`)
       .join(',');
-    let id = this.decoderGraphs.get(key);
-    if (id === undefined) {
-      if (this.decoderGraphs.size >= MAX_DECODER_GRAPHS) return undefined;
-      // Graph 0 is the encoder's, in its own session; ids only need to be unique per session.
-      id = this.decoderGraphs.size;
-      this.decoderGraphs.set(key, id);
+    let s = this.decoderGraphs.get(key);
+    if (s) return s;
+    if (this.decoderGraphs.size >= MAX_DECODER_GRAPHS) return Promise.resolve(null);
+    const dims: Record<string, number> = {};
+    let conflict = false;
+    for (const info of this.decoder.inputs) {
+      const actual = shapes[info.name];
+      if (!actual) continue;
+      info.shape.forEach((d, i) => {
+        if (typeof d !== 'string' || d === '' || actual[i] === undefined) return;
+        // One name with two sizes (a shared mask plane under the prompts' batch name): not fixable.
+        if (dims[d] !== undefined && dims[d] !== actual[i]) conflict = true;
+        dims[d] = actual[i];
+      });
     }
-    return { graphId: id };
+    if (conflict) return Promise.resolve(null);
+    s = this.open(this.batchedPath, true, dims).catch((err: Error) => {
+      this.decoderGraphReason = `batched decoder: ${err.message.split('\n')[0]}`;
+      return null;
+    });
+    this.decoderGraphs.set(key, s);
+    return s;
   }
 
   release(): void {
     for (const s of [this.pre, this.encoder, this.decoder, this.post]) s.release();
+    for (const p of this.decoderGraphs.values()) void p.then((s) => s?.release());
   }
 }
+
+type Opener = (
+  model: string | Uint8Array,
+  graph: boolean,
+  dims?: Record<string, number>,
+) => Promise<OrtxSession>;

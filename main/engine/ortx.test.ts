@@ -280,6 +280,43 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
     );
   });
 
+  test('freeDimensionOverrides: fixed dimensions give the dynamic session’s outputs (rounding aside) and refuse other shapes', async () => {
+    const fixed = await ortx!.createSession(model('decoder_batched.onnx'), {
+      provider: 'cpu',
+      logSeverityLevel: 3,
+      freeDimensionOverrides: { B: 2, num_points: 2 },
+    });
+    try {
+      expect(fixed.inputs.find((i) => i.name === 'point_coords')!.shape).toEqual([2, 2, 2]);
+      const feeds = {
+        ...batchedPrompts([
+          [300, 200],
+          [640, 410],
+        ]),
+        image_embeddings: embeddings,
+      };
+      const fetches = [{ name: 'low_res_masks' }, { name: 'iou_predictions' }];
+      const a = await fixed.run(feeds, fetches);
+      const b = await batched.run(feeds, fetches);
+      for (const o of fetches) {
+        expect(
+          maxAbsDiff(host(a[o.name]).data as Float32Array, host(b[o.name]).data as Float32Array),
+        ).toBeLessThan(1e-4);
+      }
+      await expect(
+        fixed.run({ ...batchedPrompts([[300, 200]]), image_embeddings: embeddings }, fetches),
+      ).rejects.toThrow(/onnxruntime: .*point_coords/);
+    } finally {
+      fixed.release();
+    }
+    await expect(
+      ortx!.createSession(model('decoder_batched.onnx'), {
+        provider: 'cpu',
+        freeDimensionOverrides: { B: 0 },
+      }),
+    ).rejects.toThrow(/freeDimensionOverrides\.B must be a positive integer/);
+  });
+
   test('element types round-trip: float16, int64, int32, uint8, bool', async () => {
     // ONNX element types: FLOAT16 10, INT64 7, INT32 6, UINT8 2, BOOL 9, FLOAT 1
     const s = await ortx!.createSession(identityModel([10, 7, 6, 2, 9, 1]), { provider: 'cpu' });

@@ -50,6 +50,11 @@ export interface OrtxSessionOptions {
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   intraOpNumThreads?: number;
   /**
+   * Symbolic input dimensions fixed at load, by name (e.g. `{ B: 1 }`): shape arithmetic then folds to
+   * constants instead of running on the CPU, which onnxruntime needs before it captures a CUDA graph.
+   */
+  freeDimensionOverrides?: Record<string, number>;
+  /**
    * Testing aid, provider 'cpu' only: accept run(..., { graphId }) and go through the graph-slot bookkeeping
    * (slot tensors, copies in and out, shape checks) with plain memcpy and no capture.
    */

@@ -65,6 +65,7 @@ using Enum = int;
   X(SetSessionLogSeverityLevel, OrtStatus*, OrtSessionOptions* o, int level)                                 \
   X(SetSessionLogId, OrtStatus*, OrtSessionOptions* o, const char* logid)                                    \
   X(SetIntraOpNumThreads, OrtStatus*, OrtSessionOptions* o, int n)                                           \
+  X(AddFreeDimensionOverrideByName, OrtStatus*, OrtSessionOptions* o, const char* dim_name, int64_t value)   \
   X(CreateCUDAProviderOptions, OrtStatus*, OrtCUDAProviderOptionsV2** out)                                   \
   X(UpdateCUDAProviderOptions, OrtStatus*, OrtCUDAProviderOptionsV2* o, const char* const* keys,             \
     const char* const* values, size_t num_keys)                                                              \
@@ -980,6 +981,9 @@ struct SessionConfig {
   int optLevel = -1;
   int logLevel = -1;
   int intraOp = -1;
+  // Symbolic dimensions fixed at load: shape computations fold to constants, so no node stays on the CPU
+  // for them (a CPU node fed from the GPU forces a Memcpy, and onnxruntime then refuses graph capture).
+  std::vector<std::pair<std::string, int64_t>> freeDims;
 };
 
 // --- createSession -----------------------------------------------------------------------------------------
@@ -1039,6 +1043,8 @@ class CreateSessionWorker : public Napi::AsyncWorker {
       if (cfg_.optLevel >= 0) check(api().SetSessionGraphOptimizationLevel(rawOpts, cfg_.optLevel), "SetSessionGraphOptimizationLevel");
       if (cfg_.logLevel >= 0) check(api().SetSessionLogSeverityLevel(rawOpts, cfg_.logLevel), "SetSessionLogSeverityLevel");
       if (cfg_.intraOp >= 0) check(api().SetIntraOpNumThreads(rawOpts, cfg_.intraOp), "SetIntraOpNumThreads");
+      for (const auto& d : cfg_.freeDims)
+        check(api().AddFreeDimensionOverrideByName(rawOpts, d.first.c_str(), d.second), "AddFreeDimensionOverrideByName");
       if (cfg_.cuda) {
         OrtCUDAProviderOptionsV2* rawCuda = nullptr;
         try {
@@ -1441,6 +1447,21 @@ static Napi::Value CreateSessionJs(const Napi::CallbackInfo& info) {
                                        : -1;
   cfg.logLevel = optInt(env, o, "logSeverityLevel", -1, 0, 4, w);
   cfg.intraOp = optInt(env, o, "intraOpNumThreads", -1, 0, 4096, w);
+  Napi::Value fv = o.Get("freeDimensionOverrides");
+  if (!fv.IsUndefined() && !fv.IsNull()) {
+    if (!fv.IsObject() || fv.IsArray())
+      throw Napi::TypeError::New(env, w + ".freeDimensionOverrides must be an object of dimension name → size");
+    Napi::Object f = fv.As<Napi::Object>();
+    Napi::Array names = f.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      Napi::Value v = f.Get(name);
+      double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(x >= 1 && x <= 2147483647.0 && x == double(int64_t(x))))
+        throw Napi::TypeError::New(env, w + ".freeDimensionOverrides." + name + " must be a positive integer");
+      cfg.freeDims.emplace_back(name, int64_t(x));
+    }
+  }
   int emulate = optBool(env, o, "emulateCudaGraphOnCpu", w);
   cfg.emulateGraph = emulate == 1;
   if (cfg.emulateGraph && cfg.cuda)
