@@ -198,7 +198,7 @@ export class EngineContext implements WorkerContext {
     try {
       if (this.fast?.encodes) {
         // Preprocessing runs inside the encoder's graph; its time is part of t.encoder.
-        out = await this.fast.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry);
+        out = await this.fast.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, key);
       } else {
         const tensor = this.fast
           ? await this.fast.preprocess(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry)

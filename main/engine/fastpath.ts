@@ -345,9 +345,11 @@ export class FastPath {
     rgbWidth: number,
     rgbHeight: number,
     g: ImageGeometry,
+    /** The embedding's key: the graph runtime keeps recent embeddings on the device under it. */
+    key = '',
   ): Promise<ort.InferenceSession.ReturnType> {
     if (this.graphs) {
-      const out = await this.graphs.encode(rgb, rgbWidth, rgbHeight, g);
+      const out = await this.graphs.encode(rgb, rgbWidth, rgbHeight, g, key);
       const tensors: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(out)) tensors[name] = new ort.Tensor(t.type, t.data, t.dims);
       return tensors;
@@ -391,6 +393,7 @@ export class FastPath {
     try {
       out = this.graphs
         ? await this.graphs.masks(
+            record.key,
             hostFeeds(embeddingFeeds(record)),
             hostFeeds(promptFeeds(prompts, this.broadcastMaskInput)),
             multimask,

@@ -78,6 +78,21 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
     expect(Math.min(...ious)).toBeGreaterThan(0.97);
   });
 
+  it('an embedding evicted from the device (4 kept) is fed from the host: same masks either way', async () => {
+    const first = await clicks('shapes_01');
+    const a = await graphs.embed(first.image);
+    const prompt = first.points[0]!;
+    const resident = await graphs.segment({ key: a.key }, prompt);
+    for (const scene of ['shapes_03', 'shapes_05', 'shapes_06', 'shapes_07']) {
+      await graphs.embed(`${fixtureShapesDir()}/${scene}.jpg`);
+    }
+    const fromHost = await graphs.segment({ key: a.key }, prompt);
+    const reference = await plain.segment(first.image, prompt);
+    expect(iou(resident.rle, fromHost.rle)).toBeGreaterThan(0.999);
+    expect(fromHost.maskIndex).toBe(resident.maskIndex);
+    expect(iou(fromHost.rle, reference.rle)).toBeGreaterThan(0.97);
+  });
+
   it('segmentMany: batches of different sizes (one decoder shape each) give the fast path’s masks', async () => {
     const { image, points } = await clicks('shapes_02');
     const a = await graphs.embed(image);

@@ -27,6 +27,12 @@ import type { ImageGeometry } from './preprocess.js';
 import { ortLibraryPath } from './providers.js';
 import type { CudaGraphsChoice, ProviderInfo } from './types.js';
 
+/**
+ * Embeddings kept on the device after encoding, most recent first: a click on an open image feeds the
+ * decoder without uploading its 4 MB embedding (+10.5 MB of SAM 2 features) again.
+ */
+const RESIDENT_EMBEDDINGS = 4;
+
 /** Distinct decoder batch shapes with a session and graph of their own; others run without a graph. */
 const MAX_DECODER_GRAPHS = 6;
 
@@ -64,6 +70,7 @@ export class GraphRuntime {
   /** Per prompt-shape key: a decoder session with fixed dimensions and a CUDA graph, or null (refused). */
   private readonly decoderGraphs = new Map<string, Promise<OrtxSession | null>>();
   private decoderGraphReason: string | null = null;
+  private readonly resident = new Map<string, Record<string, DeviceTensor>>();
 
   private constructor(
     private readonly open: Opener,
@@ -158,12 +165,16 @@ export class GraphRuntime {
     }
   }
 
-  /** Encoder outputs (host) from 8-bit RGB: preprocessing and the encoder never leave the device. */
+  /**
+   * Encoder outputs (host copies, for the caches) from 8-bit RGB: preprocessing and the encoder never leave
+   * the device, and the outputs stay there too under `key` for the decoder calls that follow.
+   */
   async encode(
     rgb: Uint8Array,
     rgbWidth: number,
     rgbHeight: number,
     g: ImageGeometry,
+    key: string,
   ): Promise<Record<string, HostTensor>> {
     const p = await this.pre.run(
       {
@@ -178,15 +189,45 @@ export class GraphRuntime {
     );
     const image = p[PRE.image] as DeviceTensor;
     try {
-      const out = await this.encoder.run(
+      const out = (await this.encoder.run(
         { [this.encoderInput]: image },
-        this.encoder.outputs.map((o) => ({ name: o.name })),
+        this.encoder.outputs.map((o) => ({ name: o.name, device: true })),
         this.encoderGraph ? { graphId: 0 } : undefined,
-      );
-      return out as Record<string, HostTensor>;
+      )) as Record<string, DeviceTensor>;
+      const host: Record<string, HostTensor> = {};
+      try {
+        for (const [name, t] of Object.entries(out)) host[name] = await t.download();
+      } catch (err) {
+        for (const t of Object.values(out)) t.release();
+        throw err;
+      }
+      if (key) this.keep(key, out);
+      else for (const t of Object.values(out)) t.release();
+      return host;
     } finally {
       image.release();
     }
+  }
+
+  private keep(key: string, tensors: Record<string, DeviceTensor>): void {
+    const old = this.resident.get(key);
+    this.resident.delete(key);
+    if (old) for (const t of Object.values(old)) t.release();
+    this.resident.set(key, tensors);
+    while (this.resident.size > RESIDENT_EMBEDDINGS) {
+      const [k, v] = this.resident.entries().next().value as [string, Record<string, DeviceTensor>];
+      this.resident.delete(k);
+      for (const t of Object.values(v)) t.release();
+    }
+  }
+
+  /** The device-resident embedding under `key` (made most recent), or null. */
+  private residentFeeds(key: string): Feeds | null {
+    const v = this.resident.get(key);
+    if (!v) return null;
+    this.resident.delete(key);
+    this.resident.set(key, v);
+    return v;
   }
 
   /**
@@ -194,6 +235,7 @@ export class GraphRuntime {
    * device-resident outputs; the result has the masks session's output names (POST.*).
    */
   async masks(
+    key: string,
     embedding: Feeds,
     prompts: Feeds,
     multimask: boolean[],
@@ -207,9 +249,10 @@ export class GraphRuntime {
       { name: 'low_res_masks', device: true },
       { name: 'iou_predictions', device: true },
     ];
+    const emb = this.residentFeeds(key) ?? embedding;
     const d = graph
-      ? await graph.run({ ...embedding, ...prompts }, fetch, { graphId: 0 })
-      : await this.decoder.run({ ...embedding, ...prompts }, fetch);
+      ? await graph.run({ ...emb, ...prompts }, fetch, { graphId: 0 })
+      : await this.decoder.run({ ...emb, ...prompts }, fetch);
     const low = d.low_res_masks as DeviceTensor;
     const iou = d.iou_predictions as DeviceTensor;
     try {
@@ -272,6 +315,8 @@ export class GraphRuntime {
   }
 
   release(): void {
+    for (const v of this.resident.values()) for (const t of Object.values(v)) t.release();
+    this.resident.clear();
     for (const s of [this.pre, this.encoder, this.decoder, this.post]) s.release();
     for (const p of this.decoderGraphs.values()) void p.then((s) => s?.release());
   }
