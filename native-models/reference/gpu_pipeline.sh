@@ -51,7 +51,8 @@ if has export; then
   fi
   for a in $ARCHS; do
     stamp export "$a"
-    python3 native-models/export/export.py --arch "$a" --random-init --precision "$PRECISION" --out "$WORK/models" --save-weights --device cuda \
+    # EXPORT_ARGS: e.g. --no-check when a run with the same seed already checked these exports.
+    python3 native-models/export/export.py --arch "$a" --random-init --precision "$PRECISION" --out "$WORK/models" --save-weights --device cuda ${EXPORT_ARGS:-} \
       2>&1 | grep -v -E 'Warning|warnings.warn|torch.onnx.export\(|is_causal = ' || echo "EXPORT $a FAILED"
   done
 fi
@@ -107,5 +108,6 @@ if has bench; then
     $BENCH_CMD --suite gpu --provider cuda --out "$WORK/bench" || echo "BENCH FAILED"
 fi
 stamp done
-tar czf "$WORK/results.tgz" -C "$WORK" log docs ref/*/summary.json models/export_summary.json bench smoke 2>/dev/null
+# Globs resolve inside $WORK (run 12 lost its reference summaries to a glob resolved in the project root).
+(cd "$WORK" && tar czf results.tgz log docs $(ls ref/*/summary.json 2>/dev/null) models/export_summary.json bench smoke 2>/dev/null)
 touch "$WORK/done"
