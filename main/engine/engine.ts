@@ -37,7 +37,10 @@ export interface SamEngineOptions {
   memoryCacheBytes?: number;
   /** GPU fast path (see FastPathChoice); default `auto`: on when CUDA runs the model. */
   fastPath?: FastPathChoice;
-  /** Encoder and batched decoder as CUDA graphs (see CudaGraphsChoice); default `auto`. */
+  /**
+   * Encoder and batched decoder as CUDA graphs through ortx (see CudaGraphsChoice). Default `off` until an
+   * engine-level GPU run shows it faster (docs/gpu.md, run 12: per graph it was mixed).
+   */
   cudaGraphs?: CudaGraphsChoice;
 }
 
@@ -125,7 +128,7 @@ export class SamEngine {
     if (!['auto', 'on', 'off'].includes(fastPath)) {
       throw new EngineError('internal', `unknown fastPath "${String(fastPath)}" (auto, on or off)`);
     }
-    const cudaGraphs = opts.cudaGraphs ?? 'auto';
+    const cudaGraphs = opts.cudaGraphs ?? 'off';
     if (!['auto', 'on', 'off'].includes(cudaGraphs)) {
       throw new EngineError('internal', `unknown cudaGraphs "${String(cudaGraphs)}" (auto, on or off)`);
     }

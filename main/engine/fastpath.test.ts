@@ -66,7 +66,7 @@ describe('fast path', () => {
       broadcastMaskInput: true,
       encoderPreprocess: null,
       amgDecoder: 'the model has no AMG decoder (manifest files.decoderAmg)',
-      cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
+      cudaGraphs: 'turned off (cudaGraphs: "off")',
     });
     expect(plain.describe().fastPath.active).toBe(false);
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });

@@ -241,7 +241,7 @@ export class FastPath {
     choice: FastPathChoice,
     encoder: EncoderSource | null = null,
     amgPath: string | null = null,
-    cudaGraphs: CudaGraphsChoice = 'auto',
+    cudaGraphs: CudaGraphsChoice = 'off',
   ): Promise<{ fast: FastPath | null; info: FastPathInfo }> {
     const off = (reason: string): { fast: null; info: FastPathInfo } => ({
       fast: null,

@@ -42,7 +42,7 @@ async function clicks(scene: string): Promise<{ image: string; points: Prompt[] 
 }
 
 describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
-  it('is on when asked, says there is no graph on CPU, and is off on CPU by default', () => {
+  it('is on when asked, says there is no graph on CPU, and is off on CPU with auto', async () => {
     expect(built).toBe(true);
     const info = graphs.describe().fastPath;
     expect(info.active).toBe(true);
@@ -50,6 +50,19 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
     // Its encoder replaces the fused one (one copy of the weights on the device).
     expect(info.encoderPreprocess).toBeNull();
     expect(fast.describe().fastPath.cudaGraphs).toBe('turned off (cudaGraphs: "off")');
+    // 'auto' means CUDA only; this machine has none.
+    const auto = await SamEngine.create({
+      modelDir: fixtureModelDir(),
+      provider: 'cpu',
+      cacheDir: false,
+      fastPath: 'on',
+      cudaGraphs: 'auto',
+    });
+    try {
+      expect(auto.describe().fastPath.cudaGraphs).toBe('CPU provider: CUDA graphs need CUDA');
+    } finally {
+      await auto.close();
+    }
     expect(plain.describe().fastPath.cudaGraphs).toBe('turned off (fastPath: "off")');
   });
 
