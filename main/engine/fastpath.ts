@@ -420,7 +420,13 @@ export class FastPath {
       index: out[POST.index]!.data as Int32Array,
       score: out[POST.score]!.data as Float32Array,
       masks,
-      lowRes: withLowRes ? (out[POST.chosen]!.data as Float32Array) : null,
+      // ortx hands outputs over as external ArrayBuffers, which postMessage cannot transfer (Node ≥ 21 throws):
+      // the plane the worker sends back is a copy in JS memory (256 KB a prompt).
+      lowRes: withLowRes
+        ? this.graphs
+          ? (out[POST.chosen]!.data as Float32Array).slice()
+          : (out[POST.chosen]!.data as Float32Array)
+        : null,
       ms: { decoder: t1 - t0, transfer: performance.now() - t1 },
     };
   }

@@ -2,8 +2,10 @@
 // libonnxruntime: same model, same inputs, so outputs must agree to float rounding (in practice exactly).
 // "Device" tensors are CPU memory here, so IO binding, hand-offs between sessions and the graph-slot
 // bookkeeping (emulateCudaGraphOnCpu) all run; CUDA graph capture itself needs a GPU host.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeForSam } from './image.js';
@@ -89,8 +91,11 @@ function toOrt(feeds: Feeds): Record<string, ort.Tensor> {
   );
 }
 
-/** A minimal ONNX model: y_k = Identity(x_k), for the given ONNX element types (IR 8, opset 13). */
-function identityModel(types: number[]): Uint8Array {
+/**
+ * A minimal ONNX model: y_k = Identity(x_k), for the given ONNX element types (IR 8, opset 13). With
+ * `passThrough`, no nodes: the outputs are the inputs x_k themselves (onnxruntime then returns the feed).
+ */
+function identityModel(types: number[], passThrough = false): Uint8Array {
   const varint = (n: number): number[] => {
     const out: number[] = [];
     while (n > 0x7f) {
@@ -108,14 +113,16 @@ function identityModel(types: number[]): Uint8Array {
     ...str(1, name),
     ...bytes(2, bytes(1, [...vint(1, t), ...bytes(2, [...bytes(1, vint(1, 2)), ...bytes(1, str(2, 'n'))])])),
   ];
-  const nodes = types.flatMap((_, k) =>
-    bytes(1, [...str(1, `x${k}`), ...str(2, `y${k}`), ...str(3, `id${k}`), ...str(4, 'Identity')]),
-  );
+  const nodes = passThrough
+    ? []
+    : types.flatMap((_, k) =>
+        bytes(1, [...str(1, `x${k}`), ...str(2, `y${k}`), ...str(3, `id${k}`), ...str(4, 'Identity')]),
+      );
   const graph = [
     ...nodes,
     ...str(2, 'identity'),
     ...types.flatMap((t, k) => bytes(11, valueInfo(`x${k}`, t))),
-    ...types.flatMap((t, k) => bytes(12, valueInfo(`y${k}`, t))),
+    ...types.flatMap((t, k) => bytes(12, valueInfo(passThrough ? `x${k}` : `y${k}`, t))),
   ];
   return Uint8Array.from([
     ...vint(1, 8),
@@ -123,6 +130,85 @@ function identityModel(types: number[]): Uint8Array {
     ...bytes(7, graph),
     ...bytes(8, [...str(1, ''), ...vint(2, 13)]),
   ]);
+}
+
+/** The bytes of a typed array (the part it views), base64. */
+function bytes64(a: ArrayBufferView): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+const arrayTypes = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+} as const;
+
+/**
+ * Runs `model` on the CPU in a fresh node process (the addon loaded there, with `env`) a few times, each run's
+ * feeds rebuilt and referenced by nothing but the pending run while gc() runs; the session is released and
+ * garbage collected before the last outputs are read. Returns the addon's externalBuffers flag and the last
+ * outputs' bytes (base64).
+ */
+function runInChild(
+  model: Uint8Array,
+  feeds: Record<string, HostTensor>,
+  fetches: string[],
+  env: Record<string, string | undefined>,
+): { externalBuffers: boolean; outputs: Record<string, { type: string; dims: number[]; data: string }> } {
+  const script = `
+    const chunks = [];
+    process.stdin.on('data', (c) => chunks.push(c));
+    process.stdin.on('end', async () => {
+      const req = JSON.parse(Buffer.concat(chunks).toString());
+      const addon = require(req.addon);
+      const info = addon.init(req.lib);
+      const ctors = { float32: Float32Array, float16: Uint16Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array };
+      const feeds = () => Object.fromEntries(Object.entries(req.feeds).map(([k, t]) => {
+        const b = Buffer.from(t.data, 'base64');
+        const ab = new ArrayBuffer(b.length);
+        new Uint8Array(ab).set(b);
+        return [k, { type: t.type, dims: t.dims, data: new ctors[t.type](ab) }];
+      }));
+      const tick = () => new Promise((r) => setImmediate(r));
+      const s = await addon.createSession(new Uint8Array(Buffer.from(req.model, 'base64')), { provider: 'cpu' });
+      let out;
+      for (let i = 0; i < 4; i++) {
+        const p = s.run(feeds(), req.fetches.map((name) => ({ name })));
+        global.gc();
+        out = await p;
+        await tick();
+        global.gc();
+      }
+      s.release();
+      global.gc();
+      await tick();
+      global.gc();
+      const outputs = {};
+      for (const [k, t] of Object.entries(out)) {
+        outputs[k] = { type: t.type, dims: t.dims, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64') };
+      }
+      process.stdout.write(JSON.stringify({ externalBuffers: info.externalBuffers, outputs }));
+    });`;
+  const req = {
+    addon: path.join(path.dirname(fileURLToPath(import.meta.url)), 'ortx', 'build', 'Release', 'ortx.node'),
+    lib: ortx!.libraryPath,
+    model: Buffer.from(model).toString('base64'),
+    feeds: Object.fromEntries(
+      Object.entries(feeds).map(([k, t]) => [k, { type: t.type, dims: t.dims, data: bytes64(t.data) }]),
+    ),
+    fetches,
+  };
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], {
+    input: JSON.stringify(req),
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as ReturnType<typeof runInChild>;
 }
 
 describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
@@ -562,10 +648,10 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
     for (const [x, y] of clicks) {
       sequential.push(host((await decoder.run(singleFeeds(embeddings, x, y), fetches)).low_res_masks));
     }
-    // Feed data is copied at call time: overwriting it before the run executes changes nothing.
+    // Several runs queued at once, each with its own feed arrays (read in place when it executes, not
+    // copied at call time): each reads its own.
     const feedSets = clicks.map(([x, y]) => singleFeeds(embeddings, x, y));
     const pending = feedSets.map((f) => decoder.run(f, fetches));
-    for (const f of feedSets) (host(f.point_coords).data as Float32Array).fill(0);
     const together = await Promise.all(pending);
     together.forEach((out, i) => {
       expect(
@@ -590,5 +676,115 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
     expect(
       maxAbsDiff(host(last.value.low_res_masks).data as Float32Array, sequential[0]!.data as Float32Array),
     ).toBe(0);
+  });
+  test('host feeds are read in place: views at an offset, one array in two feeds, small arrays, queued runs', async () => {
+    const s = await ortx!.createSession(identityModel([1, 1, 1]), { provider: 'cpu' });
+    try {
+      const fetches = [{ name: 'y0' }, { name: 'y1' }, { name: 'y2' }];
+      const sets = [0, 1, 2, 3].map((k) => {
+        // A view 12 bytes into a larger buffer; one (small, on-heap) array fed twice.
+        const big = new Float32Array(64).map((_, i) => i * 10 + k);
+        const shared = Float32Array.of(k, -k, k / 2, 1e30 * k);
+        const feeds: Feeds = {
+          x0: f32([2, 2], new Float32Array(big.buffer, 12, 4)),
+          x1: f32([2, 2], shared),
+          x2: f32([2, 2], shared),
+        };
+        return { feeds, want: [[30 + k, 40 + k, 50 + k, 60 + k], Array.from(shared), Array.from(shared)] };
+      });
+      const outs = await Promise.all(sets.map(({ feeds }) => s.run(feeds, fetches)));
+      outs.forEach((out, k) => {
+        for (let i = 0; i < 3; i++) {
+          const t = host(out[`y${i}`]);
+          expect(t.dims).toEqual([2, 2]);
+          expect(Array.from(t.data as Float32Array)).toEqual(sets[k]!.want[i]);
+        }
+      });
+      // Outputs do not share the feeds' memory: changing a feed afterwards leaves them alone.
+      (host(sets[0]!.feeds.x1).data as Float32Array).fill(7);
+      expect(Array.from(host(outs[0]!.y1).data as Float32Array)).toEqual(sets[0]!.want[1]);
+      // Empty tensors.
+      const empty = await s.run(
+        {
+          x0: f32([2, 0], new Float32Array(0)),
+          x1: f32([2, 0], new Float32Array(0)),
+          x2: f32([2, 0], new Float32Array(0)),
+        },
+        fetches,
+      );
+      expect(host(empty.y0).dims).toEqual([2, 0]);
+      expect(host(empty.y0).data).toHaveLength(0);
+    } finally {
+      s.release();
+    }
+    // A model whose outputs are its inputs: onnxruntime returns the feed's own value, which ortx copies
+    // (host and device fetches alike), as the feed's memory stays the caller's.
+    const pass = await ortx!.createSession(identityModel([1, 1], true), { provider: 'cpu' });
+    try {
+      const a = Float32Array.of(1, 2, 3, 4);
+      const b = Float32Array.of(5, 6, 7, 8);
+      const out = await pass.run({ x0: f32([2, 2], a), x1: f32([2, 2], b) }, [
+        { name: 'x0' },
+        { name: 'x1', device: true },
+      ]);
+      a.fill(0);
+      b.fill(0);
+      expect(Array.from(host(out.x0).data as Float32Array)).toEqual([1, 2, 3, 4]);
+      const dev = device(out.x1);
+      expect(Array.from((await dev.download()).data as Float32Array)).toEqual([5, 6, 7, 8]);
+      // And fed back in as a device tensor, passed through to the host.
+      const again = await pass.run({ x0: f32([2, 2], a), x1: dev }, [{ name: 'x0' }, { name: 'x1' }]);
+      expect(Array.from(host(again.x1).data as Float32Array)).toEqual([5, 6, 7, 8]);
+      dev.release();
+    } finally {
+      pass.release();
+    }
+  });
+
+  test('host outputs: external buffers over onnxruntime’s memory and the copying fallback give the same data', async () => {
+    // Plain Node allows external ArrayBuffers (Electron does not), unless this process was told otherwise.
+    expect(ortx!.externalBuffers).toBe(process.env.ORTX_NO_EXTERNAL_BUFFERS !== '1');
+    // Every element type; random bit patterns (NaN payloads included) must come back exactly.
+    const types = [10, 7, 6, 2, 9, 1];
+    const names: HostTensor['type'][] = ['float16', 'int64', 'int32', 'uint8', 'bool', 'float32'];
+    const n = 1 << 16;
+    let seed = 12345;
+    const feeds: Record<string, HostTensor> = Object.fromEntries(
+      names.map((type, k) => {
+        const data = new arrayTypes[type](2 * n);
+        const raw = new Uint8Array(data.buffer);
+        for (let i = 0; i < raw.length; i++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          raw[i] = type === 'bool' ? (seed >>> 16) & 1 : seed >>> 24;
+        }
+        return [`x${k}`, { type, dims: [2, n], data }];
+      }),
+    );
+    const fetches = names.map((_, k) => `y${k}`);
+    const model = identityModel(types);
+    const s = await ortx!.createSession(model, { provider: 'cpu' });
+    let local: Record<string, HostTensor | DeviceTensor>;
+    try {
+      local = await s.run(
+        feeds,
+        fetches.map((name) => ({ name })),
+      );
+    } finally {
+      s.release();
+    }
+    const external = runInChild(model, feeds, fetches, { ORTX_NO_EXTERNAL_BUFFERS: undefined });
+    const copied = runInChild(model, feeds, fetches, { ORTX_NO_EXTERNAL_BUFFERS: '1' });
+    expect(external.externalBuffers).toBe(true);
+    expect(copied.externalBuffers).toBe(false);
+    names.forEach((type, k) => {
+      const want = bytes64(feeds[`x${k}`]!.data);
+      const mine = host(local[`y${k}`]);
+      expect(mine.type).toBe(type);
+      expect(mine.data.constructor).toBe(arrayTypes[type]);
+      expect(bytes64(mine.data)).toBe(want);
+      for (const other of [external, copied]) {
+        expect(other.outputs[`y${k}`]).toEqual({ type, dims: [2, n], data: want });
+      }
+    });
   });
 });

@@ -87,7 +87,10 @@ export interface OrtxSession {
   readonly inputs: ValueInfo[];
   readonly outputs: ValueInfo[];
   /**
-   * Runs of one session execute one at a time, in call order; feed data is copied when run() is called.
+   * Runs of one session execute one at a time, in call order. Host feeds are read in place, not copied:
+   * their typed arrays must not be modified (nor their buffers transferred or resized) until the returned
+   * promise settles — the same contract as onnxruntime-node. Host outputs come back over onnxruntime's own
+   * buffer (no copy) where the runtime allows external ArrayBuffers (see Ortx.externalBuffers).
    * Rejects with TypeError for bad arguments, Error("onnxruntime: ...") for onnxruntime's errors.
    */
   run(
@@ -105,23 +108,29 @@ export interface Ortx {
   version: string;
   /** The libonnxruntime that was loaded. */
   libraryPath: string;
+  /**
+   * Host outputs are handed to JS as external ArrayBuffers over onnxruntime's buffers (no copy). False where
+   * the runtime forbids external buffers (Electron's V8 memory cage) or with ORTX_NO_EXTERNAL_BUFFERS=1 set
+   * when the addon loads: outputs are then copied into JS memory. Node marks such addon-owned buffers
+   * untransferable: in a postMessage transfer list Node 20 copies them silently and Node >= 21 throws
+   * DataCloneError, so copy an output (e.g. `slice()`) before transferring it.
+   */
+  externalBuffers: boolean;
   createSession(model: string | Uint8Array, opts: OrtxSessionOptions): Promise<OrtxSession>;
 }
 
-interface NativeSession {
-  readonly inputs: ValueInfo[];
-  readonly outputs: ValueInfo[];
-  run(
-    feeds: Record<string, HostTensor | DeviceTensor>,
-    fetches: OrtxFetch[],
-    opts?: OrtxRunOptions,
-  ): Promise<Record<string, HostTensor | DeviceTensor>>;
+/** The addon's session: OrtxSession with graph replay counts as a plain object (graphSlots() wraps it). */
+interface NativeSession extends Omit<OrtxSession, 'graphSlots'> {
   graphInfo(): Record<string, number>;
-  release(): void;
 }
 
 interface NativeOrtx {
-  init(libraryPath: string): { version: string; buildInfo: string; libraryPath: string };
+  init(libraryPath: string): {
+    version: string;
+    buildInfo: string;
+    libraryPath: string;
+    externalBuffers: boolean;
+  };
   createSession(model: string | Uint8Array, opts: OrtxSessionOptions): Promise<NativeSession>;
   apiVersion: number;
 }
@@ -204,7 +213,7 @@ function tryLoad(libraryPath: string | undefined): { ortx: Ortx | null; reason: 
     };
   }
   let native: NativeOrtx;
-  let info: { version: string; libraryPath: string };
+  let info: { version: string; libraryPath: string; externalBuffers: boolean };
   try {
     native = createRequire(import.meta.url)(addon) as NativeOrtx;
     info = native.init(libraryPath || defaultLibraryPath());
@@ -214,6 +223,7 @@ function tryLoad(libraryPath: string | undefined): { ortx: Ortx | null; reason: 
   const ortx: Ortx = {
     version: info.version,
     libraryPath: info.libraryPath,
+    externalBuffers: info.externalBuffers,
     async createSession(model, opts) {
       return new Session(await native.createSession(model, opts));
     },

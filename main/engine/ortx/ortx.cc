@@ -143,6 +143,10 @@ static std::string g_version;
 static std::string g_libPath;
 static OrtEnv* g_env = nullptr;  // never released: lives as long as the process
 static bool g_debug = false;
+// Host outputs handed to JS as external ArrayBuffers over onnxruntime's own buffer (no copy). Off where the
+// runtime forbids external buffers (Electron's V8 memory cage) or with ORTX_NO_EXTERNAL_BUFFERS=1 (read at
+// module load); then they are copied into JS-allocated ArrayBuffers.
+static std::atomic<bool> g_externalBuffers{true};
 static std::atomic<int> g_sessionCounter{0};
 
 static const Api& api() { return g_api; }
@@ -449,11 +453,14 @@ struct SessionCore {
   }
 };
 
-// Host copy of a JS tensor (made on the JS thread before a run is queued).
+// A JS tensor's memory, used in place (no copy): `data` points into the typed array's ArrayBuffer, whose
+// backing store does not move once its address was taken. The run that uses it keeps the JS array alive
+// (RunWorker::keep_) until it settles; the caller must not modify it meanwhile (documented in ortx.ts).
 struct HostBuffer {
   Enum elemType = 0;
   std::vector<int64_t> dims;
-  std::vector<uint8_t> bytes;
+  void* data = nullptr;  // null when bytes == 0
+  size_t bytes = 0;
 };
 
 struct Feed {
@@ -467,6 +474,10 @@ struct Feed {
 struct Fetch {
   std::string name;
   bool device = false;
+  // Graph slots whose output shapes are known when run() is called: a JS ArrayBuffer allocated on the JS
+  // thread (kept alive by the RunWorker) that the worker copies this host output into directly.
+  void* hostDst = nullptr;
+  size_t hostDstBytes = 0;
 };
 
 struct Output {
@@ -475,7 +486,8 @@ struct Output {
   Enum elemType = 0;
   std::vector<int64_t> dims;
   OrtValuePtr hostValue;           // host result still in an OrtValue (CPU memory)
-  std::vector<uint8_t> hostBytes;  // or already copied out (graph path)
+  std::vector<uint8_t> hostBytes;  // or already copied out (graph path: a slot's first run)
+  bool inFetchBuffer = false;      // or already copied into the fetch's JS ArrayBuffer (Fetch::hostDst)
   std::shared_ptr<DeviceValue> dev;
 };
 
@@ -502,7 +514,7 @@ static OrtValuePtr newTensor(OrtAllocator* a, Enum type, const std::vector<int64
   return OrtValuePtr(v);
 }
 
-// Plain run: one fresh IoBinding; host feeds are CPU OrtValues over the copied JS data.
+// Plain run: one fresh IoBinding; host feeds are CPU OrtValues over the JS arrays' own memory.
 static std::vector<Output> runPlain(const std::shared_ptr<SessionCore>& core, const std::vector<Feed>& feeds,
                                     const std::vector<Fetch>& fetches, bool forceDevice, const char* graphIdConfig) {
   OrtIoBinding* rawBinding = nullptr;
@@ -514,8 +526,8 @@ static std::vector<Output> runPlain(const std::shared_ptr<SessionCore>& core, co
     const OrtValue* v;
     if (f.host) {
       OrtValue* raw = nullptr;
-      void* p = f.host->bytes.empty() ? empty : f.host->bytes.data();
-      check(api().CreateTensorWithDataAsOrtValue(core->cpuMem.get(), p, f.host->bytes.size(), f.host->dims.data(),
+      void* p = f.host->bytes == 0 || !f.host->data ? empty : f.host->data;
+      check(api().CreateTensorWithDataAsOrtValue(core->cpuMem.get(), p, f.host->bytes, f.host->dims.data(),
                                                  f.host->dims.size(), f.host->elemType, &raw),
             ("CreateTensorWithDataAsOrtValue for input " + f.name).c_str());
       hostValues.emplace_back(raw);
@@ -551,6 +563,22 @@ static std::vector<Output> runPlain(const std::shared_ptr<SessionCore>& core, co
   if (count != fetches.size())
     throw OrtxError("ortx: expected " + std::to_string(fetches.size()) + " bound outputs, got " + std::to_string(count));
 
+  // Whether [p, p + n) overlaps a feed's memory: onnxruntime hands back the feed's own OrtValue for an output
+  // that is a graph input (and may in other pass-through cases). A host feed's memory belongs to its JS
+  // array (released after the run) and a DeviceTensor's is not JS's to write: such outputs are copied.
+  auto sharesFeedMemory = [&](const void* p, size_t n, bool deviceFeedsToo) {
+    auto a = reinterpret_cast<uintptr_t>(p);
+    auto overlaps = [&](const void* q, size_t m) {
+      auto b = reinterpret_cast<uintptr_t>(q);
+      return p && q && n && m && a < b + m && b < a + n;
+    };
+    for (const auto& f : feeds) {
+      if (f.host ? overlaps(f.host->data, f.host->bytes)
+                 : deviceFeedsToo && !f.device->cuda && overlaps(f.device->data(), f.device->bytes))
+        return true;
+    }
+    return false;
+  };
   std::vector<Output> out(fetches.size());
   for (size_t i = 0; i < fetches.size(); i++) {
     Output& o = out[i];
@@ -561,10 +589,19 @@ static std::vector<Output> runPlain(const std::shared_ptr<SessionCore>& core, co
     if (!isTensor) throw OrtxError("ortx: output \"" + o.name + "\" is not a tensor");
     tensorTypeAndShape(owned[i].get(), &o.elemType, &o.dims);
     size_t bytes = byteSize(o.elemType, o.dims, o.name);
+    void* p = nullptr;
+    check(api().GetTensorMutableData(owned[i].get(), &p), "GetTensorMutableData");
     if (o.device) {
       auto dv = std::make_shared<DeviceValue>();
       dv->owner = core;
-      dv->value = std::move(owned[i]);
+      if (!core->cuda && sharesFeedMemory(p, bytes, false)) {  // a host feed passed through (CPU session)
+        dv->value = newTensor(core->allocator(), o.elemType, o.dims, ("CreateTensorAsOrtValue for output " + o.name).c_str());
+        dv->bytes = bytes;
+        if (bytes) std::memcpy(dv->data(), p, bytes);
+        owned[i].reset();
+      } else {
+        dv->value = std::move(owned[i]);
+      }
       dv->elemType = o.elemType;
       dv->dims = o.dims;
       dv->cuda = core->cuda;
@@ -572,7 +609,13 @@ static std::vector<Output> runPlain(const std::shared_ptr<SessionCore>& core, co
       dv->bytes = bytes;
       o.dev = std::move(dv);
     } else {
-      o.hostValue = std::move(owned[i]);
+      // Handed to JS without a copy (over onnxruntime's buffer), unless it is a feed's memory.
+      if (sharesFeedMemory(p, bytes, true)) {
+        const uint8_t* src = static_cast<const uint8_t*>(p);
+        o.hostBytes.assign(src, src + bytes);
+      } else {
+        o.hostValue = std::move(owned[i]);
+      }
     }
   }
   return out;
@@ -697,7 +740,8 @@ static std::vector<Output> runGraph(const std::shared_ptr<SessionCore>& core, in
     check(api().GetTensorMutableData(slot->inValues[j].get(), &dst), "GetTensorMutableData (slot input)");
     std::string what = "cudaMemcpy into graph slot input \"" + f.name + "\"";
     if (f.host) {
-      core->copy(dst, true, f.host->bytes.data(), false, slot->inBytes[j], what.c_str());
+      if (f.host->bytes != slot->inBytes[j]) throw OrtxError("ortx: size mismatch feeding \"" + f.name + "\"");
+      core->copy(dst, true, f.host->data, false, slot->inBytes[j], what.c_str());
     } else {
       if (f.device->bytes != slot->inBytes[j]) throw OrtxError("ortx: size mismatch feeding \"" + f.name + "\"");
       core->copy(dst, true, f.device->data(), f.device->cuda, slot->inBytes[j], what.c_str());
@@ -752,6 +796,11 @@ static std::vector<Output> runGraph(const std::shared_ptr<SessionCore>& core, in
       dv->bytes = n;
       core->copy(dv->data(), true, src, true, n, ("cudaMemcpy device-to-device of graph output \"" + o.name + "\"").c_str());
       o.dev = std::move(dv);
+    } else if (fetches[i].hostDst && fetches[i].hostDstBytes == n) {
+      // Straight into the JS ArrayBuffer that run() allocated for it (cudaMemcpy into pageable memory).
+      core->copy(fetches[i].hostDst, false, src, true, n,
+                 ("cudaMemcpy device-to-host of graph output \"" + o.name + "\"").c_str());
+      o.inFetchBuffer = true;
     } else {
       o.hostBytes.resize(n);
       core->copy(o.hostBytes.data(), false, src, true, n, ("cudaMemcpy device-to-host of graph output \"" + o.name + "\"").c_str());
@@ -773,15 +822,55 @@ struct AddonData {
   Napi::FunctionReference deviceTensorCtor;
 };
 
-static Napi::Value makeTypedArray(Napi::Env env, Enum elemType, const void* data, size_t bytes) {
+// The typed array of `elemType` over a whole ArrayBuffer.
+static Napi::Value typedArrayOver(Napi::Env env, Enum elemType, napi_value arrayBuffer, size_t bytes) {
   const ElemType* e = elemByOnnx(elemType);
   if (!e) throw Napi::Error::New(env, "ortx: unsupported element type " + onnxTypeName(elemType));
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
-  if (bytes) std::memcpy(ab.Data(), data, bytes);
   napi_value result;
-  napi_status st = napi_create_typedarray(env, e->array, bytes / e->size, ab, 0, &result);
+  napi_status st = napi_create_typedarray(env, e->array, bytes / e->size, arrayBuffer, 0, &result);
   NAPI_THROW_IF_FAILED(env, st, Napi::Value());
   return Napi::Value(env, result);
+}
+
+// A typed array over a copy of `data` (a new JS ArrayBuffer).
+static Napi::Value makeTypedArray(Napi::Env env, Enum elemType, const void* data, size_t bytes) {
+  if (!elemByOnnx(elemType)) throw Napi::Error::New(env, "ortx: unsupported element type " + onnxTypeName(elemType));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes) std::memcpy(ab.Data(), data, bytes);
+  return typedArrayOver(env, elemType, ab, bytes);
+}
+
+static void releaseExternalOrtValue(napi_env, void*, void* hint) { api().ReleaseValue(static_cast<OrtValue*>(hint)); }
+
+// External ArrayBuffers at most this large (Node caps buffer lengths; beyond a cap its failure path would
+// run the finalizer itself, and then the OrtValue could not be copied from).
+static constexpr size_t kMaxExternalBytes = size_t(1) << 31;
+
+// A host output (CPU OrtValue) as a typed array: over onnxruntime's own buffer, the OrtValue released when
+// the ArrayBuffer is collected (its allocator outlives the session: a tensor holds its allocator), or, where
+// external buffers are not allowed, over a copy.
+static Napi::Value ortValueToTypedArray(Napi::Env env, Enum elemType, OrtValuePtr& value, size_t bytes) {
+  void* p = nullptr;
+  check(api().GetTensorMutableData(value.get(), &p), "GetTensorMutableData");
+  if (g_externalBuffers && p && bytes > 0 && bytes <= kMaxExternalBytes) {
+    if (!elemByOnnx(elemType)) throw Napi::Error::New(env, "ortx: unsupported element type " + onnxTypeName(elemType));
+    napi_value ab;
+    napi_status st = napi_create_external_arraybuffer(env, p, bytes, releaseExternalOrtValue, value.get(), &ab);
+    if (st == napi_ok) {
+      value.release();  // the ArrayBuffer's finalizer owns it now
+      return typedArrayOver(env, elemType, ab, bytes);
+    }
+    if (st != 22 /* napi_no_external_buffers_allowed */ || env.IsExceptionPending()) {
+      // Not expected; where the ArrayBuffer could not be made, the finalizer may already have run: leave the
+      // OrtValue to it (never twice).
+      value.release();
+      NAPI_THROW_IF_FAILED(env, st, Napi::Value());
+      throw Napi::Error::New(env, "ortx: could not create an ArrayBuffer for an output");
+    }
+    // Electron (V8 memory cage): copy from now on.
+    g_externalBuffers = false;
+  }
+  return makeTypedArray(env, elemType, p, bytes);
 }
 
 static Napi::Array dimsToJs(Napi::Env env, const std::vector<int64_t>& dims) {
@@ -790,13 +879,17 @@ static Napi::Array dimsToJs(Napi::Env env, const std::vector<int64_t>& dims) {
   return a;
 }
 
-static Napi::Object hostTensorToJs(Napi::Env env, Enum type, const std::vector<int64_t>& dims, const void* data,
-                                   size_t bytes) {
+static Napi::Object hostTensorObject(Napi::Env env, Enum type, const std::vector<int64_t>& dims, Napi::Value data) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("type", elemByOnnx(type)->name);
   o.Set("dims", dimsToJs(env, dims));
-  o.Set("data", makeTypedArray(env, type, data, bytes));
+  o.Set("data", data);
   return o;
+}
+
+static Napi::Object hostTensorToJs(Napi::Env env, Enum type, const std::vector<int64_t>& dims, const void* data,
+                                   size_t bytes) {
+  return hostTensorObject(env, type, dims, makeTypedArray(env, type, data, bytes));
 }
 
 class DeviceTensor : public Napi::ObjectWrap<DeviceTensor> {
@@ -847,21 +940,26 @@ class DeviceTensor : public Napi::ObjectWrap<DeviceTensor> {
   std::vector<int64_t> dims_;
 };
 
+// Copies a DeviceTensor into a JS ArrayBuffer allocated (its size is known) before the work is queued: one
+// copy, straight from the device (or ORT's CPU buffer) into JS memory.
 class DownloadWorker : public Napi::AsyncWorker {
  public:
   DownloadWorker(Napi::Env env, std::shared_ptr<DeviceValue> v)
-      : Napi::AsyncWorker(env, "ortx.download"), deferred_(Napi::Promise::Deferred::New(env)), value_(std::move(v)) {}
+      : Napi::AsyncWorker(env, "ortx.download"), deferred_(Napi::Promise::Deferred::New(env)), value_(std::move(v)) {
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, value_->bytes);
+    dst_ = ab.Data();
+    buffer_ = Napi::Persistent(ab);
+  }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      bytes_.resize(value_->bytes);
       if (value_->cuda) {
         const Cudart& rt = cudart();
         cudaCheck(rt.setDevice(value_->deviceId), "cudaSetDevice");
-        cudaCheck(rt.memcpy(bytes_.data(), value_->data(), value_->bytes, kCudaMemcpyDeviceToHost),
+        cudaCheck(rt.memcpy(dst_, value_->data(), value_->bytes, kCudaMemcpyDeviceToHost),
                   "cudaMemcpy device-to-host (DeviceTensor.download)");
       } else if (value_->bytes) {
-        std::memcpy(bytes_.data(), value_->data(), value_->bytes);
+        std::memcpy(dst_, value_->data(), value_->bytes);
       }
     } catch (const std::exception& e) {
       SetError(e.what());
@@ -870,21 +968,25 @@ class DownloadWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     try {
-      deferred_.Resolve(hostTensorToJs(env, value_->elemType, value_->dims, bytes_.data(), bytes_.size()));
+      deferred_.Resolve(hostTensorObject(env, value_->elemType, value_->dims,
+                                         typedArrayOver(env, value_->elemType, buffer_.Value(), value_->bytes)));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }
+    buffer_.Reset();
     value_.reset();
   }
   void OnError(const Napi::Error& e) override {
     deferred_.Reject(e.Value());
+    buffer_.Reset();
     value_.reset();
   }
 
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<DeviceValue> value_;
-  std::vector<uint8_t> bytes_;
+  Napi::Reference<Napi::ArrayBuffer> buffer_;  // the destination, alive until the work completes
+  void* dst_ = nullptr;
 };
 
 Napi::Value DeviceTensor::Download(const Napi::CallbackInfo& info) {
@@ -914,7 +1016,9 @@ static std::vector<int64_t> parseDims(Napi::Env env, Napi::Value v, const std::s
   return dims;
 }
 
-static std::shared_ptr<HostBuffer> parseHostTensor(Napi::Env env, Napi::Value v, const std::string& what) {
+// A HostTensor's typed array, used in place; `array` receives it (the caller keeps it alive for the run).
+static std::shared_ptr<HostBuffer> parseHostTensor(Napi::Env env, Napi::Value v, const std::string& what,
+                                                   Napi::Object* array) {
   if (!v.IsObject()) throw Napi::TypeError::New(env, what + " must be a HostTensor {type, dims, data} or a DeviceTensor");
   Napi::Object o = v.As<Napi::Object>();
   Napi::Value t = o.Get("type");
@@ -937,8 +1041,14 @@ static std::shared_ptr<HostBuffer> parseHostTensor(Napi::Env env, Napi::Value v,
   if (ta.ElementLength() != n)
     throw Napi::TypeError::New(env, what + ".data has " + std::to_string(ta.ElementLength()) + " elements but dims " +
                                         dimsStr(buf->dims) + " need " + std::to_string(n));
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  buf->bytes.assign(src, src + n * e->size);
+  // The element data's address (byte offset applied). Taking it moves a small on-heap typed array's data to
+  // an off-heap backing store, which then stays put while the array is alive.
+  void* data = nullptr;
+  napi_status st = napi_get_typedarray_info(env, ta, nullptr, nullptr, &data, nullptr, nullptr);
+  NAPI_THROW_IF_FAILED(env, st, nullptr);
+  buf->data = n ? data : nullptr;
+  buf->bytes = n * e->size;
+  *array = ta;
   return buf;
 }
 
@@ -1195,13 +1305,19 @@ void CreateSessionWorker::OnOK() {
 
 class RunWorker : public Napi::AsyncWorker {
  public:
-  RunWorker(Napi::Env env, std::shared_ptr<SessionCore> core, std::vector<Feed> feeds, std::vector<Fetch> fetches, int graphId)
+  // `keep`: the feeds' typed arrays (read in place by the worker); `fetchBuffers`: per fetch, the JS
+  // ArrayBuffer behind Fetch::hostDst, or an empty reference. Both are held until the run settles.
+  RunWorker(Napi::Env env, std::shared_ptr<SessionCore> core, std::vector<Feed> feeds, std::vector<Fetch> fetches,
+            int graphId, std::vector<Napi::ObjectReference> keep,
+            std::vector<Napi::Reference<Napi::ArrayBuffer>> fetchBuffers)
       : Napi::AsyncWorker(env, "ortx.run"),
         deferred_(Napi::Promise::Deferred::New(env)),
         core_(std::move(core)),
         feeds_(std::move(feeds)),
         fetches_(std::move(fetches)),
-        graphId_(graphId) {}
+        graphId_(graphId),
+        keep_(std::move(keep)),
+        fetchBuffers_(std::move(fetchBuffers)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
@@ -1218,30 +1334,42 @@ class RunWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     std::shared_ptr<SessionCore> core = std::move(core_);
     core->next();
+    keep_.clear();  // the feeds were read: release the JS arrays
     try {
       Napi::Object result = Napi::Object::New(env);
-      for (auto& o : outputs_) {
+      for (size_t i = 0; i < outputs_.size(); i++) {
+        Output& o = outputs_[i];
         if (o.device) {
           result.Set(o.name, DeviceTensor::New(env, std::move(o.dev)));
         } else if (o.hostValue) {
-          void* p = nullptr;
-          check(api().GetTensorMutableData(o.hostValue.get(), &p), "GetTensorMutableData");
-          result.Set(o.name, hostTensorToJs(env, o.elemType, o.dims, p, byteSize(o.elemType, o.dims, o.name)));
+          size_t bytes = byteSize(o.elemType, o.dims, o.name);
+          result.Set(o.name, hostTensorObject(env, o.elemType, o.dims, ortValueToTypedArray(env, o.elemType, o.hostValue, bytes)));
+        } else if (o.inFetchBuffer) {
+          size_t bytes = byteSize(o.elemType, o.dims, o.name);
+          result.Set(o.name, hostTensorObject(env, o.elemType, o.dims,
+                                              typedArrayOver(env, o.elemType, fetchBuffers_.at(i).Value(), bytes)));
         } else {
           result.Set(o.name, hostTensorToJs(env, o.elemType, o.dims, o.hostBytes.data(), o.hostBytes.size()));
         }
       }
       outputs_.clear();
+      fetchBuffers_.clear();
       deferred_.Resolve(result);
     } catch (const Napi::Error& e) {
+      outputs_.clear();
+      fetchBuffers_.clear();
       deferred_.Reject(e.Value());
     } catch (const std::exception& e) {
+      outputs_.clear();
+      fetchBuffers_.clear();
       deferred_.Reject(Napi::Error::New(env, e.what()).Value());
     }
   }
   void OnError(const Napi::Error& e) override {
     std::shared_ptr<SessionCore> core = std::move(core_);
     core->next();
+    keep_.clear();
+    fetchBuffers_.clear();
     outputs_.clear();
     deferred_.Reject(e.Value());
   }
@@ -1252,6 +1380,8 @@ class RunWorker : public Napi::AsyncWorker {
   std::vector<Feed> feeds_;
   std::vector<Fetch> fetches_;
   int graphId_;
+  std::vector<Napi::ObjectReference> keep_;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> fetchBuffers_;
   std::vector<Output> outputs_;
 };
 
@@ -1266,6 +1396,7 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   Napi::Function dtCtor = env.GetInstanceData<AddonData>()->deviceTensorCtor.Value();
   Napi::Array keys = feedsObj.GetPropertyNames();
   std::vector<Feed> feeds;
+  std::vector<Napi::ObjectReference> keep;  // host feeds' typed arrays, alive until the run settles
   std::set<std::string> seen;
   for (uint32_t i = 0; i < keys.Length(); i++) {
     std::string name = keys.Get(i).ToString().Utf8Value();
@@ -1289,7 +1420,9 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
         throw Napi::TypeError::New(env, "run(): " + what + " is on CUDA device " + std::to_string(f.device->deviceId) +
                                             " but this session runs on device " + std::to_string(core->deviceId));
     } else {
-      f.host = parseHostTensor(env, v, "run(): " + what);
+      Napi::Object array;
+      f.host = parseHostTensor(env, v, "run(): " + what, &array);
+      keep.push_back(Napi::Persistent(array));
     }
     if (in->onnxType == ORTX_ONNX_TYPE_TENSOR && in->elemType != f.elemType())
       throw Napi::TypeError::New(env, "run(): " + what + " has type " + onnxTypeName(f.elemType()) +
@@ -1344,8 +1477,39 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
                                         (core->cuda ? "a CUDA session without CUDA graphs" : "a CPU session"));
     }
   }
-  // Queued behind earlier runs of this session; the JS data is already copied.
-  auto* w = new RunWorker(env, core, std::move(feeds), std::move(fetches), graphId);
+  // Graph slot already made (its output shapes fixed): host outputs go straight from the device into JS
+  // ArrayBuffers allocated here. A slot made by a run still queued is not seen: that run copies as before.
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> fetchBuffers(fetches.size());
+  if (graphId >= 0) {
+    std::vector<size_t> sizes(fetches.size(), 0);
+    bool any = false;
+    {
+      std::lock_guard<std::mutex> lock(core->slotsMutex);
+      auto it = core->slots.find(graphId);
+      if (it != core->slots.end()) {
+        const GraphSlot& slot = *it->second;
+        for (size_t i = 0; i < fetches.size(); i++) {
+          if (fetches[i].device) continue;
+          for (size_t j = 0; j < slot.outNames.size(); j++) {
+            if (slot.outNames[j] == fetches[i].name && slot.outBytes[j] > 0) {
+              sizes[i] = slot.outBytes[j];
+              any = true;
+            }
+          }
+        }
+      }
+    }
+    for (size_t i = 0; any && i < fetches.size(); i++) {
+      if (!sizes[i]) continue;
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sizes[i]);
+      fetches[i].hostDst = ab.Data();
+      fetches[i].hostDstBytes = sizes[i];
+      fetchBuffers[i] = Napi::Persistent(ab);
+    }
+  }
+  // Queued behind earlier runs of this session. Host feeds are read in place: the JS arrays stay referenced.
+  auto* w = new RunWorker(env, core, std::move(feeds), std::move(fetches), graphId, std::move(keep),
+                          std::move(fetchBuffers));
   Napi::Promise p = w->Promise();
   core->enqueue(w);
   return p;
@@ -1412,6 +1576,7 @@ static Napi::Value InitLib(const Napi::CallbackInfo& info) {
   o.Set("version", g_version);
   o.Set("buildInfo", api().GetBuildInfoString());
   o.Set("libraryPath", g_libPath);
+  o.Set("externalBuffers", Napi::Boolean::New(env, g_externalBuffers));
   return o;
 }
 
@@ -1500,6 +1665,18 @@ static Napi::Value CreateSessionJs(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // External ArrayBuffers for host outputs: off by request, or where the runtime refuses them (probed).
+  const char* noExt = getenv("ORTX_NO_EXTERNAL_BUFFERS");
+  bool external = !(noExt && *noExt && std::string(noExt) != "0");
+  if (external) {
+    static uint8_t probe[8];
+    napi_value ab;
+    if (napi_create_external_arraybuffer(env, probe, sizeof probe, nullptr, nullptr, &ab) != napi_ok) {
+      external = false;
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    }
+  }
+  g_externalBuffers = external;
   auto* data = new AddonData();
   data->sessionCtor = Napi::Persistent(Session::Init(env));
   data->deviceTensorCtor = Napi::Persistent(DeviceTensor::Init(env));
