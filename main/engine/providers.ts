@@ -29,7 +29,10 @@ function ortLibDir(): string | null {
 export function ortLibraryPath(): string | null {
   if (process.platform !== 'linux' || process.arch !== 'x64') return null;
   const dir = ortLibDir();
-  const lib = dir && path.join(dir, 'libonnxruntime.so.1');
+  let lib = dir && path.join(dir, 'libonnxruntime.so.1');
+  // Packaged app: dlopen needs the real file, which electron-builder unpacks beside app.asar.
+  const unpacked = lib?.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+  if (unpacked && unpacked !== lib && existsSync(unpacked)) lib = unpacked;
   return lib && existsSync(lib) ? lib : null;
 }
 
