@@ -3,6 +3,7 @@
 //   node   onnxruntime-node 1.29 (only deviceId reaches the CUDA provider)
 //   ortx   the same library through ortx, CUDA provider options set, no graph
 //   graph  ortx with the session captured once as a CUDA graph and replayed
+//   ortxDev / graphDev  the same two with outputs left on the device (how the engine's graph runtime runs)
 // Every way gets host inputs and returns host outputs (what the engine pays per call), and each output is
 // compared with onnxruntime-node's (max abs difference). Writes JSON, prints a line per graph.
 //   node native-models/reference/ortx_ab.mjs <modelDir> <out.json> [--dist .gpu-dist] [--runs 50] [--provider cuda]
@@ -88,6 +89,11 @@ async function measure(label, s, feedsHost, graphId) {
   };
   let graphError = s.graphError;
   if (s.graph) ways.graph = () => s.graph.run(feedsHost, fetches, { graphId });
+  // As the engine uses them: outputs left on the device (the next session reads them there), released.
+  const onDevice = names.map((name) => ({ name, device: true }));
+  const drop = (out) => Object.values(out).forEach((t) => t.release());
+  ways.ortxDev = async () => drop(await s.plain.run(feedsHost, onDevice));
+  if (s.graph) ways.graphDev = async () => drop(await s.graph.run(feedsHost, onDevice, { graphId }));
   const first = {};
   const outs = {};
   for (const [k, f] of Object.entries(ways)) {
@@ -111,7 +117,7 @@ async function measure(label, s, feedsHost, graphId) {
   }
   const diff = {};
   for (const k of Object.keys(outs)) {
-    if (k === 'node') continue;
+    if (k === 'node' || k.endsWith('Dev')) continue;
     diff[k] = Math.max(...names.map((n) => maxAbs(outs.node[n].data, outs[k][n].data)));
   }
   const r = {
