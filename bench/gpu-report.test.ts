@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goalLines } from './gpu-report.js';
+import { goalLines, ortxLines } from './gpu-report.js';
 
 const row = (path: string, task: string, speedup: number, stages: string) => ({
   arch: 'sam_vit_h',
@@ -21,5 +21,20 @@ describe('GPU report goals section', () => {
     expect(sps).toContain('| 2.47× | 6× | 41% | 2.4× | encoder (10/59/4/1) |');
     expect(lines.filter((l) => l.includes('| sps |'))).toHaveLength(1);
     expect(lines.find((l) => l.includes('| amg |'))).toContain('| met | decoder');
+  });
+
+  it('tabulates ortx_ab results per graph, blank where a way did not run, with the refusal', () => {
+    expect(ortxLines([])).toEqual([]);
+    const lines = ortxLines([
+      {
+        model: '/tmp/gpuwork/models/sam_vit_b-fp16',
+        graphs: [
+          { label: 'encoder', p50: { node: 8.97, ortx: 12.01, graph: 11.76 }, graphError: null },
+          { label: 'decoder_batched b1', p50: { node: 2.9, ortx: 3.7 }, graphError: 'not captured' },
+        ],
+      },
+    ]);
+    expect(lines).toContain('| sam_vit_b-fp16 | encoder | 8.97 | 12.01 | 11.76 |  |  |  |');
+    expect(lines).toContain('| sam_vit_b-fp16 | decoder_batched b1 | 2.9 | 3.7 |  |  |  | not captured |');
   });
 });

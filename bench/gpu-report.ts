@@ -39,6 +39,34 @@ export function goalLines(rows: SuiteResult['rows']): string[] {
   return out;
 }
 
+/** One model folder's result of native-models/reference/ortx_ab.mjs (p50 ms per way, per graph). */
+export interface OrtxAb {
+  model: string;
+  graphs: { label: string; p50: Record<string, number>; graphError: string | null }[];
+}
+
+/**
+ * The per-graph comparison of onnxruntime-node, ortx and ortx with CUDA graphs (pipeline stage ortxab), when
+ * the run's docs folder holds its files: the "where the time goes" of the cudaGraphs rows.
+ */
+export function ortxLines(ab: OrtxAb[]): string[] {
+  if (ab.length === 0) return [];
+  const ways = ['node', 'ortx', 'graph', 'ortxDev', 'graphDev'];
+  const out = [
+    '## Per graph: onnxruntime-node, ortx, ortx + CUDA graph (p50 ms; *Dev: outputs left on the device)',
+    '',
+    `| model | graph | ${ways.join(' | ')} | graph refused |`,
+    `| --- | --- | ${ways.map(() => '---').join(' | ')} | --- |`,
+  ];
+  for (const m of ab) {
+    for (const g of m.graphs) {
+      const cells = ways.map((w) => (g.p50[w] === undefined ? '' : String(g.p50[w])));
+      out.push(`| ${m.model.split('/').pop()} | ${g.label} | ${cells.join(' | ')} | ${g.graphError ?? ''} |`);
+    }
+  }
+  return out;
+}
+
 /** The markdown report of a run (also re-rendered from a committed JSON by bench/gpu-report.ts). */
 export function renderReport(
   device: string,
@@ -58,6 +86,8 @@ export function renderReport(
     ...result.rows.map((r) => `| ${cols.map((c) => String(r[c] ?? '')).join(' | ')} |`),
     '',
     ...goalLines(result.rows),
+    '',
+    ...ortxLines((result.extra as { ortxAb?: OrtxAb[] }).ortxAb ?? []),
     '',
     ...(result.notes ?? []).map((n) => `- ${n}`),
     '',

@@ -38,7 +38,7 @@ import {
   type Task,
 } from './gpu-ort.js';
 import { fixtureAgreement, fixtureEngineAgreement } from './gpu-fixture.js';
-import { renderReport } from './gpu-report.js';
+import { renderReport, type OrtxAb } from './gpu-report.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
 
 interface ImageRun {
@@ -507,10 +507,19 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const result: SuiteResult = {
     rows,
     notes,
-    extra: { device, images: images.length, detail, fixture, fixtureEngine },
+    extra: { device, images: images.length, detail, fixture, fixtureEngine, ortxAb: readOrtxAb(docsDir) },
   };
   writeReport(docsDir, device, opts, result);
   return result;
+}
+
+/** The ortx_ab.mjs results the pipeline's ortxab stage left in the docs folder (none: []). */
+function readOrtxAb(docsDir: string): OrtxAb[] {
+  if (!existsSync(docsDir)) return [];
+  return readdirSync(docsDir)
+    .filter((f) => /^ortx-ab-.*\.json$/.test(f))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(docsDir, f), 'utf8')) as OrtxAb);
 }
 
 function writeReport(docsDir: string, device: string, opts: BenchOptions, result: SuiteResult): void {
