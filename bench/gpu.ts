@@ -436,7 +436,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         );
         for (const { task, batch, graphs } of jobs) {
           const tag = graphs === 'off' ? '' : ' cudagraph';
-          const key = graphs === 'off' ? task : `${task}_cudagraph`;
+          // One name per job for its detail entries: sps, amg_b1024, sps_cudagraph, amg_b1024_cudagraph.
+          const key = `${task === 'amg' ? `amg_b${batch}` : task}${graphs === 'off' ? '' : '_cudagraph'}`;
           // A fresh engine per task: its embedding cache must not serve the next task's images.
           const runs: ImageRun[] = [];
           let engine: SamEngine | null = null;
@@ -455,7 +456,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             rows.push(
               row(arch, `engine ${variant}${tag}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref),
             );
-            enginePer[task === 'amg' ? `${key.replace('amg', `amg_b${batch}`)}` : key] = {
+            enginePer[key] = {
               perImageMs: runs.map((x) => +x.ms.toFixed(2)),
               stages: runs.map((x) => x.stages),
             };
@@ -468,10 +469,10 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
           await engine?.close();
           // Per job (one engine each), so rows with and without CUDA graphs are told apart.
           const peak = mem.peak();
-          enginePer[`${key}${task === 'amg' ? `_b${batch}` : ''}PeakGpuMiB`] = peak;
+          enginePer[`${key}PeakGpuMiB`] = peak;
           if (peak !== null) peaks.set(graphs, Math.max(peaks.get(graphs) ?? 0, peak));
         }
-        enginePer.peakGpuMiB = peaks.get('off') ?? Math.max(0, ...peaks.values());
+        enginePer.peakGpuMiB = peaks.get('off') ?? (peaks.size ? Math.max(...peaks.values()) : null);
         enginePer.peakGpuMiBByCudaGraphs = Object.fromEntries(peaks);
         detail[`${arch}-${variant}-engine`] = enginePer;
         notes.push(

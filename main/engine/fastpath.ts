@@ -258,6 +258,10 @@ export class FastPath {
     if (choice === 'auto' && provider.active !== 'cuda')
       return off('CPU provider: the fast path is used on CUDA unless fastPath is "on"');
     const made: ort.InferenceSession[] = [];
+    let g: { runtime: GraphRuntime | null; reason: string } = {
+      runtime: null,
+      reason: 'needs the encoder and a batched decoder',
+    };
     try {
       const pre = await open(
         preprocessModel(m.inputSize, m.normalization.mean, m.normalization.std, MIN_OPSET),
@@ -281,57 +285,58 @@ export class FastPath {
             `fast path: the batched decoder needs opset ≥ ${MIN_OPSET} and outputs ${names.join(', ')}`,
           );
         }
-        const gm = new GraphBuilder('maskroom_m_');
-        addPostprocess(gm, addMaskChoice(gm, 'low_res_masks', 'iou_predictions'), m.inputSize);
-        masks = await open(gm.appendTo(bytes), 'decoder with post-processing', provider);
-        made.push(masks);
+        if (encoder) {
+          g = await GraphRuntime.create(
+            m,
+            { encoderPath: encoder.path, encoderInput: encoder.inputName, batchedPath },
+            provider,
+            cudaGraphs,
+          );
+        }
+        // With the graph runtime, its decoder serves masks(): a second decoder would only take device memory.
+        if (!g.runtime) {
+          const gm = new GraphBuilder('maskroom_m_');
+          addPostprocess(gm, addMaskChoice(gm, 'low_res_masks', 'iou_predictions'), m.inputSize);
+          masks = await open(gm.appendTo(bytes), 'decoder with post-processing', provider);
+          made.push(masks);
+        }
         const a = await openAmg(bytes, amgPath, provider);
         amg = a.session;
         amgReason = a.reason;
         made.push(amg);
         broadcast = await probeBroadcast(plainBatched, m);
       }
-      const g =
-        batchedPath && encoder
-          ? await GraphRuntime.create(
-              m,
-              { encoderPath: encoder.path, encoderInput: encoder.inputName, batchedPath },
-              provider,
-              cudaGraphs,
-            )
-          : { runtime: null, reason: 'needs the encoder and a batched decoder' };
       // The graph runtime has its own encoder: a second copy of the weights would only take device memory.
       const fused = g.runtime
-        ? {
-            session: null,
-            reason: 'the encoder runs in the CUDA-graph runtime (preprocessing on the device)',
-          }
+        ? { session: null, reason: null }
         : await openEncoderWithPreprocess(m, encoder, provider);
       if (fused.session) made.push(fused.session);
       const amgShared = broadcast || (amg !== null && amgReason === null);
       const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast, amgShared, g.runtime);
-      const reason = masks
-        ? null
-        : 'no batched decoder: only preprocessing and upscaling run on the fast path';
+      const reason =
+        masks || g.runtime
+          ? null
+          : 'no batched decoder: only preprocessing and upscaling run on the fast path';
       return {
         fast,
         info: {
           active: true,
           reason,
           broadcastMaskInput: broadcast,
-          encoderPreprocess: g.runtime ? null : fused.reason,
+          encoderPreprocess: fused.reason,
           amgDecoder: amgReason,
           cudaGraphs: g.runtime ? g.runtime.reason : g.reason,
         },
       };
     } catch (err) {
+      g.runtime?.release();
       await Promise.all(made.map((s) => s.release().catch(() => undefined)));
       return off((err as Error).message);
     }
   }
 
   get hasDecoderGraphs(): boolean {
-    return this.masksSession !== null && this.amgSession !== null;
+    return (this.masksSession !== null || this.graphs !== null) && this.amgSession !== null;
   }
 
   /** Whether `encode` runs the encoder itself (preprocessing fused in front of it). */
@@ -384,7 +389,8 @@ export class FastPath {
     threshold: number,
     withLowRes: boolean,
   ): Promise<FastMasks> {
-    if (!this.masksSession) throw new EngineError('internal', 'fast path has no decoder graphs');
+    if (!this.masksSession && !this.graphs)
+      throw new EngineError('internal', 'fast path has no decoder graphs');
     const g = record.geometry;
     const fetches: string[] = [POST.index, POST.score, POST.first, POST.runs, POST.changes];
     if (withLowRes) fetches.push(POST.chosen);
@@ -401,7 +407,7 @@ export class FastPath {
             threshold,
             withLowRes,
           )
-        : await this.masksSession.run(
+        : await this.masksSession!.run(
             {
               ...embeddingFeeds(record),
               ...promptFeeds(prompts, this.broadcastMaskInput),

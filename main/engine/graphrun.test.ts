@@ -4,6 +4,7 @@
 // JS. The masks must be the plain path's; capture and replay are measured on the GPU host (docs/gpu.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iou } from '../../common/rle/index.js';
+import { fixedDimensions } from './graphrun.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
 import { ortLibraryPath } from './providers.js';
@@ -119,5 +120,22 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
         expect(iou(m.rle, y.masks[i]!.rle)).toBeGreaterThan(0.999);
       });
     }
+  });
+});
+
+describe('fixedDimensions', () => {
+  const inputs = [
+    { name: 'image_embeddings', type: 'float32', shape: [1, 256, 64, 64] },
+    { name: 'point_coords', type: 'float32', shape: ['B', 'N', 2] },
+    { name: 'mask_input', type: 'float32', shape: ['BM', 1, 256, 256] },
+  ];
+  it('fixes each symbolic dimension to the feeds’ size, and refuses a name with two sizes', () => {
+    expect(fixedDimensions(inputs, { point_coords: [32, 2, 2], mask_input: [1, 1, 256, 256] })).toEqual({
+      B: 32,
+      N: 2,
+      BM: 1,
+    });
+    const shared = inputs.map((i) => (i.name === 'mask_input' ? { ...i, shape: ['B', 1, 256, 256] } : i));
+    expect(fixedDimensions(shared, { point_coords: [32, 2, 2], mask_input: [1, 1, 256, 256] })).toBeNull();
   });
 });

@@ -22,6 +22,7 @@ import {
   type HostTensor,
   type OrtxSession,
   type OrtxSessionOptions,
+  type ValueInfo,
 } from './ortx.js';
 import type { ImageGeometry } from './preprocess.js';
 import { ortLibraryPath } from './providers.js';
@@ -108,33 +109,36 @@ export class GraphRuntime {
         runtime: null,
         reason: `ortx unavailable: ${ortxUnavailableReason() ?? 'no onnxruntime library'}`,
       };
-    const made: OrtxSession[] = [];
     const cuda = provider.active === 'cuda';
-    const open: Opener = async (model, graph, dims) => {
-      const s = await ortx.createSession(model, {
+    const open: Opener = (model, graph, dims) =>
+      ortx.createSession(model, {
         provider: cuda ? 'cuda' : 'cpu',
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        ...(cuda ? { cuda: cudaOptions(graph && cuda) } : {}),
+        ...(cuda ? { cuda: cudaOptions(graph) } : {}),
         ...(dims ? { freeDimensionOverrides: dims } : {}),
       });
+    // Sessions made here, released if the runtime cannot be built (later graph sessions are its own).
+    const made: OrtxSession[] = [];
+    const track = async (p: Promise<OrtxSession>): Promise<OrtxSession> => {
+      const s = await p;
       made.push(s);
       return s;
     };
     try {
       const { mean, std } = m.normalization;
-      const pre = await open(preprocessModel(m.inputSize, mean, std, MIN_OPSET), false);
+      const pre = await track(open(preprocessModel(m.inputSize, mean, std, MIN_OPSET), false));
       let encoder: OrtxSession;
       let encoderReason: string | null = cuda ? null : 'CPU provider';
       try {
-        encoder = await open(src.encoderPath, cuda);
+        encoder = await track(open(src.encoderPath, cuda));
       } catch (err) {
         if (!cuda) throw err;
         encoderReason = `encoder: ${(err as Error).message.split('\n')[0]}`;
-        encoder = await open(src.encoderPath, false);
+        encoder = await track(open(src.encoderPath, false));
       }
-      const decoder = await open(src.batchedPath, false);
-      const post = await open(choicePostprocessModel(m.inputSize, MIN_OPSET), false);
+      const decoder = await track(open(src.batchedPath, false));
+      const post = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
       const rt = new GraphRuntime(
         open,
         src.batchedPath,
@@ -293,19 +297,8 @@ export class GraphRuntime {
     let s = this.decoderGraphs.get(key);
     if (s) return s;
     if (this.decoderGraphs.size >= MAX_DECODER_GRAPHS) return Promise.resolve(null);
-    const dims: Record<string, number> = {};
-    let conflict = false;
-    for (const info of this.decoder.inputs) {
-      const actual = shapes[info.name];
-      if (!actual) continue;
-      info.shape.forEach((d, i) => {
-        if (typeof d !== 'string' || d === '' || actual[i] === undefined) return;
-        // One name with two sizes (a shared mask plane under the prompts' batch name): not fixable.
-        if (dims[d] !== undefined && dims[d] !== actual[i]) conflict = true;
-        dims[d] = actual[i];
-      });
-    }
-    if (conflict) return Promise.resolve(null);
+    const dims = fixedDimensions(this.decoder.inputs, shapes);
+    if (!dims) return Promise.resolve(null);
     s = this.open(this.batchedPath, true, dims).catch((err: Error) => {
       this.decoderGraphReason = `batched decoder: ${err.message.split('\n')[0]}`;
       return null;
@@ -320,6 +313,27 @@ export class GraphRuntime {
     for (const s of [this.pre, this.encoder, this.decoder, this.post]) s.release();
     for (const p of this.decoderGraphs.values()) void p.then((s) => s?.release());
   }
+}
+
+/**
+ * The sizes that fix a session's symbolic input dimensions (by name) to the given input shapes, or null when
+ * one name takes two sizes (a shared mask plane under the prompts' batch name): then no override fits.
+ */
+export function fixedDimensions(
+  inputs: readonly ValueInfo[],
+  shapes: Record<string, readonly number[]>,
+): Record<string, number> | null {
+  const dims: Record<string, number> = {};
+  for (const info of inputs) {
+    const actual = shapes[info.name];
+    if (!actual) continue;
+    for (const [i, d] of info.shape.entries()) {
+      if (typeof d !== 'string' || d === '' || actual[i] === undefined) continue;
+      if (dims[d] !== undefined && dims[d] !== actual[i]) return null;
+      dims[d] = actual[i];
+    }
+  }
+  return dims;
 }
 
 type Opener = (

@@ -29,6 +29,7 @@ if (!dir || !outFile) {
 const { loadOrtx, ortxUnavailableReason } = await import(
   pathToFileURL(path.join(dist, 'main/engine/ortx.js')).href
 );
+const { fixedDimensions } = await import(pathToFileURL(path.join(dist, 'main/engine/graphrun.js')).href);
 const { ortLibraryPath } = await import(pathToFileURL(path.join(dist, 'main/engine/providers.js')).href);
 const ortx = loadOrtx(ortLibraryPath() ?? '');
 if (!ortx) throw new Error(`ortx unavailable: ${ortxUnavailableReason()}`);
@@ -59,11 +60,9 @@ async function three(file, feeds = null) {
   try {
     // As the engine does (graphrun.ts): the symbolic dimensions fixed to the feeds' sizes, so shape
     // arithmetic folds to constants instead of running on the CPU.
-    const dims = {};
-    for (const info of plain.inputs) {
-      const t = feeds?.[info.name];
-      if (t) info.shape.forEach((d, i) => typeof d === 'string' && d !== '' && (dims[d] = t.dims[i]));
-    }
+    const shapes = Object.fromEntries(Object.entries(feeds ?? {}).map(([k, t]) => [k, t.dims]));
+    const dims = fixedDimensions(plain.inputs, shapes);
+    if (!dims) throw new Error('a symbolic dimension takes two sizes in these feeds: no fixed-shape graph');
     graph = await ortx.createSession(p, {
       ...base,
       cuda: { ...cuda, enableCudaGraph: true },
