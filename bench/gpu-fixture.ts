@@ -21,10 +21,20 @@ import { lowResSlice, MEAN, onePointPrompts, OrtSam, STD } from './gpu-ort.js';
  * MPS: the 64 points as one segmentMany call (mask 0) vs segment() one by one; AMG: SAM's defaults and the
  * fixture's tuned thresholds (docs/amg.md), mask counts and matched IoU.
  */
-export async function fixtureEngineAgreement(provider: 'cuda' | 'cpu', amgBatch: number) {
+export async function fixtureEngineAgreement(
+  provider: 'cuda' | 'cpu',
+  amgBatch: number,
+  cudaGraphs: 'auto' | 'off' = 'off',
+) {
   const root = process.cwd();
   const dir = path.join(root, 'native-models/fixtures/tinysam-shapes');
-  const fast = await SamEngine.create({ modelDir: dir, provider, cacheDir: false, fastPath: 'on' });
+  const fast = await SamEngine.create({
+    modelDir: dir,
+    provider,
+    cacheDir: false,
+    fastPath: 'on',
+    cudaGraphs,
+  });
   const plain = await SamEngine.create({ modelDir: dir, provider, cacheDir: false, fastPath: 'off' });
   const shapes = path.join(root, 'native-models/fixtures/shapes');
   const scenes = readdirSync(shapes)

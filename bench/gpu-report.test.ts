@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goalLines, ortxLines } from './gpu-report.js';
+import { chooseCudaOptions, cudaOptionLines, goalLines, ortxLines } from './gpu-report.js';
 
 const row = (path: string, task: string, speedup: number, stages: string) => ({
   arch: 'sam_vit_h',
@@ -36,5 +36,51 @@ describe('GPU report goals section', () => {
     ]);
     expect(lines).toContain('| sam_vit_b-fp16 | encoder | 8.97 | 12.01 | 11.76 |  |  |  |');
     expect(lines).toContain('| sam_vit_b-fp16 | decoder_batched b1 | 2.9 | 3.7 |  |  |  | not captured |');
+  });
+
+  it('tabulates CUDA option sets per graph against the first set, with refusals and the best set', () => {
+    expect(cudaOptionLines([])).toEqual([]);
+    const lines = cudaOptionLines([
+      {
+        model: '/tmp/gpuwork/models/sam_vit_h-fp16',
+        graphs: [
+          {
+            label: 'encoder',
+            best: 'sdpa-cudnn',
+            sets: {
+              'ort-default': { p50: 30 },
+              'sdpa-cudnn': { p50: 24 },
+              nhwc: { error: 'unknown option prefer_nhwc' },
+              slow: { p50: 33 },
+            },
+          },
+        ],
+      },
+    ]);
+    expect(lines[2]).toBe('| model | graph | ort-default | sdpa-cudnn | nhwc | slow | best |');
+    expect(lines).toContain(
+      '| sam_vit_h-fp16 | encoder | 30 | 24 (−20%) | refused: unknown option prefer_nhwc | 33 (+10%) | sdpa-cudnn |',
+    );
+  });
+
+  it('chooses the fastest option set over all graphs among those that ran everything and agree', () => {
+    const run = {
+      model: 'm',
+      sets: { a: {}, b: { x: 1 }, c: { y: 1 }, d: { z: 1 } },
+      graphs: [
+        {
+          label: 'encoder',
+          best: 'c',
+          sets: { a: { p50: 10 }, b: { p50: 9 }, c: { p50: 5, maxAbsVsFirst: 0.5 }, d: { p50: 1 } },
+        },
+        {
+          label: 'b1',
+          best: 'a',
+          sets: { a: { p50: 2 }, b: { p50: 2.5 }, c: { p50: 2 }, d: { error: 'refused' } },
+        },
+      ],
+    };
+    expect(chooseCudaOptions(run)).toEqual({ name: 'b', cuda: { x: 1 }, sumMs: 11.5 });
+    expect(chooseCudaOptions({ model: 'm', graphs: [] })).toBeNull();
   });
 });

@@ -67,6 +67,76 @@ export function ortxLines(ab: OrtxAb[]): string[] {
   return out;
 }
 
+/** One model folder's result of native-models/reference/cuda_options.mjs (per graph, per option set). */
+export interface CudaOptionsRun {
+  model: string;
+  /** The option sets by name, as given to ortx (OrtxCudaOptions). */
+  sets?: Record<string, Record<string, unknown>>;
+  graphs: {
+    label: string;
+    best: string;
+    sets: Record<
+      string,
+      { p50?: number; p90?: number; firstMs?: number; maxAbsVsFirst?: number; error?: string }
+    >;
+  }[];
+}
+
+/**
+ * CUDA provider option sets per graph (pipeline stage cudaopts): p50 ms, each set's change against the first
+ * set (onnxruntime's defaults), and the sets onnxruntime refused, so the engine's choice can be read off.
+ */
+export function cudaOptionLines(runs: CudaOptionsRun[]): string[] {
+  if (runs.length === 0) return [];
+  const names = [...new Set(runs.flatMap((r) => r.graphs.flatMap((g) => Object.keys(g.sets))))];
+  const out = [
+    '## CUDA provider options per graph (p50 ms, outputs on the device; % against the first column)',
+    '',
+    `| model | graph | ${names.join(' | ')} | best |`,
+    `| --- | --- | ${names.map(() => '---').join(' | ')} | --- |`,
+  ];
+  for (const m of runs) {
+    for (const g of m.graphs) {
+      const base = g.sets[names[0]!]?.p50;
+      const cells = names.map((n) => {
+        const r = g.sets[n];
+        if (!r) return '';
+        if (r.error || r.p50 === undefined) return `refused: ${r.error ?? '?'}`;
+        const pct = base
+          ? ` (${r.p50 <= base ? '−' : '+'}${Math.abs(Math.round((100 * (r.p50 - base)) / base))}%)`
+          : '';
+        return `${r.p50}${n === names[0] ? '' : pct}`;
+      });
+      out.push(`| ${m.model.split('/').pop()} | ${g.label} | ${cells.join(' | ')} | ${g.best} |`);
+    }
+  }
+  return out;
+}
+
+/** Largest logit difference from onnxruntime's defaults that a set may have and still be chosen. */
+export const CUDA_OPTIONS_MAX_ABS = 0.1;
+
+/**
+ * The option set with the lowest summed p50 over the run's graphs (encoder + decoder at 1 and 32 prompts),
+ * among the sets that ran every graph and agree with the first set's outputs; null when none qualifies.
+ */
+export function chooseCudaOptions(
+  run: CudaOptionsRun,
+): { name: string; cuda: Record<string, unknown>; sumMs: number } | null {
+  let best: { name: string; cuda: Record<string, unknown>; sumMs: number } | null = null;
+  for (const [name, cuda] of Object.entries(run.sets ?? {})) {
+    let sum = 0;
+    let ok = run.graphs.length > 0;
+    for (const g of run.graphs) {
+      const r = g.sets[name];
+      if (!r || r.error || r.p50 === undefined || (r.maxAbsVsFirst ?? 0) > CUDA_OPTIONS_MAX_ABS) ok = false;
+      else sum += r.p50;
+    }
+    if (ok && (!best || sum < best.sumMs)) best = { name, cuda, sumMs: +sum.toFixed(3) };
+  }
+  return best;
+}
+
 /** The markdown report of a run (also re-rendered from a committed JSON by bench/gpu-report.ts). */
 export function renderReport(
   device: string,
@@ -88,6 +158,8 @@ export function renderReport(
     ...goalLines(result.rows),
     '',
     ...ortxLines((result.extra as { ortxAb?: OrtxAb[] }).ortxAb ?? []),
+    '',
+    ...cudaOptionLines((result.extra as { cudaOptions?: CudaOptionsRun[] }).cudaOptions ?? []),
     '',
     ...(result.notes ?? []).map((n) => `- ${n}`),
     '',

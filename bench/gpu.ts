@@ -11,7 +11,10 @@
 //   GPU_BENCH_TASKS (sps,mps,amg), GPU_BENCH_LIMIT (50; 8 with --quick), GPU_BENCH_FIXTURE (1; 0 skips it)
 //   GPU_BENCH_VARIANTS (fp32,fp16): which exports of each arch to run
 //   GPU_BENCH_CUDA_GRAPHS (off,auto): the engine's cudaGraphs settings, one set of engine rows each
-//                                    ("engine fp16" for off, "engine fp16 cudagraph" for the others)
+//                                    ("engine fp16" for off, "engine fp16 cudagraph" for the others);
+//                                    "auto:<name>" runs auto with CUDA provider options <name> from
+//   GPU_BENCH_ORTX_CUDA              JSON (inline or a file): { "<name>": OrtxCudaOptions, ... }
+//                                    (row "engine fp16 cudagraph <name>")
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,7 +41,7 @@ import {
   type Task,
 } from './gpu-ort.js';
 import { fixtureAgreement, fixtureEngineAgreement } from './gpu-fixture.js';
-import { renderReport, type OrtxAb } from './gpu-report.js';
+import { chooseCudaOptions, renderReport, type CudaOptionsRun, type OrtxAb } from './gpu-report.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
 
 interface ImageRun {
@@ -164,6 +167,50 @@ async function runEngineTask(
 }
 
 /** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
+export interface GraphMode {
+  graphs: 'auto' | 'on' | 'off';
+  /** A named CUDA provider option set (GPU_BENCH_ORTX_CUDA) for the engine's ortx sessions. */
+  name?: string;
+  cuda?: Record<string, unknown>;
+}
+
+/** GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn") with the option sets it names from GPU_BENCH_ORTX_CUDA. */
+export function parseGraphModes(spec: string, setsJson: string | undefined): GraphMode[] {
+  let sets: Record<string, Record<string, unknown>> = {};
+  if (setsJson) {
+    const text = existsSync(setsJson) ? readFileSync(setsJson, 'utf8') : setsJson;
+    try {
+      sets = JSON.parse(text) as typeof sets;
+    } catch {
+      throw new GpuBenchError(`GPU_BENCH_ORTX_CUDA is neither a JSON object nor a file: ${setsJson}`);
+    }
+    if (typeof sets !== 'object' || sets === null || Array.isArray(sets))
+      throw new GpuBenchError('GPU_BENCH_ORTX_CUDA must be a JSON object of named option sets');
+  }
+  return spec
+    .split(',')
+    .filter(Boolean)
+    .map((m) => {
+      const [graphs, name, ...rest] = m.split(':');
+      if (!['auto', 'on', 'off'].includes(graphs!) || rest.length)
+        throw new GpuBenchError(`unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>)`);
+      const g = graphs as GraphMode['graphs'];
+      if (name === undefined) return { graphs: g };
+      if (g === 'off') throw new GpuBenchError(`${m}: option sets apply to the ortx sessions (auto or on)`);
+      // "best": the set the run's cudaopts stage found fastest for each model (chooseCudaOptions).
+      if (name === 'best' && !sets.best) return { graphs: g, name };
+      if (!/^[A-Za-z0-9_-]+$/.test(name) || !sets[name])
+        throw new GpuBenchError(`${m}: no option set "${name}" in GPU_BENCH_ORTX_CUDA`);
+      return { graphs: g, name, cuda: sets[name] };
+    });
+}
+
+/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>". */
+export function modeTag(mode: GraphMode): string {
+  if (mode.graphs === 'off') return '';
+  return mode.name ? ` cudagraph ${mode.name}` : ' cudagraph';
+}
+
 class GpuMemory {
   private proc: ChildProcess | null = null;
   private max = 0;
@@ -351,13 +398,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   for (const v of variants) {
     if (v !== 'fp32' && v !== 'fp16') throw new GpuBenchError(`unknown variant ${v} in GPU_BENCH_VARIANTS`);
   }
-  const graphModes = (env.GPU_BENCH_CUDA_GRAPHS ?? 'off,auto').split(',').filter(Boolean) as (
-    'auto' | 'on' | 'off'
-  )[];
-  for (const g of graphModes) {
-    if (!['auto', 'on', 'off'].includes(g))
-      throw new GpuBenchError(`unknown mode ${g} in GPU_BENCH_CUDA_GRAPHS`);
-  }
+  const graphModes = parseGraphModes(env.GPU_BENCH_CUDA_GRAPHS ?? 'off,auto', env.GPU_BENCH_ORTX_CUDA);
   const tasks = (env.GPU_BENCH_TASKS ?? TASKS.join(',')).split(',').filter(Boolean) as Task[];
   for (const t of tasks)
     if (!TASKS.includes(t)) throw new GpuBenchError(`unknown task ${t} in GPU_BENCH_TASKS`);
@@ -427,31 +468,53 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         mem.reset();
         const enginePer: Record<string, unknown> = {};
         const peaks = new Map<string, number>();
-        const jobs = graphModes.flatMap((graphs) =>
-          tasks.flatMap((task): { task: Task; batch: number; graphs: 'auto' | 'on' | 'off' }[] =>
+        const jobs = graphModes.flatMap((mode) =>
+          tasks.flatMap((task): { task: Task; batch: number; mode: GraphMode }[] =>
             task === 'amg'
-              ? engineAmgBatches.map((batch) => ({ task, batch, graphs }))
-              : [{ task, batch: engineAmgBatch, graphs }],
+              ? engineAmgBatches.map((batch) => ({ task, batch, mode }))
+              : [{ task, batch: engineAmgBatch, mode }],
           ),
         );
-        for (const { task, batch, graphs } of jobs) {
-          const tag = graphs === 'off' ? '' : ' cudagraph';
-          // One name per job for its detail entries: sps, amg_b1024, sps_cudagraph, amg_b1024_cudagraph.
-          const key = `${task === 'amg' ? `amg_b${batch}` : task}${graphs === 'off' ? '' : '_cudagraph'}`;
+        for (const { task, batch, mode } of jobs) {
+          const { graphs } = mode;
+          const tag = modeTag(mode);
+          // One name per job for its detail entries: sps, amg_b1024, sps_cudagraph, sps_cudagraph_<set>.
+          const key = `${task === 'amg' ? `amg_b${batch}` : task}${tag.replace(/ /g, '_')}`;
           // A fresh engine per task: its embedding cache must not serve the next task's images.
           const runs: ImageRun[] = [];
           let engine: SamEngine | null = null;
           mem.reset();
+          // The engine's worker copies the environment when it starts: the option set applies to this
+          // engine only.
+          let cudaSet = mode.cuda;
+          if (mode.name === 'best' && !cudaSet) {
+            const chosen = bestCudaOptions(docsDir, path.basename(dir));
+            if (!chosen) {
+              notes.push(`${arch} ${variant} engine${tag} ${task}: no cudaopts result to choose from`);
+              continue;
+            }
+            cudaSet = chosen.cuda;
+            enginePer.cudaOptionsBest = chosen;
+          }
+          const savedOptions = process.env.MASKROOM_ORTX_CUDA;
+          if (cudaSet) process.env.MASKROOM_ORTX_CUDA = JSON.stringify(cudaSet);
           try {
             const c0 = performance.now();
-            engine = await SamEngine.create({
-              modelDir: dir,
-              provider: opts.provider,
-              cacheDir: false,
-              cudaGraphs: graphs,
-            });
+            try {
+              engine = await SamEngine.create({
+                modelDir: dir,
+                provider: opts.provider,
+                cacheDir: false,
+                cudaGraphs: graphs,
+              });
+            } finally {
+              if (savedOptions === undefined) delete process.env.MASKROOM_ORTX_CUDA;
+              else process.env.MASKROOM_ORTX_CUDA = savedOptions;
+            }
             enginePer[`${key}CreateMs`] = +(performance.now() - c0).toFixed(0);
-            enginePer[graphs === 'off' ? 'fastPath' : 'fastPathCudaGraph'] = engine.describe().fastPath;
+            const fpKey =
+              graphs === 'off' ? 'fastPath' : `fastPathCudaGraph${mode.name ? `_${mode.name}` : ''}`;
+            enginePer[fpKey] = engine.describe().fastPath;
             for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
             rows.push(
               row(arch, `engine ${variant}${tag}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref),
@@ -470,7 +533,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
           // Per job (one engine each), so rows with and without CUDA graphs are told apart.
           const peak = mem.peak();
           enginePer[`${key}PeakGpuMiB`] = peak;
-          if (peak !== null) peaks.set(graphs, Math.max(peaks.get(graphs) ?? 0, peak));
+          const modeName = mode.name ? `${graphs}:${mode.name}` : graphs;
+          if (peak !== null) peaks.set(modeName, Math.max(peaks.get(modeName) ?? 0, peak));
         }
         enginePer.peakGpuMiB = peaks.get('off') ?? (peaks.size ? Math.max(...peaks.values()) : null);
         enginePer.peakGpuMiBByCudaGraphs = Object.fromEntries(peaks);
@@ -487,6 +551,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   }
   let fixture: unknown = null;
   let fixtureEngine: unknown = null;
+  let fixtureEngineGraphs: unknown = null;
   if (env.GPU_BENCH_FIXTURE !== '0') {
     try {
       // The fixture's decoder is the official export: its [B,32,256,256] upscaling activation reaches 2^31
@@ -496,6 +561,21 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     } catch (err) {
       notes.push(`fixture engine agreement failed: ${(err as Error).message}`);
     }
+    // The graph runtime (ortx sessions, device hand-offs, CUDA graphs) against the same plain path, when the
+    // run has cudaGraphs rows: what its masks are worth, not only its speed.
+    if (opts.provider === 'cuda' && graphModes.some((m) => m.graphs !== 'off'))
+      try {
+        fixtureEngineGraphs = await fixtureEngineAgreement(
+          opts.provider,
+          Math.min(engineAmgBatch, 256),
+          'auto',
+        );
+        notes.push(
+          `fixture, engine fast path with cudaGraphs auto vs plain path: ${JSON.stringify(fixtureEngineGraphs)}`,
+        );
+      } catch (err) {
+        notes.push(`fixture engine agreement with cudaGraphs auto failed: ${(err as Error).message}`);
+      }
     if (paths.includes('ort'))
       try {
         fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
@@ -508,10 +588,35 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const result: SuiteResult = {
     rows,
     notes,
-    extra: { device, images: images.length, detail, fixture, fixtureEngine, ortxAb: readOrtxAb(docsDir) },
+    extra: {
+      device,
+      images: images.length,
+      detail,
+      fixture,
+      fixtureEngine,
+      fixtureEngineGraphs,
+      ortxAb: readOrtxAb(docsDir),
+      cudaOptions: readCudaOptions(docsDir),
+    },
   };
   writeReport(docsDir, device, opts, result);
   return result;
+}
+
+/** The fastest agreeing option set of the cudaopts stage for one model folder, or null. */
+function bestCudaOptions(docsDir: string, folder: string) {
+  const f = path.join(docsDir, `cuda-options-${folder}.json`);
+  if (!existsSync(f)) return null;
+  return chooseCudaOptions(JSON.parse(readFileSync(f, 'utf8')) as CudaOptionsRun);
+}
+
+/** The cuda_options.mjs results the pipeline's cudaopts stage left in the docs folder (none: []). */
+function readCudaOptions(docsDir: string): CudaOptionsRun[] {
+  if (!existsSync(docsDir)) return [];
+  return readdirSync(docsDir)
+    .filter((f) => /^cuda-options-.*\.json$/.test(f))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(docsDir, f), 'utf8')) as CudaOptionsRun);
 }
 
 /** The ortx_ab.mjs results the pipeline's ortxab stage left in the docs folder (none: []). */

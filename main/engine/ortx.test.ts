@@ -494,6 +494,17 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
     await expect(
       ortx!.createSession(model('decoder.onnx'), { provider: 'cpu', graphOptimizationLevel: 'max' as 'all' }),
     ).rejects.toBeInstanceOf(TypeError);
+    // Extra CUDA provider options are checked for shape here; onnxruntime checks their names and values.
+    for (const extra of [
+      [1, 2],
+      { 'Bad-Name': 1 },
+      { device_id: 1 },
+      { sdpa_kernel: 1.5 },
+      { sdpa_kernel: {} },
+    ] as unknown as Record<string, string>[])
+      await expect(
+        ortx!.createSession(model('decoder.onnx'), { provider: 'cuda', cuda: { extra } }),
+      ).rejects.toBeInstanceOf(TypeError);
     // graphId needs a CUDA session with CUDA graphs.
     await expect(decoder.run(feeds, fetch, { graphId: 0 })).rejects.toThrow(
       /graphId needs a CUDA session created with cuda\.enableCudaGraph: true; this session is a CPU session/,
@@ -508,7 +519,12 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
     try {
       s = await ortx!.createSession(model('decoder_batched.onnx'), {
         provider: 'cuda',
-        cuda: { cudnnConvAlgoSearch: 'HEURISTIC', arenaExtendStrategy: 'kSameAsRequested', useTf32: false },
+        cuda: {
+          cudnnConvAlgoSearch: 'HEURISTIC',
+          arenaExtendStrategy: 'kSameAsRequested',
+          useTf32: false,
+          extra: { sdpa_kernel: 0, prefer_nhwc: false },
+        },
       });
     } catch (err) {
       // This machine: no GPU, the CUDA provider's libraries cannot load. A rejection, not a crash.

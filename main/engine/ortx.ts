@@ -39,6 +39,11 @@ export interface OrtxCudaOptions {
   /** Enables run(..., { graphId }) (CUDA graph capture and replay). */
   enableCudaGraph?: boolean;
   useTf32?: boolean;
+  /**
+   * Other CUDA provider options by onnxruntime's own names (e.g. `sdpa_kernel`, `prefer_nhwc`,
+   * `tunable_op_enable`); onnxruntime rejects unknown names and values when the session is made.
+   */
+  extra?: Record<string, string | number | boolean>;
 }
 
 export interface OrtxSessionOptions {

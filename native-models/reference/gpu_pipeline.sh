@@ -7,7 +7,8 @@
 #   4. node --import tsx bench/index.ts --suite gpu --provider cuda,
 #   (optional stage "profile": PyTorch eager fp16 decoder stage times + kernel table, profile_decoder.py;
 #    optional stage "ortprofile": onnxruntime-node's own per-node profile of each exported model, ort_profile.mjs;
-#    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs).
+#    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs;
+#    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs).
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
@@ -87,6 +88,18 @@ if has ortxab; then
     stamp ortxab "$m"
     node native-models/reference/ortx_ab.mjs "$d" "$WORK/docs/ortx-ab-$m.json" --dist "${DIST:-.gpu-dist}" --runs "${AB_RUNS:-50}" \
       || echo "ORTXAB $m FAILED"
+  done
+fi
+
+if has cudaopts; then
+  # CUDA provider option sets per graph (cuda_options.mjs): how the engine's ortx sessions are configured.
+  mkdir -p "$WORK/docs"
+  for a in $ARCHS; do
+    d="$WORK/models/$a-fp16"
+    [ -f "$d/manifest.json" ] || continue
+    stamp cudaopts "$a-fp16"
+    node native-models/reference/cuda_options.mjs "$d" "$WORK/docs/cuda-options-$a-fp16.json" --dist "${DIST:-.gpu-dist}" \
+      --runs "${CO_RUNS:-30}" ${CO_SETS:+--sets "$CO_SETS"} || echo "CUDAOPTS $a FAILED"
   done
 fi
 

@@ -1648,12 +1648,44 @@ static Napi::Value CreateSessionJs(const Napi::CallbackInfo& info) {
     }
     int graph = optBool(env, c, "enableCudaGraph", wc);
     int tf32 = optBool(env, c, "useTf32", wc);
+    // Any other CUDA provider option by its onnxruntime name (sdpa_kernel, prefer_nhwc, tunable_op_enable, ...):
+    // onnxruntime itself rejects unknown names and bad values, so the benchmark can try options this file
+    // does not name. The named fields above win over the same key here.
+    std::vector<std::pair<std::string, std::string>> extra;
+    Napi::Value ev = c.Get("extra");
+    if (!ev.IsUndefined() && !ev.IsNull()) {
+      if (!ev.IsObject() || ev.IsArray()) throw Napi::TypeError::New(env, wc + ".extra must be an object");
+      Napi::Object eo = ev.As<Napi::Object>();
+      Napi::Array keys = eo.GetPropertyNames();
+      for (uint32_t i = 0; i < keys.Length(); i++) {
+        std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+        bool okName = !k.empty();
+        for (char ch : k) okName = okName && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_');
+        if (!okName) throw Napi::TypeError::New(env, wc + ".extra: option names are lower_snake_case, got \"" + k + "\"");
+        if (k == "device_id") throw Napi::TypeError::New(env, wc + ".extra.device_id: use opts.deviceId");
+        Napi::Value v = eo.Get(k);
+        std::string sv;
+        if (v.IsString()) sv = v.As<Napi::String>().Utf8Value();
+        else if (v.IsNumber()) {
+          double x = v.As<Napi::Number>().DoubleValue();
+          if (!(x == double(int64_t(x)))) throw Napi::TypeError::New(env, wc + ".extra." + k + " must be an integer or a string");
+          sv = std::to_string(int64_t(x));
+        } else if (v.IsBoolean()) sv = v.As<Napi::Boolean>().Value() ? "1" : "0";
+        else throw Napi::TypeError::New(env, wc + ".extra." + k + " must be a string, an integer or a boolean");
+        extra.emplace_back(k, sv);
+      }
+    }
     if (cfg.cuda) {
       if (!algo.empty()) cfg.cudaOptions.emplace_back("cudnn_conv_algo_search", algo);
       if (!arena.empty()) cfg.cudaOptions.emplace_back("arena_extend_strategy", arena);
       if (!limit.empty()) cfg.cudaOptions.emplace_back("gpu_mem_limit", limit);
       if (graph >= 0) cfg.cudaOptions.emplace_back("enable_cuda_graph", graph ? "1" : "0");
       if (tf32 >= 0) cfg.cudaOptions.emplace_back("use_tf32", tf32 ? "1" : "0");
+      for (auto& kv : extra) {
+        bool named = false;
+        for (const auto& have : cfg.cudaOptions) named = named || have.first == kv.first;
+        if (!named) cfg.cudaOptions.push_back(std::move(kv));
+      }
       cfg.cudaGraph = graph == 1;
     }
   }

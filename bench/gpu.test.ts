@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { modeTag, parseGraphModes } from './gpu.js';
+
+describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
+  const sets = JSON.stringify({
+    cudnn: { extra: { sdpa_kernel: 8 } },
+    heur: { cudnnConvAlgoSearch: 'HEURISTIC' },
+  });
+
+  it('gives one mode per entry, with the named set and the row suffix', () => {
+    const modes = parseGraphModes('off,auto,auto:cudnn,on:heur', sets);
+    expect(modes).toEqual([
+      { graphs: 'off' },
+      { graphs: 'auto' },
+      { graphs: 'auto', name: 'cudnn', cuda: { extra: { sdpa_kernel: 8 } } },
+      { graphs: 'on', name: 'heur', cuda: { cudnnConvAlgoSearch: 'HEURISTIC' } },
+    ]);
+    expect(modes.map(modeTag)).toEqual(['', ' cudagraph', ' cudagraph cudnn', ' cudagraph heur']);
+  });
+
+  it('reads the sets from a file too', () => {
+    const f = path.join(mkdtempSync(path.join(tmpdir(), 'gpumodes-')), 'sets.json');
+    writeFileSync(f, sets);
+    expect(parseGraphModes('auto:heur', f)[0]!.cuda).toEqual({ cudnnConvAlgoSearch: 'HEURISTIC' });
+  });
+
+  it('refuses unknown modes, unknown sets, sets on the off path and bad JSON', () => {
+    expect(() => parseGraphModes('fast', undefined)).toThrow(/unknown mode fast/);
+    expect(() => parseGraphModes('auto:nope', sets)).toThrow(/no option set "nope"/);
+    expect(() => parseGraphModes('off:cudnn', sets)).toThrow(/apply to the ortx sessions/);
+    expect(() => parseGraphModes('auto:a:b', sets)).toThrow(/unknown mode/);
+    expect(() => parseGraphModes('auto', '{not json')).toThrow(/neither a JSON object nor a file/);
+    expect(() => parseGraphModes('auto', '[1]')).toThrow(/JSON object of named option sets/);
+  });
+});
