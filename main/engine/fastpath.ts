@@ -213,7 +213,7 @@ export interface EncoderSource {
 
 export class FastPath {
   private constructor(
-    private readonly pre: ort.InferenceSession,
+    private readonly pre: ort.InferenceSession | null,
     /** The encoder with preprocessing in front (inputs PRE.rgb / PRE.sizes), when it could be built. */
     private readonly encoderSession: ort.InferenceSession | null,
     private readonly upscaler: ort.InferenceSession,
@@ -263,12 +263,6 @@ export class FastPath {
       reason: 'needs the encoder and a batched decoder',
     };
     try {
-      const pre = await open(
-        preprocessModel(m.inputSize, m.normalization.mean, m.normalization.std, MIN_OPSET),
-        'preprocessing graph',
-        provider,
-      );
-      made.push(pre);
       const up = await open(postprocessModel(m.inputSize, MIN_OPSET), 'post-processing graph', provider);
       made.push(up);
       let masks: ort.InferenceSession | null = null;
@@ -306,6 +300,15 @@ export class FastPath {
         made.push(amg);
         broadcast = await probeBroadcast(plainBatched, m);
       }
+      // The graph runtime preprocesses on the device in front of its own encoder: no second session.
+      const pre = g.runtime
+        ? null
+        : await open(
+            preprocessModel(m.inputSize, m.normalization.mean, m.normalization.std, MIN_OPSET),
+            'preprocessing graph',
+            provider,
+          );
+      if (pre) made.push(pre);
       // The graph runtime has its own encoder: a second copy of the weights would only take device memory.
       const fused = g.runtime
         ? { session: null, reason: null }
@@ -377,6 +380,8 @@ export class FastPath {
     rgbHeight: number,
     g: ImageGeometry,
   ): Promise<Float32Array> {
+    if (!this.pre)
+      throw new EngineError('internal', 'the graph runtime encodes: no standalone preprocessing');
     const out = await this.pre.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g));
     return out[PRE.image]!.data as Float32Array;
   }
