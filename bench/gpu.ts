@@ -166,7 +166,6 @@ async function runEngineTask(
   return { ms: t.total + (performance.now() - t1), stages: st, masks: many.masks.length };
 }
 
-/** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
 export interface GraphMode {
   graphs: 'auto' | 'on' | 'off';
   /** A named CUDA provider option set (GPU_BENCH_ORTX_CUDA) for the engine's ortx sessions. */
@@ -211,6 +210,7 @@ export function modeTag(mode: GraphMode): string {
   return mode.name ? ` cudagraph ${mode.name}` : ' cudagraph';
 }
 
+/** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
 class GpuMemory {
   private proc: ChildProcess | null = null;
   private max = 0;
