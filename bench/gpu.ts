@@ -544,6 +544,9 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             `peak GPU ${JSON.stringify(enginePer.peakGpuMiBByCudaGraphs)} MiB by cudaGraphs (torch ${ref?.peak_gpu_mib ?? '?'} MiB), fast path ${JSON.stringify(enginePer.fastPath)}` +
             (enginePer.fastPathCudaGraph
               ? `, with cudaGraphs ${JSON.stringify(enginePer.fastPathCudaGraph)}`
+              : '') +
+            (enginePer.cudaOptionsBest
+              ? `, "best" CUDA options: ${JSON.stringify(enginePer.cudaOptionsBest)}`
               : ''),
         );
       }
