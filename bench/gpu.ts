@@ -421,6 +421,11 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     const refFile = path.join(refRoot, arch, 'summary.json');
     const ref = existsSync(refFile) ? (JSON.parse(readFileSync(refFile, 'utf8')) as RefSummary) : null;
     if (!ref) notes.push(`${arch}: no PyTorch reference at ${refFile}; ratios left empty`);
+    const refFrom = path.join(refRoot, arch, 'from.txt');
+    if (ref && existsSync(refFrom))
+      notes.push(
+        `${arch}: PyTorch reference from ${readFileSync(refFrom, 'utf8').trim()} (an earlier run, not measured in this one)`,
+      );
     // Random-init weights predict no confident masks: the reference and we then run AMG with the filters
     // given in the reference summary, so both do the same post-processing work.
     const refOpts = ref

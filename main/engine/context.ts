@@ -109,7 +109,7 @@ export class EngineContext implements WorkerContext {
         init.fastPath ?? 'auto',
         { path: info.encoderPath, inputName: encoderSig.inputName },
         info.decoderAmgPath ?? null,
-        init.cudaGraphs ?? 'off',
+        init.cudaGraphs ?? 'auto',
       );
       // The fast path's encoder has the same weights: keep one copy on the device.
       if (fast?.encodes) await encoder.release();

@@ -66,7 +66,8 @@ describe('fast path', () => {
       broadcastMaskInput: true,
       encoderPreprocess: null,
       amgDecoder: 'the model has no AMG decoder (manifest files.decoderAmg)',
-      cudaGraphs: 'turned off (cudaGraphs: "off")',
+      // The default (auto) on a CPU machine.
+      cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
     });
     expect(plain.describe().fastPath.active).toBe(false);
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });

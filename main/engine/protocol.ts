@@ -14,7 +14,7 @@ export interface InitPayload {
   memoryCacheBytes: number;
   /** Absent in payloads of older callers: treated as `auto`. */
   fastPath?: FastPathChoice;
-  /** Absent in payloads of older callers: treated as `off`. */
+  /** Absent: `auto`, as SamEngine's default. */
   cudaGraphs?: CudaGraphsChoice;
 }
 

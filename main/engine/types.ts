@@ -123,7 +123,7 @@ export type FastPathChoice = 'auto' | 'on' | 'off';
 /**
  * The fast path's encoder and batched decoder as captured CUDA graphs, through ortx (graphrun.ts): `auto`
  * on CUDA when the ortx addon is built, `on` also on CPU (same sessions and device-resident hand-offs, no
- * graphs: how the tests check it), `off` never (the engine's default). Needs the fast path.
+ * graphs: how the tests check it), `off` never. Default `auto`. Needs the fast path.
  */
 export type CudaGraphsChoice = 'auto' | 'on' | 'off';
 

@@ -112,7 +112,11 @@ if has reference; then
 fi
 
 if [ -n "$REF_FROM" ]; then
-  for a in $ARCHS; do mkdir -p "$WORK/ref/$a" && cp "$REF_FROM/torch-reference-$a.json" "$WORK/ref/$a/summary.json"; done
+  # from.txt: the bench's notes then say the reference was not measured in this run.
+  for a in $ARCHS; do
+    mkdir -p "$WORK/ref/$a" && cp "$REF_FROM/torch-reference-$a.json" "$WORK/ref/$a/summary.json" \
+      && echo "$REF_FROM" > "$WORK/ref/$a/from.txt"
+  done
 fi
 
 if has bench; then

@@ -24,7 +24,7 @@ export function engineOptions(cmd: Command): Command {
     .addOption(
       new Option('--cuda-graphs <mode>', 'encoder and decoder as CUDA graphs via ortx (auto: on with CUDA)')
         .choices(['auto', 'on', 'off'])
-        .default('off'),
+        .default('auto'),
     )
     .option('--cache-dir <dir>', 'embedding cache folder (default: ~/.cache/maskroom/embeddings)')
     .option('--no-cache', 'do not read or write the disk embedding cache');
