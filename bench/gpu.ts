@@ -603,8 +603,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       fixture,
       fixtureEngine,
       fixtureEngineGraphs,
-      ortxAb: readOrtxAb(docsDir),
-      cudaOptions: readCudaOptions(docsDir),
+      ortxAb: readStageJson<OrtxAb>(docsDir, 'ortx-ab-'), // stage ortxab (ortx_ab.mjs)
+      cudaOptions: readStageJson<CudaOptionsRun>(docsDir, 'cuda-options-'), // stage cudaopts
     },
   };
   writeReport(docsDir, device, opts, result);
@@ -618,22 +618,13 @@ function bestCudaOptions(docsDir: string, folder: string) {
   return chooseCudaOptions(JSON.parse(readFileSync(f, 'utf8')) as CudaOptionsRun);
 }
 
-/** The cuda_options.mjs results the pipeline's cudaopts stage left in the docs folder (none: []). */
-function readCudaOptions(docsDir: string): CudaOptionsRun[] {
+/** The JSON files a pipeline stage left in the docs folder, by name prefix (none: []). */
+function readStageJson<T>(docsDir: string, prefix: string): T[] {
   if (!existsSync(docsDir)) return [];
   return readdirSync(docsDir)
-    .filter((f) => /^cuda-options-.*\.json$/.test(f))
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(path.join(docsDir, f), 'utf8')) as CudaOptionsRun);
-}
-
-/** The ortx_ab.mjs results the pipeline's ortxab stage left in the docs folder (none: []). */
-function readOrtxAb(docsDir: string): OrtxAb[] {
-  if (!existsSync(docsDir)) return [];
-  return readdirSync(docsDir)
-    .filter((f) => /^ortx-ab-.*\.json$/.test(f))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(path.join(docsDir, f), 'utf8')) as OrtxAb);
+    .map((f) => JSON.parse(readFileSync(path.join(docsDir, f), 'utf8')) as T);
 }
 
 function writeReport(docsDir: string, device: string, opts: BenchOptions, result: SuiteResult): void {

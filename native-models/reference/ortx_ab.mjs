@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ort from 'onnxruntime-node';
+import { decoderFeeds } from './decoder_feeds.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -150,15 +151,7 @@ for (const x of manifest.highResFeatures ?? []) {
   emb[x.name] = { type: 'float32', dims: [...encOut[x.name].dims], data: encOut[x.name].data };
 }
 for (const b of [1, 32]) {
-  const coords = Float32Array.from({ length: b * 4 }, (_, i) => (i % 4 < 2 ? 100 + ((i * 37) % 800) : 0));
-  const labels = Float32Array.from({ length: b * 2 }, (_, i) => (i % 2 ? -1 : 1));
-  const feeds = {
-    ...emb,
-    point_coords: { type: 'float32', dims: [b, 2, 2], data: coords },
-    point_labels: { type: 'float32', dims: [b, 2], data: labels },
-    mask_input: { type: 'float32', dims: [1, 1, 256, 256], data: new Float32Array(65536) },
-    has_mask_input: { type: 'float32', dims: [1], data: new Float32Array(1) },
-  };
+  const feeds = decoderFeeds(emb, b);
   const dec = await three(manifest.files.decoderBatched ?? 'decoder_batched.onnx', feeds);
   results.graphs.push(await measure(`decoder_batched b${b}`, dec, feeds, 0));
   for (const s of [dec.plain, dec.graph]) s?.release();
