@@ -349,6 +349,12 @@ export class EngineContext implements WorkerContext {
     return { masksPerPrompt: M, iou, lowRes, timings: { decoder: ms, batches } };
   }
 
+  /** The fast path as it stands now: the graph runtime's reason changes as new prompt shapes come in. */
+  fastPathNow(): FastPathInfo {
+    const r = this.fast?.cudaGraphsReason;
+    return r === undefined ? this.fastPathInfo : { ...this.fastPathInfo, cudaGraphs: r };
+  }
+
   stats(): EngineStats {
     return {
       encoderRuns: this.encoderRuns,

@@ -259,6 +259,7 @@ export class SamEngine {
       const p = this.pending.get(res.id);
       if (!p) return;
       this.pending.delete(res.id);
+      if (res.ok && res.fastPath && this.info) this.info = { ...this.info, fastPath: res.fastPath };
       if (res.ok) p.resolve(res.value);
       else p.reject(deserializeError(res.error));
     });

@@ -342,6 +342,11 @@ export class FastPath {
     return (this.masksSession !== null || this.graphs !== null) && this.amgSession !== null;
   }
 
+  /** The graph runtime's current reason (null: every graph so far captured); undefined without it. */
+  get cudaGraphsReason(): string | null | undefined {
+    return this.graphs ? this.graphs.reason : undefined;
+  }
+
   /** Whether `encode` runs the encoder itself (preprocessing fused in front of it). */
   get encodes(): boolean {
     return this.encoderSession !== null || this.graphs !== null;

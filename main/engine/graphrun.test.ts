@@ -1,5 +1,6 @@
 // The CUDA-graph runtime (graphrun.ts, through ortx) against the plain path. On this CPU machine it runs
-// the same sessions and device-resident hand-offs without graphs (`cudaGraphs: 'on'`): preprocessing output
+// the same sessions and device-resident hand-offs (`cudaGraphs: 'on'`) with ortx's emulated graph slots (one
+// decoder session per prompt shape, slot copies and shape checks, nothing captured): preprocessing output
 // fed to the encoder, the batched decoder's outputs fed to mask choice + post-processing, none of them via
 // JS. The masks must be the plain path's; capture and replay are measured on the GPU host (docs/gpu.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +48,7 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
     expect(built).toBe(true);
     const info = graphs.describe().fastPath;
     expect(info.active).toBe(true);
-    expect(info.cudaGraphs).toBe('no CUDA graph for CPU provider');
+    expect(info.cudaGraphs).toBe('no CUDA graph for CPU provider (graph slots emulated, nothing captured)');
     // Its encoder replaces the fused one (one copy of the weights on the device).
     expect(info.encoderPreprocess).toBeNull();
     expect(fast.describe().fastPath.cudaGraphs).toBe('turned off (cudaGraphs: "off")');
@@ -119,6 +120,44 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
         expect(m.maskIndex).toBe(y.masks[i]!.maskIndex);
         expect(iou(m.rle, y.masks[i]!.rle)).toBeGreaterThan(0.999);
       });
+    }
+  });
+});
+
+describe.runIf(built || required)('CUDA-graph runtime: describe() follows the prompt shapes seen', () => {
+  it('names the shapes that run without a graph once calls of them come in, not before', async () => {
+    const engine = await SamEngine.create({
+      modelDir: fixtureModelDir(),
+      provider: 'cpu',
+      cacheDir: false,
+      fastPath: 'on',
+      cudaGraphs: 'on',
+    });
+    try {
+      const cpu = 'no CUDA graph for CPU provider (graph slots emulated, nothing captured)';
+      expect(engine.describe().fastPath.cudaGraphs).toBe(cpu);
+      const { image, points } = await clicks('shapes_02');
+      const e = await engine.embed(image);
+      // One prompt per call: the click's shape, made at load.
+      await engine.segmentMany(e.key, points.slice(0, 2), { pointsPerBatch: 1 });
+      expect(engine.describe().fastPath.cudaGraphs).toBe(cpu);
+      // Several prompts with the fixture's one shared mask plane: its decoder names the mask planes' batch
+      // like the prompts' (the official export), so no fixed-shape session fits.
+      const many = await engine.segmentMany(e.key, points, { pointsPerBatch: points.length });
+      expect(many.masks).toHaveLength(points.length);
+      expect(engine.describe().fastPath.cudaGraphs).toBe(
+        `${cpu}; batched decoder: prompts with one shared mask plane, where the model names both batches alike`,
+      );
+      // Past 6 shapes: clicks with 1..8 points (+ SAM's padding point) are 8 shapes of one prompt each.
+      for (let n = 1; n <= 8; n++) {
+        const pts = Array.from({ length: n }, (_, i) => ({ x: 40 + 10 * i, y: 60, label: 1 as const }));
+        await engine.segment({ key: e.key }, { points: pts });
+      }
+      expect(engine.describe().fastPath.cudaGraphs).toMatch(
+        /batched decoder: prompt shapes past the first 6 \(prompts, points, mask planes\)$/,
+      );
+    } finally {
+      await engine.close();
     }
   });
 });

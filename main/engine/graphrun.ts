@@ -10,8 +10,10 @@
 //   post     SAM's mask choice + postprocess_masks + RLE run starts from the decoder's device outputs
 //            (NonZero's output size depends on the data: no graph)
 // A graph that onnxruntime refuses to capture (a node off the GPU, control flow) leaves that session running
-// normally, with the reason in describe().fastPath.cudaGraphs. CPU sessions take the same route without graphs
-// (`cudaGraphs: 'on'`), which is how the tests check it against the plain path.
+// normally, with the reason in describe().fastPath.cudaGraphs (kept current as calls of new prompt shapes come
+// in). CPU sessions take the same route (`cudaGraphs: 'on'`) with ortx's emulated graph slots (the same
+// per-shape sessions, slot copies and shape checks, nothing captured), which is how the tests check it
+// against the plain path.
 import { EngineError } from './errors.js';
 import { choicePostprocessModel, MIN_OPSET, POST, PRE, preprocessModel } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
@@ -38,6 +40,8 @@ const RESIDENT_EMBEDDINGS = 4;
 const MAX_DECODER_GRAPHS = 6;
 
 export type Feeds = Record<string, HostTensor | DeviceTensor>;
+
+const CPU_REASON = 'CPU provider (graph slots emulated, nothing captured)';
 
 /**
  * CUDA provider options. Defaults chosen by measurement (docs/gpu.md, "ortx"); MASKROOM_ORTX_CUDA (JSON,
@@ -71,6 +75,8 @@ export class GraphRuntime {
   /** Per prompt-shape key: a decoder session with fixed dimensions and a CUDA graph, or null (refused). */
   private readonly decoderGraphs = new Map<string, Promise<OrtxSession | null>>();
   private decoderGraphReason: string | null = null;
+  /** Why some decoder calls run without a graph (prompt shapes past the cap, shapes no override fits). */
+  private readonly decoderShapeReasons = new Set<string>();
   private readonly resident = new Map<string, Record<string, DeviceTensor>>();
 
   private constructor(
@@ -88,7 +94,9 @@ export class GraphRuntime {
 
   /** null when the encoder and the decoder shapes seen so far replay CUDA graphs, else why not. */
   get reason(): string | null {
-    const why = [this.encoderReason, this.decoderGraphReason].filter((x): x is string => x !== null);
+    const why = [this.encoderReason, this.decoderGraphReason, ...this.decoderShapeReasons].filter(
+      (x): x is string => x !== null,
+    );
     return why.length ? `no CUDA graph for ${[...new Set(why)].join('; ')}` : null;
   }
 
@@ -110,12 +118,13 @@ export class GraphRuntime {
         reason: `ortx unavailable: ${ortxUnavailableReason() ?? 'no onnxruntime library'}`,
       };
     const cuda = provider.active === 'cuda';
+    // On CPU (only with 'on'), graph sessions get ortx's emulated slots: the same route, nothing captured.
     const open: Opener = (model, graph, dims) =>
       ortx.createSession(model, {
         provider: cuda ? 'cuda' : 'cpu',
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        ...(cuda ? { cuda: cudaOptions(graph) } : {}),
+        ...(cuda ? { cuda: cudaOptions(graph) } : graph ? { emulateCudaGraphOnCpu: true } : {}),
         ...(dims ? { freeDimensionOverrides: dims } : {}),
       });
     // Sessions made here, released if the runtime cannot be built (later graph sessions are its own).
@@ -129,12 +138,14 @@ export class GraphRuntime {
       const { mean, std } = m.normalization;
       const pre = await track(open(preprocessModel(m.inputSize, mean, std, MIN_OPSET), false));
       let encoder: OrtxSession;
-      let encoderReason: string | null = cuda ? null : 'CPU provider';
+      let encoderReason: string | null = cuda ? null : CPU_REASON;
+      let encoderGraph = true;
       try {
-        encoder = await track(open(src.encoderPath, cuda));
+        encoder = await track(open(src.encoderPath, true));
       } catch (err) {
         if (!cuda) throw err;
         encoderReason = `encoder: ${(err as Error).message.split('\n')[0]}`;
+        encoderGraph = false;
         encoder = await track(open(src.encoderPath, false));
       }
       const decoder = await track(open(src.batchedPath, false));
@@ -145,23 +156,20 @@ export class GraphRuntime {
         pre,
         encoder,
         src.encoderInput,
-        encoderReason === null,
+        encoderGraph,
         decoder,
         post,
         encoderReason,
       );
-      if (!cuda) rt.decoderGraphReason = 'CPU provider';
-      else {
-        // A click's shape (one prompt, the point and SAM's padding point): says at load whether onnxruntime
-        // will capture this decoder at all.
-        const click = {
-          point_coords: [1, 2, 2],
-          point_labels: [1, 2],
-          mask_input: [1, 1, 256, 256],
-          has_mask_input: [1],
-        };
-        await rt.graphSession(click);
-      }
+      // A click's shape (one prompt, the point and SAM's padding point): says at load whether onnxruntime
+      // will capture this decoder at all.
+      const click = {
+        point_coords: [1, 2, 2],
+        point_labels: [1, 2],
+        mask_input: [1, 1, 256, 256],
+        has_mask_input: [1],
+      };
+      await rt.graphSession(click);
       return { runtime: rt, reason: rt.reason ?? '' };
     } catch (err) {
       for (const s of made) s.release();
@@ -289,16 +297,25 @@ export class GraphRuntime {
    * past the cap, or when onnxruntime refuses the capture (the reason is kept for describe()).
    */
   private graphSession(shapes: Record<string, number[]>): Promise<OrtxSession | null> {
-    if (this.decoderGraphReason === 'CPU provider') return Promise.resolve(null);
     const key = Object.keys(shapes)
       .sort()
       .map((k) => `${k}:${shapes[k]!.join('x')}`)
       .join(',');
     let s = this.decoderGraphs.get(key);
     if (s) return s;
-    if (this.decoderGraphs.size >= MAX_DECODER_GRAPHS) return Promise.resolve(null);
+    if (this.decoderGraphs.size >= MAX_DECODER_GRAPHS) {
+      this.decoderShapeReasons.add(
+        `batched decoder: prompt shapes past the first ${MAX_DECODER_GRAPHS} (prompts, points, mask planes)`,
+      );
+      return Promise.resolve(null);
+    }
     const dims = fixedDimensions(this.decoder.inputs, shapes);
-    if (!dims) return Promise.resolve(null);
+    if (!dims) {
+      this.decoderShapeReasons.add(
+        'batched decoder: prompts with one shared mask plane, where the model names both batches alike',
+      );
+      return Promise.resolve(null);
+    }
     s = this.open(this.batchedPath, true, dims).catch((err: Error) => {
       this.decoderGraphReason = `batched decoder: ${err.message.split('\n')[0]}`;
       return null;

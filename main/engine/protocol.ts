@@ -1,7 +1,7 @@
 // Messages between the engine (caller's thread) and its worker. Every request carries an id; the worker
 // answers each with exactly one response, errors included as data.
 import type { SerializedError } from './errors.js';
-import type { CudaGraphsChoice, FastPathChoice, ProviderChoice } from './types.js';
+import type { CudaGraphsChoice, FastPathChoice, FastPathInfo, ProviderChoice } from './types.js';
 
 /** An image as the worker receives it. */
 export type ImageSource = { path: string } | { bytes: Uint8Array } | { key: string };
@@ -25,4 +25,11 @@ export interface WorkerRequest {
 }
 
 export type WorkerResponse =
-  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+  | {
+      id: number;
+      ok: true;
+      value: unknown;
+      /** The fast path's description, when it changed since the worker last sent it (describe()). */
+      fastPath?: FastPathInfo;
+    }
+  | { id: number; ok: false; error: SerializedError };

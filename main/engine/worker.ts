@@ -12,6 +12,10 @@ const port = parentPort;
 if (!port) throw new Error('main/engine/worker must run in a worker thread');
 
 let ctx: Promise<EngineContext> | null = null;
+/** The loaded context, once init has finished. */
+let ready: EngineContext | null = null;
+/** The fast path's description as last sent to the engine (init's answer, then any change). */
+let sentFastPath = '';
 
 async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: ArrayBuffer[] }> {
   if (req.op === 'init') {
@@ -21,13 +25,16 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       ctx = null;
       throw err;
     });
+    ready = c;
+    const fastPath = c.fastPathNow();
+    sentFastPath = JSON.stringify(fastPath);
     return {
       value: {
         model: c.model,
         provider: c.provider,
         decoder: c.decoder,
         batchedDecoder: c.batchedDecoder,
-        fastPath: c.fastPathInfo,
+        fastPath,
       },
     };
   }
@@ -39,6 +46,15 @@ port.on('message', (req: WorkerRequest) => {
   handle(req).then(
     ({ value, transfer }) => {
       const res: WorkerResponse = { id: req.id, ok: true, value };
+      // describe() is answered from the engine's copy: send the fast path along when it changed.
+      if (ready) {
+        const now = ready.fastPathNow();
+        const json = JSON.stringify(now);
+        if (json !== sentFastPath) {
+          sentFastPath = json;
+          res.fastPath = now;
+        }
+      }
       port.postMessage(res, transfer ?? []);
     },
     (err: unknown) => {
