@@ -293,8 +293,9 @@ export class GraphRuntime {
 
   /**
    * The decoder session for these prompt shapes: its symbolic dimensions fixed to them and a CUDA graph
-   * enabled; made on first use, up to MAX_DECODER_GRAPHS of them. null (the dynamic session serves) on CPU,
-   * past the cap, or when onnxruntime refuses the capture (the reason is kept for describe()).
+   * enabled (emulated slots on CPU); made on first use, up to MAX_DECODER_GRAPHS of them. null (the dynamic
+   * session serves) past the cap, when no fixed dimensions fit the shapes, or when onnxruntime refuses the
+   * capture; each reason is kept for describe().
    */
   private graphSession(shapes: Record<string, number[]>): Promise<OrtxSession | null> {
     const key = Object.keys(shapes)
