@@ -54,7 +54,8 @@ export class EngineHost {
         this.modelId = id;
         const p = engine.providerInfo();
         this.opts.log(
-          `engine: model ${id} on ${p.active}${p.fallbackReason ? ` (${p.fallbackReason})` : ''}`,
+          `engine: model ${id} on ${p.active}${p.fallbackReason ? ` (${p.fallbackReason})` : ''}` +
+            (p.active === 'cuda' ? `; ${gpuPathLine(engine)}` : ''),
         );
         return engine;
       } finally {
@@ -130,4 +131,11 @@ export class EngineHost {
     this.resetProjectState();
     await e?.close();
   }
+}
+
+/** What of the GPU path is on, and why not where it is off: the first thing to read when a GPU seems slow. */
+function gpuPathLine(engine: SamEngine): string {
+  const f = engine.describe().fastPath;
+  if (!f.active) return `fast path off (${f.reason ?? '?'})`;
+  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}`;
 }
