@@ -74,7 +74,7 @@ export interface CudaOptionsRun {
   sets?: Record<string, Record<string, unknown>>;
   graphs: {
     label: string;
-    best: string;
+    best: string | null;
     sets: Record<
       string,
       { p50?: number; p90?: number; firstMs?: number; maxAbsVsFirst?: number; error?: string }
@@ -107,7 +107,9 @@ export function cudaOptionLines(runs: CudaOptionsRun[]): string[] {
           : '';
         return `${r.p50}${n === names[0] ? '' : pct}`;
       });
-      out.push(`| ${m.model.split('/').pop()} | ${g.label} | ${cells.join(' | ')} | ${g.best} |`);
+      out.push(
+        `| ${m.model.split('/').pop()} | ${g.label} | ${cells.join(' | ')} | ${g.best ?? 'none ran'} |`,
+      );
     }
   }
   return out;

@@ -103,6 +103,10 @@ async function measure(label, file, feeds, fetchNames) {
     }
   }
   const names = Object.keys(sessions);
+  if (names.length === 0) {
+    console.log(`${label}: every set failed`);
+    return { ...result, best: null };
+  }
   for (const n of names) for (let i = 0; i < 3; i++) releaseAll(await sessions[n].run(feeds, fetchDev));
   const ts = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < runs; i++) {
