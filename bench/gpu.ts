@@ -15,7 +15,6 @@
 //                                    "auto:<name>" runs auto with CUDA provider options <name> from
 //   GPU_BENCH_ORTX_CUDA              JSON (inline or a file): { "<name>": OrtxCudaOptions, ... }
 //                                    (row "engine fp16 cudagraph <name>")
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -41,7 +40,9 @@ import {
   type Task,
 } from './gpu-ort.js';
 import { fixtureAgreement, fixtureEngineAgreement } from './gpu-fixture.js';
-import { chooseCudaOptions, renderReport, type CudaOptionsRun, type OrtxAb } from './gpu-report.js';
+import { deviceName, GpuMemory } from './gpu-host.js';
+import { bestCudaOptions, modeTag, parseGraphModes, readStageJson, type GraphMode } from './gpu-modes.js';
+import { renderReport, type CudaOptionsRun, type OrtxAb } from './gpu-report.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
 
 interface ImageRun {
@@ -164,95 +165,6 @@ async function runEngineTask(
     post: many.timings.postprocess + many.timings.rle,
   };
   return { ms: t.total + (performance.now() - t1), stages: st, masks: many.masks.length };
-}
-
-export interface GraphMode {
-  graphs: 'auto' | 'on' | 'off';
-  /** A named CUDA provider option set (GPU_BENCH_ORTX_CUDA) for the engine's ortx sessions. */
-  name?: string;
-  cuda?: Record<string, unknown>;
-}
-
-/** GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn") with the option sets it names from GPU_BENCH_ORTX_CUDA. */
-export function parseGraphModes(spec: string, setsJson: string | undefined): GraphMode[] {
-  let sets: Record<string, Record<string, unknown>> = {};
-  if (setsJson) {
-    const text = existsSync(setsJson) ? readFileSync(setsJson, 'utf8') : setsJson;
-    try {
-      sets = JSON.parse(text) as typeof sets;
-    } catch {
-      throw new GpuBenchError(`GPU_BENCH_ORTX_CUDA is neither a JSON object nor a file: ${setsJson}`);
-    }
-    if (typeof sets !== 'object' || sets === null || Array.isArray(sets))
-      throw new GpuBenchError('GPU_BENCH_ORTX_CUDA must be a JSON object of named option sets');
-  }
-  return spec
-    .split(',')
-    .filter(Boolean)
-    .map((m) => {
-      const [graphs, name, ...rest] = m.split(':');
-      if (!['auto', 'on', 'off'].includes(graphs!) || rest.length)
-        throw new GpuBenchError(`unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>)`);
-      const g = graphs as GraphMode['graphs'];
-      if (name === undefined) return { graphs: g };
-      if (g === 'off') throw new GpuBenchError(`${m}: option sets apply to the ortx sessions (auto or on)`);
-      // "best": the set the run's cudaopts stage found fastest for each model (chooseCudaOptions).
-      if (name === 'best' && !sets.best) return { graphs: g, name };
-      if (!/^[A-Za-z0-9_-]+$/.test(name) || !sets[name])
-        throw new GpuBenchError(`${m}: no option set "${name}" in GPU_BENCH_ORTX_CUDA`);
-      return { graphs: g, name, cuda: sets[name] };
-    });
-}
-
-/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>". */
-export function modeTag(mode: GraphMode): string {
-  if (mode.graphs === 'off') return '';
-  return mode.name ? ` cudagraph ${mode.name}` : ' cudagraph';
-}
-
-/** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
-class GpuMemory {
-  private proc: ChildProcess | null = null;
-  private max = 0;
-  start(): void {
-    try {
-      this.proc = spawn(
-        'nvidia-smi',
-        ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100'],
-        {
-          stdio: ['ignore', 'pipe', 'ignore'],
-        },
-      );
-      this.proc.stdout?.on('data', (b: Buffer) => {
-        for (const line of b.toString().split('\n')) {
-          const v = Number.parseInt(line, 10);
-          if (Number.isFinite(v)) this.max = Math.max(this.max, v);
-        }
-      });
-      this.proc.on('error', () => (this.proc = null));
-    } catch {
-      this.proc = null;
-    }
-  }
-  reset(): void {
-    this.max = 0;
-  }
-  peak(): number | null {
-    return this.proc ? this.max : null;
-  }
-  stop(): void {
-    this.proc?.kill();
-  }
-}
-
-function deviceName(): string {
-  try {
-    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0]!;
-  } catch {
-    return 'unknown GPU';
-  }
 }
 
 function readF32(file: string): Float32Array {
@@ -609,22 +521,6 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   };
   writeReport(docsDir, device, opts, result);
   return result;
-}
-
-/** The fastest agreeing option set of the cudaopts stage for one model folder, or null. */
-function bestCudaOptions(docsDir: string, folder: string) {
-  const f = path.join(docsDir, `cuda-options-${folder}.json`);
-  if (!existsSync(f)) return null;
-  return chooseCudaOptions(JSON.parse(readFileSync(f, 'utf8')) as CudaOptionsRun);
-}
-
-/** The JSON files a pipeline stage left in the docs folder, by name prefix (none: []). */
-function readStageJson<T>(docsDir: string, prefix: string): T[] {
-  if (!existsSync(docsDir)) return [];
-  return readdirSync(docsDir)
-    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(path.join(docsDir, f), 'utf8')) as T);
 }
 
 function writeReport(docsDir: string, device: string, opts: BenchOptions, result: SuiteResult): void {

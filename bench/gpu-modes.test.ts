@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { modeTag, parseGraphModes } from './gpu.js';
+import { modeTag, parseGraphModes } from './gpu-modes.js';
 
 describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
   const sets = JSON.stringify({
