@@ -12,13 +12,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { decoderFeeds } from './decoder_feeds.mjs';
+import { decoderFeeds, maxAbs, quantile, takeOption } from './ab_common.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : dflt;
-};
+const opt = (name, dflt) => takeOption(args, name, dflt);
 const dist = path.resolve(opt('--dist', '.gpu-dist'));
 const runs = Number(opt('--runs', '30'));
 const provider = opt('--provider', 'cuda');
@@ -56,12 +53,6 @@ const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'
 const S = manifest.inputSize ?? 1024;
 const norm = manifest.normalization ?? { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] };
 
-const pct = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
-const maxAbs = (a, b) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(Number(a[i]) - Number(b[i])));
-  return m;
-};
 const open = (file, cuda) =>
   ortx.createSession(file, {
     provider,
@@ -122,8 +113,8 @@ async function measure(label, file, feeds, fetchNames) {
   const base = names[0];
   for (const n of names) {
     const r = result.sets[n];
-    r.p50 = +pct(ts[n], 0.5).toFixed(3);
-    r.p90 = +pct(ts[n], 0.9).toFixed(3);
+    r.p50 = +quantile(ts[n], 0.5).toFixed(3);
+    r.p90 = +quantile(ts[n], 0.9).toFixed(3);
     r.maxAbsVsFirst = Math.max(...fetchNames.map((k) => maxAbs(outs[base][k], outs[n][k])));
   }
   for (const s of Object.values(sessions)) s.release();

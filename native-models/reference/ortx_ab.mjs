@@ -11,13 +11,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ort from 'onnxruntime-node';
-import { decoderFeeds } from './decoder_feeds.mjs';
+import { decoderFeeds, maxAbs, quantile, takeOption } from './ab_common.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : dflt;
-};
+const opt = (name, dflt) => takeOption(args, name, dflt);
 const dist = path.resolve(opt('--dist', '.gpu-dist'));
 const runs = Number(opt('--runs', '50'));
 // --provider cpu: the same comparison on the CPU (graphs emulated by ortx's slot bookkeeping), to check the tool.
@@ -41,12 +38,7 @@ const S = manifest.inputSize ?? 1024;
 let seed = 12345;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
 const rand = (n, scale = 1) => Float32Array.from({ length: n }, () => rnd() * scale);
-const p50 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const maxAbs = (a, b) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
+const p50 = (xs) => quantile(xs, 0.5);
 
 async function three(file, feeds = null) {
   const p = path.join(dir, file);
