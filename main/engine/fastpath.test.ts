@@ -66,6 +66,7 @@ describe('fast path', () => {
       broadcastMaskInput: true,
       encoderPreprocess: null,
       amgDecoder: 'the model has no AMG decoder (manifest files.decoderAmg)',
+      amgResident: false,
       // The default (auto) on a CPU machine.
       cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
     });

@@ -4,6 +4,7 @@
 //   preprocess  8-bit RGB (original size when upscaling) → normalized, padded encoder input
 //   masks       batched decoder + SAM's mask choice + postprocess_masks → RLE run starts → RLE, area, box
 //   amg         batched decoder + predicted-IoU/stability prefilter → survivors' logits only
+//               (on the graph runtime's device when it runs, reading the resident embedding)
 //   upscale     standalone postprocess_masks for logits already on the CPU (AMG survivors after NMS)
 // Used on CUDA by default (`fastPath: 'auto'`); `'on'` forces it on CPU too (tests, and CPU machines where
 // it measures faster). Any failure to build it leaves the plain path in place, with the reason reported.
@@ -159,13 +160,10 @@ function summaries(out: Record<string, { data: unknown }>, height: number, width
 
 /**
  * The AMG prefilter on the model's decoder_amg.onnx when it has a fitting one (only prompts that can pass the
- * IoU filter are upscaled), else on the batched decoder; with the reason decoder_amg is not used.
+ * IoU filter are upscaled), else on the batched decoder; with the reason decoder_amg is not used. Model bytes:
+ * the caller opens them where the embeddings are (the graph runtime's device, else onnxruntime-node).
  */
-async function openAmg(
-  batched: Uint8Array,
-  amgPath: string | null,
-  provider: ProviderInfo,
-): Promise<{ session: ort.InferenceSession; reason: string | null }> {
+function amgModel(batched: Uint8Array, amgPath: string | null): { model: Uint8Array; reason: string | null } {
   let reason = 'the model has no AMG decoder (manifest files.decoderAmg)';
   if (amgPath) {
     try {
@@ -178,15 +176,14 @@ async function openAmg(
       if (hasExternalData(bytes)) throw new Error('its weights are in an external data file');
       const g = new GraphBuilder('maskroom_a_');
       addAmgPrefilter(g, 'low_res_masks', 'iou_predictions', true);
-      const model = withoutGraphInputs(bytes, [AMG_DECODER.threshold], g.graphField());
-      return { session: await open(model, 'AMG decoder with the prefilter', provider), reason: null };
+      return { model: withoutGraphInputs(bytes, [AMG_DECODER.threshold], g.graphField()), reason: null };
     } catch (err) {
       reason = `AMG decoder not used: ${(err as Error).message.split('\n')[0]}`;
     }
   }
   const g = new GraphBuilder('maskroom_a_');
   addAmgPrefilter(g, 'low_res_masks', 'iou_predictions');
-  return { session: await open(g.appendTo(batched), 'decoder with the AMG prefilter', provider), reason };
+  return { model: g.appendTo(batched), reason };
 }
 
 const i64 = (values: number[]): ort.Tensor =>
@@ -251,6 +248,7 @@ export class FastPath {
         broadcastMaskInput: false,
         encoderPreprocess: reason,
         amgDecoder: reason,
+        amgResident: false,
         cudaGraphs: reason,
       },
     });
@@ -294,10 +292,17 @@ export class FastPath {
           masks = await open(gm.appendTo(bytes), 'decoder with post-processing', provider);
           made.push(masks);
         }
-        const a = await openAmg(bytes, amgPath, provider);
-        amg = a.session;
+        const a = amgModel(bytes, amgPath);
         amgReason = a.reason;
-        made.push(amg);
+        // On the graph runtime's device the AMG decoder reads the resident embedding (SAM 2's 16 MB are
+        // not uploaded again); no CUDA graph, as its outputs' sizes depend on the data.
+        const onDevice = g.runtime ? await g.runtime.attachAmg(a.model) : false;
+        if (!onDevice) {
+          const role =
+            amgReason === null ? 'AMG decoder with the prefilter' : 'decoder with the AMG prefilter';
+          amg = await open(a.model, role, provider);
+          made.push(amg);
+        }
         broadcast = await probeBroadcast(plainBatched, m);
       }
       // The graph runtime preprocesses on the device in front of its own encoder: no second session.
@@ -314,7 +319,7 @@ export class FastPath {
         ? { session: null, reason: null }
         : await openEncoderWithPreprocess(m, encoder, provider);
       if (fused.session) made.push(fused.session);
-      const amgShared = broadcast || (amg !== null && amgReason === null);
+      const amgShared = broadcast || ((amg !== null || g.runtime?.hasAmg === true) && amgReason === null);
       const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast, amgShared, g.runtime);
       const reason =
         masks || g.runtime
@@ -328,6 +333,7 @@ export class FastPath {
           broadcastMaskInput: broadcast,
           encoderPreprocess: fused.reason,
           amgDecoder: amgReason,
+          amgResident: g.runtime?.hasAmg === true,
           cudaGraphs: g.runtime ? g.runtime.reason : g.reason,
         },
       };
@@ -339,7 +345,10 @@ export class FastPath {
   }
 
   get hasDecoderGraphs(): boolean {
-    return (this.masksSession !== null || this.graphs !== null) && this.amgSession !== null;
+    return (
+      (this.masksSession !== null || this.graphs !== null) &&
+      (this.amgSession !== null || this.graphs?.hasAmg === true)
+    );
   }
 
   /** The graph runtime's current reason (null: every graph so far captured); undefined without it. */
@@ -410,7 +419,7 @@ export class FastPath {
       out = this.graphs
         ? await this.graphs.masks(
             record.key,
-            hostFeeds(embeddingFeeds(record)),
+            () => hostFeeds(embeddingFeeds(record)),
             hostFeeds(promptFeeds(prompts, this.broadcastMaskInput)),
             multimask,
             [g.resizedHeight, g.resizedWidth, g.height, g.width],
@@ -462,26 +471,32 @@ export class FastPath {
       stabilityScoreOffset: number;
     },
   ): Promise<FastSurvivors> {
-    if (!this.amgSession) throw new EngineError('internal', 'fast path has no decoder graphs');
+    const onDevice = this.graphs?.hasAmg === true;
+    if (!this.amgSession && !onDevice) throw new EngineError('internal', 'fast path has no decoder graphs');
     // The generator re-checks survivors exactly in JS; the small margin keeps float rounding on the GPU
     // from dropping a candidate JS would keep.
     const tIou = o.predIouThresh > 0 ? o.predIouThresh - 1e-6 : -Infinity;
     const tStab = o.stabilityScoreThresh > 0 ? o.stabilityScoreThresh - 1e-6 : -Infinity;
-    let out: ort.InferenceSession.ReturnType;
+    const feeds = {
+      ...promptFeeds(prompts, this.amgSharedMask),
+      [AMG.thresholds]: new ort.Tensor(
+        'float32',
+        Float32Array.of(tIou, tStab, o.maskThreshold, o.stabilityScoreOffset),
+        [4],
+      ),
+      [AMG.region]: i64([region.h, region.w]),
+    };
+    const fetches = [AMG.index, AMG.iou, AMG.lowRes];
+    let out: Record<string, { data: unknown }>;
     try {
-      out = await this.amgSession.run(
-        {
-          ...embeddingFeeds(record),
-          ...promptFeeds(prompts, this.amgSharedMask),
-          [AMG.thresholds]: new ort.Tensor(
-            'float32',
-            Float32Array.of(tIou, tStab, o.maskThreshold, o.stabilityScoreOffset),
-            [4],
-          ),
-          [AMG.region]: i64([region.h, region.w]),
-        },
-        [AMG.index, AMG.iou, AMG.lowRes],
-      );
+      out = onDevice
+        ? await this.graphs!.amg(
+            record.key,
+            () => hostFeeds(embeddingFeeds(record)),
+            hostFeeds(feeds),
+            fetches,
+          )
+        : await this.amgSession!.run({ ...embeddingFeeds(record), ...feeds }, fetches);
     } catch (err) {
       throw new EngineError('inference_failed', `decoder (AMG fast path) failed: ${(err as Error).message}`);
     }

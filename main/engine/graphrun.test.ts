@@ -5,6 +5,7 @@
 // JS. The masks must be the plain path's; capture and replay are measured on the GPU host (docs/gpu.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iou } from '../../common/rle/index.js';
+import { generateMasks } from './amg/index.js';
 import { fixedDimensions } from './graphrun.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
@@ -121,6 +122,51 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
         expect(iou(m.rle, y.masks[i]!.rle)).toBeGreaterThan(0.999);
       });
     }
+  });
+});
+
+describe.runIf(built || required)('CUDA-graph runtime: AMG on the resident embedding', () => {
+  // Small grids: these run on the CPU. The reference is the fast path without the runtime, whose AMG decoder
+  // runs the same model on onnxruntime-node (its agreement with the plain generator: fastpath.test.ts).
+  const options = { pointsPerSide: 6, predIouThresh: 0.7, stabilityScoreThresh: 0.75 };
+
+  function expectSameMasks(
+    a: Awaited<ReturnType<typeof generateMasks>>,
+    b: Awaited<ReturnType<typeof generateMasks>>,
+  ): void {
+    expect(a.masks.length).toBeGreaterThan(0);
+    expect(a.masks.length).toBe(b.masks.length);
+    for (const m of a.masks) {
+      const best = Math.max(...b.masks.map((o) => iou(m.segmentation, o.segmentation)));
+      expect(best).toBeGreaterThanOrEqual(0.99);
+    }
+    expect(a.stats.candidates).toBe(b.stats.candidates);
+  }
+
+  it('runs the AMG decoder beside the graph runtime’s encoder, not on onnxruntime-node', () => {
+    expect(graphs.describe().fastPath.amgResident).toBe(true);
+    expect(fast.describe().fastPath.amgResident).toBe(false);
+    expect(plain.describe().fastPath.amgResident).toBe(false);
+  });
+
+  it('finds onnxruntime-node’s masks, with the embedding on the device and after it left it', async () => {
+    const image = `${fixtureShapesDir()}/shapes_06.jpg`;
+    const reference = await generateMasks(fast, image, options);
+    // Just embedded: the decoder reads the embedding the encoder left on the device.
+    const resident = await generateMasks(graphs, image, options);
+    expectSameMasks(resident, reference);
+    // Four other images push it off the device (the memory cache still has it): fed from the host copy.
+    for (const scene of ['shapes_00', 'shapes_01', 'shapes_03', 'shapes_05']) {
+      await graphs.embed(`${fixtureShapesDir()}/${scene}.jpg`);
+    }
+    const fromHost = await generateMasks(graphs, image, options);
+    expectSameMasks(fromHost, resident);
+  });
+
+  it('crop layers: each crop is embedded and decoded like a whole image', async () => {
+    const image = `${fixtureShapesDir()}/shapes_04.jpg`;
+    const o = { ...options, pointsPerSide: 4, cropNLayers: 1 };
+    expectSameMasks(await generateMasks(graphs, image, o), await generateMasks(fast, image, o));
   });
 });
 

@@ -9,6 +9,7 @@
 //            the CPU (a CPU node fed from the GPU means a copy, and onnxruntime will not capture that)
 //   post     SAM's mask choice + postprocess_masks + RLE run starts from the decoder's device outputs
 //            (NonZero's output size depends on the data: no graph)
+//   amg      the AMG decoder + prefilter (fastpath.ts) on the resident embedding  (survivors vary: no graph)
 // A graph that onnxruntime refuses to capture (a node off the GPU, control flow) leaves that session running
 // normally, with the reason in describe().fastPath.cudaGraphs (kept current as calls of new prompt shapes come
 // in). CPU sessions take the same route (`cudaGraphs: 'on'`) with ortx's emulated graph slots (the same
@@ -78,6 +79,8 @@ export class GraphRuntime {
   /** Why some decoder calls run without a graph (prompt shapes past the cap, shapes no override fits). */
   private readonly decoderShapeReasons = new Set<string>();
   private readonly resident = new Map<string, Record<string, DeviceTensor>>();
+  /** The AMG decoder with its prefilter, when attached (no graph: its outputs' sizes depend on the data). */
+  private amgSession: OrtxSession | null = null;
 
   private constructor(
     private readonly open: Opener,
@@ -233,6 +236,11 @@ export class GraphRuntime {
     }
   }
 
+  /** The device-resident embedding under `key` (made most recent), else the host copy from `host()`. */
+  private embeddingFeeds(key: string, host: () => Feeds): Feeds {
+    return this.residentFeeds(key) ?? host();
+  }
+
   /** The device-resident embedding under `key` (made most recent), or null. */
   private residentFeeds(key: string): Feeds | null {
     const v = this.resident.get(key);
@@ -248,7 +256,8 @@ export class GraphRuntime {
    */
   async masks(
     key: string,
-    embedding: Feeds,
+    /** The host copy, asked for only when the embedding is no longer on the device. */
+    embedding: () => Feeds,
     prompts: Feeds,
     multimask: boolean[],
     sizes: [number, number, number, number],
@@ -261,7 +270,7 @@ export class GraphRuntime {
       { name: 'low_res_masks', device: true },
       { name: 'iou_predictions', device: true },
     ];
-    const emb = this.residentFeeds(key) ?? embedding;
+    const emb = this.embeddingFeeds(key, embedding);
     const d = graph
       ? await graph.run({ ...emb, ...prompts }, fetch, { graphId: 0 })
       : await this.decoder.run({ ...emb, ...prompts }, fetch);
@@ -289,6 +298,39 @@ export class GraphRuntime {
       low.release();
       iou.release();
     }
+  }
+
+  /**
+   * Opens the AMG decoder (decoder and prefilter, fastpath.ts) on this runtime's device, so that it reads
+   * the resident embeddings. false when it cannot be opened: the caller then opens it on onnxruntime-node.
+   */
+  async attachAmg(model: Uint8Array): Promise<boolean> {
+    if (this.amgSession) return true;
+    try {
+      this.amgSession = await this.open(model, false);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  get hasAmg(): boolean {
+    return this.amgSession !== null;
+  }
+
+  /** The attached AMG decoder on the embedding under `key` (resident, else `embedding()` uploaded). */
+  async amg(
+    key: string,
+    embedding: () => Feeds,
+    feeds: Feeds,
+    fetches: string[],
+  ): Promise<Record<string, HostTensor>> {
+    if (!this.amgSession) throw new EngineError('internal', 'no AMG decoder on the graph runtime');
+    const out = await this.amgSession.run(
+      { ...this.embeddingFeeds(key, embedding), ...feeds },
+      fetches.map((name) => ({ name })),
+    );
+    return out as Record<string, HostTensor>;
   }
 
   /**
@@ -328,7 +370,8 @@ export class GraphRuntime {
   release(): void {
     for (const v of this.resident.values()) for (const t of Object.values(v)) t.release();
     this.resident.clear();
-    for (const s of [this.pre, this.encoder, this.decoder, this.post]) s.release();
+    for (const s of [this.pre, this.encoder, this.decoder, this.post, this.amgSession]) s?.release();
+    this.amgSession = null;
     for (const p of this.decoderGraphs.values()) void p.then((s) => s?.release());
   }
 }

@@ -144,6 +144,11 @@ export interface FastPathInfo {
    */
   amgDecoder: string | null;
   /**
+   * AMG's decoder runs beside the graph runtime's encoder and reads the embedding it keeps on the device (no
+   * upload of the embedding per AMG call; SAM 2's is 16 MB). False without the graph runtime.
+   */
+  amgResident: boolean;
+  /**
    * Encoder and batched decoder replayed as CUDA graphs with device-resident hand-offs (ortx); null when
    * they are, else why not (or which of them runs without a graph).
    */
