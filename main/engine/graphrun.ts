@@ -211,7 +211,10 @@ export class GraphRuntime {
       )) as Record<string, DeviceTensor>;
       const host: Record<string, HostTensor> = {};
       try {
-        for (const [name, t] of Object.entries(out)) host[name] = await t.download();
+        // Side by side (one pool thread each): SAM 2's three outputs are 16 MB.
+        const entries = Object.entries(out);
+        const copies = await Promise.all(entries.map(([, t]) => t.download()));
+        entries.forEach(([name], i) => (host[name] = copies[i]!));
       } catch (err) {
         for (const t of Object.values(out)) t.release();
         throw err;
