@@ -28,6 +28,18 @@ export interface EmbeddingRecord {
   data: Float32Array;
   /** Extra encoder outputs fed to the decoder by name (SAM 2.1 high-res features); empty for SAM. */
   extras: EmbeddingExtra[];
+  /**
+   * Set while the host copy of an embedding the GPU keeps (the graph runtime) is still downloading, so that a
+   * click can start on the device copy meanwhile: `data` and the extras' `data` are empty until it settles
+   * (rejected: the download failed, and the record has left the memory cache). Read them via hostRecord().
+   */
+  hostReady?: Promise<void>;
+}
+
+/** The record once its host copy is there (at once for every record but one still downloading). */
+export async function hostRecord(r: EmbeddingRecord): Promise<EmbeddingRecord> {
+  if (r.hostReady) await r.hostReady;
+  return r;
 }
 
 export interface EmbeddingExtra {
@@ -38,7 +50,9 @@ export interface EmbeddingExtra {
 
 /** Bytes an embedding record holds (what the memory LRU counts). */
 export function recordBytes(r: EmbeddingRecord): number {
-  return r.data.byteLength + r.extras.reduce((a, x) => a + x.data.byteLength, 0) + 1024;
+  // From the shapes: a record whose host copy is still downloading counts what it will hold.
+  const floats = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+  return 4 * (floats(r.shape) + r.extras.reduce((a, x) => a + floats(x.shape), 0)) + 1024;
 }
 
 /** A least-recently-used map whose capacity is a number of bytes, not of entries. */
@@ -80,6 +94,14 @@ export class ByteLru<V> {
       this.map.delete(k);
       this.used -= e.bytes;
     }
+  }
+
+  /** Removes `key` when it still holds `value` (a newer entry under the same key stays). */
+  deleteIf(key: string, value: V): void {
+    const e = this.map.get(key);
+    if (!e || e.value !== value) return;
+    this.map.delete(key);
+    this.used -= e.bytes;
   }
 
   get bytes(): number {

@@ -1,7 +1,7 @@
 // The worker-side engine: onnxruntime sessions, embedding caches and decoder calls. Lives only in the worker.
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { ByteLru, DiskEmbeddingCache, recordBytes, type EmbeddingRecord } from './cache.js';
+import { ByteLru, DiskEmbeddingCache, hostRecord, recordBytes, type EmbeddingRecord } from './cache.js';
 import { EngineError, ImageError } from './errors.js';
 import { embeddingFeeds, FastPath, promptFeeds } from './fastpath.js';
 import { decodeForSam, readImageFile } from './image.js';
@@ -194,11 +194,16 @@ export class EngineContext implements WorkerContext {
     const img = await decodeForSam(bytes, m.inputSize, { deferUpscale: this.fast !== null });
     t.decode = performance.now() - t0;
     t0 = performance.now();
-    let out: ort.InferenceSession.ReturnType;
+    // Host copies now, or (graph runtime) the outputs' shapes now and their host copies when downloaded.
+    let host: Record<string, { data: unknown }> | null = null;
+    let resident: { dims: Record<string, number[]>; host: Promise<Record<string, Float32Array>> } | null =
+      null;
     try {
       if (this.fast?.encodes) {
         // Preprocessing runs inside the encoder's graph; its time is part of t.encoder.
-        out = await this.fast.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, key);
+        const r = await this.fast.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, key);
+        if ('resident' in r) resident = r.resident;
+        else host = r.host;
       } else {
         const tensor = this.fast
           ? await this.fast.preprocess(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry)
@@ -206,7 +211,7 @@ export class EngineContext implements WorkerContext {
         t.preprocess = performance.now() - t0;
         t0 = performance.now();
         if (!this.encoder) throw new EngineError('internal', 'no encoder session');
-        out = await this.encoder.run({
+        host = await this.encoder.run({
           [this.encoderSig.inputName]: new ort.Tensor('float32', tensor, [1, 3, m.inputSize, m.inputSize]),
         });
       }
@@ -216,41 +221,69 @@ export class EngineContext implements WorkerContext {
     }
     this.encoderRuns++;
     t.encoder = performance.now() - t0;
-    const emb = out[this.encoderSig.outputName];
-    const expected = m.embedding.shape.reduce((a, b) => a * b, 1);
-    if (!emb || !(emb.data instanceof Float32Array) || emb.data.length !== expected) {
+    const main = { name: this.encoderSig.outputName, shape: [...m.embedding.shape] };
+    const extras = (m.highResFeatures ?? []).map((x) => ({ name: x.name, shape: [...x.shape] }));
+    // Sizes checked before the record exists (from the shapes when the host copy is still to come).
+    const floats = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+    const sizeOf = (name: string): number => {
+      if (resident) return resident.dims[name] ? floats(resident.dims[name]) : 0;
+      const d = host?.[name]?.data;
+      return d instanceof Float32Array ? d.length : 0;
+    };
+    if (sizeOf(main.name) !== floats(main.shape)) {
       throw new EngineError(
         'model_mismatch',
-        `encoder output has ${emb?.data.length ?? 0} values, manifest embedding shape needs ${expected}`,
+        `encoder output has ${sizeOf(main.name)} float32 values, manifest embedding shape needs ${floats(main.shape)}`,
       );
     }
+    for (const x of extras) {
+      if (sizeOf(x.name) !== floats(x.shape))
+        throw new EngineError(
+          'model_mismatch',
+          `encoder output "${x.name}" does not have ${floats(x.shape)} float32 values`,
+        );
+    }
+    const empty = new Float32Array(0);
+    const hostData = (name: string): Float32Array => (host ? (host[name]!.data as Float32Array) : empty);
     const record: EmbeddingRecord = {
       key,
       modelId: m.id,
       geometry: img.geometry,
       orientation: img.orientation,
-      shape: [...m.embedding.shape],
-      data: emb.data,
-      extras: (m.highResFeatures ?? []).map((x) => {
-        const t = out[x.name];
-        const n = x.shape.reduce((a, b) => a * b, 1);
-        if (!t || !(t.data instanceof Float32Array) || t.data.length !== n) {
-          throw new EngineError(
-            'model_mismatch',
-            `encoder output "${x.name}" does not have ${n} float32 values`,
-          );
-        }
-        return { name: x.name, shape: [...x.shape], data: t.data };
-      }),
+      shape: main.shape,
+      data: hostData(main.name),
+      extras: extras.map((x) => ({ ...x, data: hostData(x.name) })),
     };
+    if (resident) {
+      record.hostReady = resident.host.then(
+        (arrays) => {
+          record.data = arrays[main.name]!;
+          for (const x of record.extras) x.data = arrays[x.name]!;
+          delete record.hostReady;
+          this.persist(record);
+        },
+        (err: unknown) => {
+          // Not kept half-made: the next request for this image encodes it again.
+          this.memory.deleteIf(key, record);
+          const msg = err instanceof Error ? err.message : String(err);
+          throw new EngineError('inference_failed', `embedding download from the GPU failed: ${msg}`);
+        },
+      );
+      // Whoever reads the host copy sees a failure (hostRecord()); nothing else must.
+      record.hostReady.catch(() => undefined);
+    }
     this.memory.set(key, record);
+    if (!resident) this.persist(record);
+    return record;
+  }
+
+  /** Writes the record to the disk cache, if any; a full or read-only disk must not fail segmentation. */
+  private persist(record: EmbeddingRecord): void {
     try {
       this.disk?.write(record);
     } catch (err) {
-      // A full or read-only disk must not fail segmentation; the embedding just is not persisted.
       process.emitWarning(`maskroom: embedding cache write failed: ${(err as Error).message}`);
     }
-    return record;
   }
 
   encodePrompt(record: EmbeddingRecord, prompt: Prompt): EncodedPrompt {
@@ -268,7 +301,7 @@ export class EngineContext implements WorkerContext {
     }
     const n = p.labels.length;
     const feeds: Record<string, ort.Tensor> = {
-      ...embeddingFeeds(record),
+      ...embeddingFeeds(await hostRecord(record)),
       point_coords: new ort.Tensor('float32', p.coords, [1, n, 2]),
       point_labels: new ort.Tensor('float32', p.labels, [1, n]),
       mask_input: new ort.Tensor('float32', p.maskInput ?? new Float32Array(PLANE), [1, 1, LOW_RES, LOW_RES]),
@@ -302,7 +335,7 @@ export class EngineContext implements WorkerContext {
   ): Promise<{ iou: Float32Array; lowRes: Float32Array; ms: number }> {
     const B = prompts.length;
     const feeds: Record<string, ort.Tensor> = {
-      ...embeddingFeeds(record),
+      ...embeddingFeeds(await hostRecord(record)),
       ...promptFeeds(prompts, this.fastPathInfo.broadcastMaskInput),
     };
     const t0 = performance.now();

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import type { RleSummary } from '../../common/rle/index.js';
-import type { EmbeddingRecord } from './cache.js';
+import { hostRecord, type EmbeddingRecord } from './cache.js';
 import { EngineError } from './errors.js';
 import { GraphRuntime } from './graphrun.js';
 import {
@@ -361,7 +361,11 @@ export class FastPath {
     return this.encoderSession !== null || this.graphs !== null;
   }
 
-  /** Encoder outputs from 8-bit RGB of rgbWidth × rgbHeight in one run (needs `encodes`). */
+  /**
+   * Encoder outputs from 8-bit RGB of rgbWidth × rgbHeight in one run (needs `encodes`). With the graph
+   * runtime they stay on the device under `key` and come back as `resident`: their shapes now, their host
+   * copies when the downloads end (a decoder call can start on the device copy meanwhile).
+   */
   async encode(
     rgb: Uint8Array,
     rgbWidth: number,
@@ -369,15 +373,25 @@ export class FastPath {
     g: ImageGeometry,
     /** The embedding's key: the graph runtime keeps recent embeddings on the device under it. */
     key = '',
-  ): Promise<ort.InferenceSession.ReturnType> {
+  ): Promise<
+    | { host: ort.InferenceSession.ReturnType }
+    | { resident: { dims: Record<string, number[]>; host: Promise<Record<string, Float32Array>> } }
+  > {
     if (this.graphs) {
-      const out = await this.graphs.encode(rgb, rgbWidth, rgbHeight, g, key);
-      const tensors: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(out)) tensors[name] = new ort.Tensor(t.type, t.data, t.dims);
-      return tensors;
+      const r = await this.graphs.encode(rgb, rgbWidth, rgbHeight, g, key);
+      const host = r.host.then((out) => {
+        const arrays: Record<string, Float32Array> = {};
+        for (const [name, t] of Object.entries(out)) {
+          if (!(t.data instanceof Float32Array))
+            throw new EngineError('model_mismatch', `encoder output "${name}" is ${t.type}, not float32`);
+          arrays[name] = t.data;
+        }
+        return arrays;
+      });
+      return { resident: { dims: r.dims, host } };
     }
     if (!this.encoderSession) throw new EngineError('internal', 'fast path has no encoder');
-    return this.encoderSession.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g));
+    return { host: await this.encoderSession.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g)) };
   }
 
   private preFeeds(rgb: Uint8Array, rgbWidth: number, rgbHeight: number, g: ImageGeometry) {
@@ -419,7 +433,7 @@ export class FastPath {
       out = this.graphs
         ? await this.graphs.masks(
             record.key,
-            () => hostFeeds(embeddingFeeds(record)),
+            async () => hostFeeds(embeddingFeeds(await hostRecord(record))),
             hostFeeds(promptFeeds(prompts, this.broadcastMaskInput)),
             multimask,
             [g.resizedHeight, g.resizedWidth, g.height, g.width],
@@ -428,7 +442,7 @@ export class FastPath {
           )
         : await this.masksSession!.run(
             {
-              ...embeddingFeeds(record),
+              ...embeddingFeeds(await hostRecord(record)),
               ...promptFeeds(prompts, this.broadcastMaskInput),
               [POST.multimask]: new ort.Tensor('bool', Uint8Array.from(multimask, Number), [prompts.length]),
               [POST.sizes]: i64([g.resizedHeight, g.resizedWidth, g.height, g.width]),
@@ -492,11 +506,11 @@ export class FastPath {
       out = onDevice
         ? await this.graphs!.amg(
             record.key,
-            () => hostFeeds(embeddingFeeds(record)),
+            async () => hostFeeds(embeddingFeeds(await hostRecord(record))),
             hostFeeds(feeds),
             fetches,
           )
-        : await this.amgSession!.run({ ...embeddingFeeds(record), ...feeds }, fetches);
+        : await this.amgSession!.run({ ...embeddingFeeds(await hostRecord(record)), ...feeds }, fetches);
     } catch (err) {
       throw new EngineError('inference_failed', `decoder (AMG fast path) failed: ${(err as Error).message}`);
     }

@@ -3,9 +3,13 @@
 // decoder session per prompt shape, slot copies and shape checks, nothing captured): preprocessing output
 // fed to the encoder, the batched decoder's outputs fed to mask choice + post-processing, none of them via
 // JS. The masks must be the plain path's; capture and replay are measured on the GPU host (docs/gpu.md).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { iou } from '../../common/rle/index.js';
 import { generateMasks } from './amg/index.js';
+import { ByteLru, hostRecord, type EmbeddingRecord } from './cache.js';
 import { fixedDimensions } from './graphrun.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
@@ -122,6 +126,73 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
         expect(iou(m.rle, y.masks[i]!.rle)).toBeGreaterThan(0.999);
       });
     }
+  });
+});
+
+describe.runIf(built || required)('CUDA-graph runtime: the host copy comes after embed()', () => {
+  it('is what the disk cache keeps: a new engine reads it back and gives the same masks', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'maskroom-graphrun-'));
+    const cacheDir = path.join(tmp, 'cache');
+    const files = (): string[] =>
+      readdirSync(cacheDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.emb'));
+    const common = {
+      modelDir: fixtureModelDir(),
+      provider: 'cpu' as const,
+      cacheDir,
+      fastPath: 'on' as const,
+    };
+    const { image, points } = await clicks('shapes_05');
+    const first = await SamEngine.create({ ...common, cudaGraphs: 'on' });
+    let a;
+    try {
+      const e = await first.embed(image);
+      expect(e.cached).toBe(false);
+      // The click runs on the device copy; the host copy lands in the caches when its download ends.
+      a = await first.segment({ key: e.key }, points[0]!);
+      await vi.waitFor(() => expect(files()).toHaveLength(1), { timeout: 10_000 });
+    } finally {
+      await first.close();
+    }
+    const second = await SamEngine.create({ ...common, cudaGraphs: 'off' });
+    try {
+      const e = await second.embed(image);
+      expect(e.cached).toBe('disk');
+      const b = await second.segment({ key: e.key }, points[0]!);
+      expect(iou(a.rle, b.rle)).toBeGreaterThan(0.99);
+    } finally {
+      await second.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('records whose host copy is still downloading', () => {
+  it('hostRecord waits for it; a failed one leaves the memory cache, a newer record under the key stays', async () => {
+    let arrive!: () => void;
+    const rec: EmbeddingRecord = {
+      key: 'k',
+      modelId: 'm',
+      geometry: { width: 4, height: 4, resizedWidth: 4, resizedHeight: 4, inputSize: 4 },
+      orientation: 1,
+      shape: [1, 2],
+      data: new Float32Array(0),
+      extras: [],
+    };
+    rec.hostReady = new Promise<void>((resolve) => (arrive = resolve)).then(() => {
+      rec.data = Float32Array.of(1, 2);
+      delete rec.hostReady;
+    });
+    const got = hostRecord(rec);
+    expect(rec.data).toHaveLength(0);
+    arrive();
+    expect((await got).data).toEqual(Float32Array.of(1, 2));
+    const lru = new ByteLru<EmbeddingRecord>(1 << 20, () => 10);
+    lru.set('k', rec);
+    lru.deleteIf('k', { ...rec });
+    expect(lru.get('k')).toBe(rec);
+    lru.deleteIf('k', rec);
+    expect(lru.has('k')).toBe(false);
+    expect(lru.bytes).toBe(0);
   });
 });
 

@@ -181,8 +181,10 @@ export class GraphRuntime {
   }
 
   /**
-   * Encoder outputs (host copies, for the caches) from 8-bit RGB: preprocessing and the encoder never leave
-   * the device, and the outputs stay there too under `key` for the decoder calls that follow.
+   * Encoder outputs from 8-bit RGB: preprocessing and the encoder never leave the device, and the outputs stay
+   * there under `key` for the decoder calls that follow. Resolves once the encoder has run, with the outputs'
+   * shapes; `host` (their host copies, for the caches) settles when the downloads end, so that a decoder call
+   * can start on the device copy meanwhile.
    */
   async encode(
     rgb: Uint8Array,
@@ -190,7 +192,7 @@ export class GraphRuntime {
     rgbHeight: number,
     g: ImageGeometry,
     key: string,
-  ): Promise<Record<string, HostTensor>> {
+  ): Promise<{ dims: Record<string, number[]>; host: Promise<Record<string, HostTensor>> }> {
     const p = await this.pre.run(
       {
         [PRE.rgb]: { type: 'uint8', dims: [rgbHeight, rgbWidth, 3], data: rgb },
@@ -203,28 +205,26 @@ export class GraphRuntime {
       [{ name: PRE.image, device: true }],
     );
     const image = p[PRE.image] as DeviceTensor;
+    let out: Record<string, DeviceTensor>;
     try {
-      const out = (await this.encoder.run(
+      out = (await this.encoder.run(
         { [this.encoderInput]: image },
         this.encoder.outputs.map((o) => ({ name: o.name, device: true })),
         this.encoderGraph ? { graphId: 0 } : undefined,
       )) as Record<string, DeviceTensor>;
-      const host: Record<string, HostTensor> = {};
-      try {
-        // Side by side (one pool thread each): SAM 2's three outputs are 16 MB.
-        const entries = Object.entries(out);
-        const copies = await Promise.all(entries.map(([, t]) => t.download()));
-        entries.forEach(([name], i) => (host[name] = copies[i]!));
-      } catch (err) {
-        for (const t of Object.values(out)) t.release();
-        throw err;
-      }
-      if (key) this.keep(key, out);
-      else for (const t of Object.values(out)) t.release();
-      return host;
     } finally {
       image.release();
     }
+    // Side by side (one pool thread each; SAM 2's three outputs are 16 MB). Each download holds its tensor,
+    // so an eviction from the device meanwhile cannot free what is being read.
+    const entries = Object.entries(out);
+    const copies = entries.map(([, t]) => t.download());
+    const host = Promise.all(copies).then((c) =>
+      Object.fromEntries(entries.map(([name], i) => [name, c[i]!])),
+    );
+    if (key) this.keep(key, out);
+    else void host.finally(() => Object.values(out).forEach((t) => t.release())).catch(() => undefined);
+    return { dims: Object.fromEntries(entries.map(([name, t]) => [name, t.dims])), host };
   }
 
   private keep(key: string, tensors: Record<string, DeviceTensor>): void {
@@ -240,8 +240,8 @@ export class GraphRuntime {
   }
 
   /** The device-resident embedding under `key` (made most recent), else the host copy from `host()`. */
-  private embeddingFeeds(key: string, host: () => Feeds): Feeds {
-    return this.residentFeeds(key) ?? host();
+  private async embeddingFeeds(key: string, host: () => Promise<Feeds>): Promise<Feeds> {
+    return this.residentFeeds(key) ?? (await host());
   }
 
   /** The device-resident embedding under `key` (made most recent), or null. */
@@ -260,7 +260,7 @@ export class GraphRuntime {
   async masks(
     key: string,
     /** The host copy, asked for only when the embedding is no longer on the device. */
-    embedding: () => Feeds,
+    embedding: () => Promise<Feeds>,
     prompts: Feeds,
     multimask: boolean[],
     sizes: [number, number, number, number],
@@ -273,7 +273,7 @@ export class GraphRuntime {
       { name: 'low_res_masks', device: true },
       { name: 'iou_predictions', device: true },
     ];
-    const emb = this.embeddingFeeds(key, embedding);
+    const emb = await this.embeddingFeeds(key, embedding);
     const d = graph
       ? await graph.run({ ...emb, ...prompts }, fetch, { graphId: 0 })
       : await this.decoder.run({ ...emb, ...prompts }, fetch);
@@ -324,13 +324,13 @@ export class GraphRuntime {
   /** The attached AMG decoder on the embedding under `key` (resident, else `embedding()` uploaded). */
   async amg(
     key: string,
-    embedding: () => Feeds,
+    embedding: () => Promise<Feeds>,
     feeds: Feeds,
     fetches: string[],
   ): Promise<Record<string, HostTensor>> {
     if (!this.amgSession) throw new EngineError('internal', 'no AMG decoder on the graph runtime');
     const out = await this.amgSession.run(
-      { ...this.embeddingFeeds(key, embedding), ...feeds },
+      { ...(await this.embeddingFeeds(key, embedding)), ...feeds },
       fetches.map((name) => ({ name })),
     );
     return out as Record<string, HostTensor>;
