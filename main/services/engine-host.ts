@@ -137,5 +137,6 @@ export class EngineHost {
 function gpuPathLine(engine: SamEngine): string {
   const f = engine.describe().fastPath;
   if (!f.active) return `fast path off (${f.reason ?? '?'})`;
-  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}`;
+  const amg = f.amgResident ? '; AMG decoder on the device-resident embedding' : '';
+  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}`;
 }

@@ -6,10 +6,10 @@ onnxruntime (and so ortx and onnxruntime-node) copies between device memory and 
 memory with cudaMemcpy. This times those copies for the embedding sizes the engine moves — SAM's image
 embedding (4 MB) and SAM 2's embedding plus its two high-resolution feature maps (16 MB) — host to device
 (an AMG call that uploads the embedding) and device to host (embed() downloading the host copy for the
-caches), pageable and, for comparison, pinned. Then it checks whether a device-to-host copy from a second thread
-overlaps GPU work on another stream (the runtime downloads while the next decoder call runs): the copy's
-time alone, the work's alone, and both at once. A measurement tool for the GPU host (PyTorch only, no
-onnxruntime or Node needed).
+caches), pageable and, for comparison, pinned. Then it checks whether a device-to-host copy from a second
+thread overlaps GPU work on another stream (the runtime downloads while the next decoder call runs): the
+copy's time alone, the work's alone, and both at once. A measurement tool for the GPU host (PyTorch only,
+no onnxruntime or Node needed).
 """
 
 from __future__ import annotations
