@@ -48,11 +48,13 @@ export interface EmbeddingExtra {
   data: Float32Array;
 }
 
+/** Elements of a tensor of this shape. */
+export const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
 /** Bytes an embedding record holds (what the memory LRU counts). */
 export function recordBytes(r: EmbeddingRecord): number {
   // From the shapes: a record whose host copy is still downloading counts what it will hold.
-  const floats = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-  return 4 * (floats(r.shape) + r.extras.reduce((a, x) => a + floats(x.shape), 0)) + 1024;
+  return 4 * (count(r.shape) + r.extras.reduce((a, x) => a + count(x.shape), 0)) + 1024;
 }
 
 /** A least-recently-used map whose capacity is a number of bytes, not of entries. */
@@ -140,8 +142,6 @@ interface DiskHeader {
   shape: number[];
   extras?: { name: string; shape: number[] }[];
 }
-
-const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Embeddings on disk: `<dir>/<modelId>/v<format>/<key[0..2]>/<key>.emb`, written atomically (temp + rename). */
 export class DiskEmbeddingCache {

@@ -1,9 +1,16 @@
 // The worker-side engine: onnxruntime sessions, embedding caches and decoder calls. Lives only in the worker.
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { ByteLru, DiskEmbeddingCache, hostRecord, recordBytes, type EmbeddingRecord } from './cache.js';
+import {
+  ByteLru,
+  count,
+  DiskEmbeddingCache,
+  hostRecord,
+  recordBytes,
+  type EmbeddingRecord,
+} from './cache.js';
 import { EngineError, ImageError } from './errors.js';
-import { embeddingFeeds, FastPath, promptFeeds } from './fastpath.js';
+import { embeddingFeeds, FastPath, promptFeeds, type ResidentEncoding } from './fastpath.js';
 import { decodeForSam, readImageFile } from './image.js';
 import { loadModelInfo, type ModelManifest } from './manifest.js';
 import { LOW_RES } from './postprocess.js';
@@ -196,8 +203,7 @@ export class EngineContext implements WorkerContext {
     t0 = performance.now();
     // Host copies now, or (graph runtime) the outputs' shapes now and their host copies when downloaded.
     let host: Record<string, { data: unknown }> | null = null;
-    let resident: { dims: Record<string, number[]>; host: Promise<Record<string, Float32Array>> } | null =
-      null;
+    let resident: ResidentEncoding | null = null;
     try {
       if (this.fast?.encodes) {
         // Preprocessing runs inside the encoder's graph; its time is part of t.encoder.
@@ -223,24 +229,27 @@ export class EngineContext implements WorkerContext {
     t.encoder = performance.now() - t0;
     const main = { name: this.encoderSig.outputName, shape: [...m.embedding.shape] };
     const extras = (m.highResFeatures ?? []).map((x) => ({ name: x.name, shape: [...x.shape] }));
-    // Sizes checked before the record exists (from the shapes when the host copy is still to come).
-    const floats = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+    // Types and sizes checked before the record exists (from the outputs' descriptions when the host copy is
+    // still to come).
     const sizeOf = (name: string): number => {
-      if (resident) return resident.dims[name] ? floats(resident.dims[name]) : 0;
+      if (resident) {
+        const o = resident.outputs[name];
+        return o?.type === 'float32' ? count(o.dims) : 0;
+      }
       const d = host?.[name]?.data;
       return d instanceof Float32Array ? d.length : 0;
     };
-    if (sizeOf(main.name) !== floats(main.shape)) {
+    if (sizeOf(main.name) !== count(main.shape)) {
       throw new EngineError(
         'model_mismatch',
-        `encoder output has ${sizeOf(main.name)} float32 values, manifest embedding shape needs ${floats(main.shape)}`,
+        `encoder output has ${sizeOf(main.name)} float32 values, manifest embedding shape needs ${count(main.shape)}`,
       );
     }
     for (const x of extras) {
-      if (sizeOf(x.name) !== floats(x.shape))
+      if (sizeOf(x.name) !== count(x.shape))
         throw new EngineError(
           'model_mismatch',
-          `encoder output "${x.name}" does not have ${floats(x.shape)} float32 values`,
+          `encoder output "${x.name}" does not have ${count(x.shape)} float32 values`,
         );
     }
     const empty = new Float32Array(0);

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import type { RleSummary } from '../../common/rle/index.js';
-import { hostRecord, type EmbeddingRecord } from './cache.js';
+import { count, hostRecord, type EmbeddingRecord } from './cache.js';
 import { EngineError } from './errors.js';
 import { GraphRuntime } from './graphrun.js';
 import {
@@ -31,7 +31,7 @@ import {
 } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import { hasExternalData, readModelInfo, withoutGraphInputs } from './onnx-rewrite.js';
-import type { HostTensor } from './ortx.js';
+import type { DeviceTensor, HostTensor } from './ortx.js';
 import { LOW_RES } from './postprocess.js';
 import type { ImageGeometry } from './preprocess.js';
 import type { EncodedPrompt } from './prompt.js';
@@ -100,6 +100,13 @@ export interface FastMasks {
   lowRes: Float32Array | null;
   /** decoder: the session's run; transfer: its outputs made into masks (RLE string, area, box). */
   ms: { decoder: number; transfer: number };
+}
+
+/** Encoder outputs kept on the device: their types and shapes now, their host copies when downloaded. */
+export interface ResidentEncoding {
+  outputs: Record<string, Pick<DeviceTensor, 'type' | 'dims'>>;
+  /** float32 arrays by output name (the caller checks the types in `outputs` first). */
+  host: Promise<Record<string, Float32Array>>;
 }
 
 /** Candidates that passed the AMG prefilter. */
@@ -192,6 +199,11 @@ const i64 = (values: number[]): ort.Tensor =>
     BigInt64Array.from(values, (v) => BigInt(v)),
     [values.length],
   );
+
+/** The record's embedding as ortx host feeds, once its host copy is there (the graph runtime's fallback). */
+async function hostEmbeddingFeeds(record: EmbeddingRecord): Promise<Record<string, HostTensor>> {
+  return hostFeeds(embeddingFeeds(await hostRecord(record)));
+}
 
 /** onnxruntime-node tensors as ortx host tensors (same data, no copy). */
 function hostFeeds(feeds: Record<string, ort.Tensor>): Record<string, HostTensor> {
@@ -319,7 +331,8 @@ export class FastPath {
         ? { session: null, reason: null }
         : await openEncoderWithPreprocess(m, encoder, provider);
       if (fused.session) made.push(fused.session);
-      const amgShared = broadcast || ((amg !== null || g.runtime?.hasAmg === true) && amgReason === null);
+      // amgReason is null only when decoder_amg was opened (here or beside the graph runtime).
+      const amgShared = broadcast || amgReason === null;
       const fast = new FastPath(pre, fused.session, up, masks, amg, broadcast, amgShared, g.runtime);
       const reason =
         masks || g.runtime
@@ -363,8 +376,8 @@ export class FastPath {
 
   /**
    * Encoder outputs from 8-bit RGB of rgbWidth × rgbHeight in one run (needs `encodes`). With the graph
-   * runtime they stay on the device under `key` and come back as `resident`: their shapes now, their host
-   * copies when the downloads end (a decoder call can start on the device copy meanwhile).
+   * runtime they stay on the device under `key` and come back as `resident`: their types and shapes now, their
+   * host copies (float32, as the caller checks from the types) when the downloads end (a decoder call can start on the device copy meanwhile).
    */
   async encode(
     rgb: Uint8Array,
@@ -372,23 +385,14 @@ export class FastPath {
     rgbHeight: number,
     g: ImageGeometry,
     /** The embedding's key: the graph runtime keeps recent embeddings on the device under it. */
-    key = '',
-  ): Promise<
-    | { host: ort.InferenceSession.ReturnType }
-    | { resident: { dims: Record<string, number[]>; host: Promise<Record<string, Float32Array>> } }
-  > {
+    key: string,
+  ): Promise<{ host: ort.InferenceSession.ReturnType } | { resident: ResidentEncoding }> {
     if (this.graphs) {
       const r = await this.graphs.encode(rgb, rgbWidth, rgbHeight, g, key);
-      const host = r.host.then((out) => {
-        const arrays: Record<string, Float32Array> = {};
-        for (const [name, t] of Object.entries(out)) {
-          if (!(t.data instanceof Float32Array))
-            throw new EngineError('model_mismatch', `encoder output "${name}" is ${t.type}, not float32`);
-          arrays[name] = t.data;
-        }
-        return arrays;
-      });
-      return { resident: { dims: r.dims, host } };
+      const host = r.host.then((out) =>
+        Object.fromEntries(Object.entries(out).map(([name, t]) => [name, t.data as Float32Array])),
+      );
+      return { resident: { outputs: r.outputs, host } };
     }
     if (!this.encoderSession) throw new EngineError('internal', 'fast path has no encoder');
     return { host: await this.encoderSession.run(this.preFeeds(rgb, rgbWidth, rgbHeight, g)) };
@@ -433,7 +437,7 @@ export class FastPath {
       out = this.graphs
         ? await this.graphs.masks(
             record.key,
-            async () => hostFeeds(embeddingFeeds(await hostRecord(record))),
+            () => hostEmbeddingFeeds(record),
             hostFeeds(promptFeeds(prompts, this.broadcastMaskInput)),
             multimask,
             [g.resizedHeight, g.resizedWidth, g.height, g.width],
@@ -504,12 +508,7 @@ export class FastPath {
     let out: Record<string, { data: unknown }>;
     try {
       out = onDevice
-        ? await this.graphs!.amg(
-            record.key,
-            async () => hostFeeds(embeddingFeeds(await hostRecord(record))),
-            hostFeeds(feeds),
-            fetches,
-          )
+        ? await this.graphs!.amg(record.key, () => hostEmbeddingFeeds(record), hostFeeds(feeds), fetches)
         : await this.amgSession!.run({ ...embeddingFeeds(await hostRecord(record)), ...feeds }, fetches);
     } catch (err) {
       throw new EngineError('inference_failed', `decoder (AMG fast path) failed: ${(err as Error).message}`);
@@ -566,16 +565,12 @@ async function probeBroadcast(s: ort.InferenceSession, m: ModelManifest): Promis
   const emb: Record<string, ort.Tensor> = {
     image_embeddings: new ort.Tensor(
       'float32',
-      Float32Array.from({ length: m.embedding.shape.reduce((a, b) => a * b, 1) }, (_, i) =>
-        Math.sin(i * 0.01),
-      ),
+      Float32Array.from({ length: count(m.embedding.shape) }, (_, i) => Math.sin(i * 0.01)),
       [...m.embedding.shape],
     ),
   };
   for (const x of m.highResFeatures ?? [])
-    emb[x.name] = new ort.Tensor('float32', new Float32Array(x.shape.reduce((a, b) => a * b, 1)), [
-      ...x.shape,
-    ]);
+    emb[x.name] = new ort.Tensor('float32', new Float32Array(count(x.shape)), [...x.shape]);
   const prompts: EncodedPrompt[] = [
     { coords: Float32Array.of(300, 200, 0, 0), labels: Float32Array.of(1, -1), ambiguous: true },
     { coords: Float32Array.of(700, 500, 0, 0), labels: Float32Array.of(1, -1), ambiguous: true },

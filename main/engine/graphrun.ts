@@ -183,7 +183,7 @@ export class GraphRuntime {
   /**
    * Encoder outputs from 8-bit RGB: preprocessing and the encoder never leave the device, and the outputs stay
    * there under `key` for the decoder calls that follow. Resolves once the encoder has run, with the outputs'
-   * shapes; `host` (their host copies, for the caches) settles when the downloads end, so that a decoder call
+   * types and shapes; `host` (their host copies, for the caches) settles when the downloads end, so that a decoder call
    * can start on the device copy meanwhile.
    */
   async encode(
@@ -192,7 +192,10 @@ export class GraphRuntime {
     rgbHeight: number,
     g: ImageGeometry,
     key: string,
-  ): Promise<{ dims: Record<string, number[]>; host: Promise<Record<string, HostTensor>> }> {
+  ): Promise<{
+    outputs: Record<string, Pick<DeviceTensor, 'type' | 'dims'>>;
+    host: Promise<Record<string, HostTensor>>;
+  }> {
     const p = await this.pre.run(
       {
         [PRE.rgb]: { type: 'uint8', dims: [rgbHeight, rgbWidth, 3], data: rgb },
@@ -222,9 +225,9 @@ export class GraphRuntime {
     const host = Promise.all(copies).then((c) =>
       Object.fromEntries(entries.map(([name], i) => [name, c[i]!])),
     );
-    if (key) this.keep(key, out);
-    else void host.finally(() => Object.values(out).forEach((t) => t.release())).catch(() => undefined);
-    return { dims: Object.fromEntries(entries.map(([name, t]) => [name, t.dims])), host };
+    this.keep(key, out);
+    const outputs = Object.fromEntries(entries.map(([name, t]) => [name, { type: t.type, dims: t.dims }]));
+    return { outputs, host };
   }
 
   private keep(key: string, tensors: Record<string, DeviceTensor>): void {
