@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../common/rle/index.js';
-import { ByteLru } from './cache.js';
+import { ByteLru, hostRecord, type EmbeddingRecord } from './cache.js';
 import { EngineError, fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { instanceMask, interiorPoint, loadGroundTruth, maskIou, scenePaths } from './testing.js';
 
@@ -99,6 +99,34 @@ describe('providers', () => {
 });
 
 describe('embedding caches', () => {
+  it('a record still downloading its host copy: hostRecord waits for it; deleteIf drops only that record', async () => {
+    let arrive!: () => void;
+    const rec: EmbeddingRecord = {
+      key: 'k',
+      modelId: 'm',
+      geometry: { width: 4, height: 4, resizedWidth: 4, resizedHeight: 4, inputSize: 4 },
+      orientation: 1,
+      shape: [1, 2],
+      data: new Float32Array(0),
+      extras: [],
+    };
+    rec.hostReady = new Promise<void>((resolve) => (arrive = resolve)).then(() => {
+      rec.data = Float32Array.of(1, 2);
+      delete rec.hostReady;
+    });
+    const got = hostRecord(rec);
+    expect(rec.data).toHaveLength(0);
+    arrive();
+    expect((await got).data).toEqual(Float32Array.of(1, 2));
+    const lru = new ByteLru<EmbeddingRecord>(1 << 20, () => 10);
+    lru.set('k', rec);
+    lru.deleteIf('k', { ...rec });
+    expect(lru.get('k')).toBe(rec);
+    lru.deleteIf('k', rec);
+    expect(lru.has('k')).toBe(false);
+    expect(lru.bytes).toBe(0);
+  });
+
   it('evicts least recently used entries by bytes', () => {
     const lru = new ByteLru<Uint8Array>(100, (v) => v.length);
     lru.set('a', new Uint8Array(40));

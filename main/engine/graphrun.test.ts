@@ -9,7 +9,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { iou } from '../../common/rle/index.js';
 import { generateMasks } from './amg/index.js';
-import { ByteLru, hostRecord, type EmbeddingRecord } from './cache.js';
 import { fixedDimensions } from './graphrun.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
@@ -163,36 +162,6 @@ describe.runIf(built || required)('CUDA-graph runtime: the host copy comes after
       await second.close();
       rmSync(tmp, { recursive: true, force: true });
     }
-  });
-});
-
-describe('records whose host copy is still downloading', () => {
-  it('hostRecord waits for it; a failed one leaves the memory cache, a newer record under the key stays', async () => {
-    let arrive!: () => void;
-    const rec: EmbeddingRecord = {
-      key: 'k',
-      modelId: 'm',
-      geometry: { width: 4, height: 4, resizedWidth: 4, resizedHeight: 4, inputSize: 4 },
-      orientation: 1,
-      shape: [1, 2],
-      data: new Float32Array(0),
-      extras: [],
-    };
-    rec.hostReady = new Promise<void>((resolve) => (arrive = resolve)).then(() => {
-      rec.data = Float32Array.of(1, 2);
-      delete rec.hostReady;
-    });
-    const got = hostRecord(rec);
-    expect(rec.data).toHaveLength(0);
-    arrive();
-    expect((await got).data).toEqual(Float32Array.of(1, 2));
-    const lru = new ByteLru<EmbeddingRecord>(1 << 20, () => 10);
-    lru.set('k', rec);
-    lru.deleteIf('k', { ...rec });
-    expect(lru.get('k')).toBe(rec);
-    lru.deleteIf('k', rec);
-    expect(lru.has('k')).toBe(false);
-    expect(lru.bytes).toBe(0);
   });
 });
 
