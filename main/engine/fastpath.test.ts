@@ -67,6 +67,7 @@ describe('fast path', () => {
       encoderPreprocess: null,
       amgDecoder: 'the model has no AMG decoder (manifest files.decoderAmg)',
       amgResident: false,
+      amgResidentReason: 'CPU provider: CUDA graphs need CUDA',
       // The default (auto) on a CPU machine.
       cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
     });

@@ -261,6 +261,7 @@ export class FastPath {
         encoderPreprocess: reason,
         amgDecoder: reason,
         amgResident: false,
+        amgResidentReason: reason,
         cudaGraphs: reason,
       },
     });
@@ -279,6 +280,7 @@ export class FastPath {
       let amg: ort.InferenceSession | null = null;
       let broadcast = false;
       let amgReason: string | null = 'no batched decoder';
+      let residentReason: string | null = 'no batched decoder';
       if (batchedPath && plainBatched) {
         const bytes = new Uint8Array(readFileSync(batchedPath));
         const info = readModelInfo(bytes);
@@ -308,8 +310,8 @@ export class FastPath {
         amgReason = a.reason;
         // On the graph runtime's device the AMG decoder reads the resident embedding (SAM 2's 16 MB are
         // not uploaded again); no CUDA graph, as its outputs' sizes depend on the data.
-        const onDevice = g.runtime ? await g.runtime.attachAmg(a.model) : false;
-        if (!onDevice) {
+        residentReason = g.runtime ? await g.runtime.attachAmg(a.model) : g.reason;
+        if (residentReason !== null) {
           const role =
             amgReason === null ? 'AMG decoder with the prefilter' : 'decoder with the AMG prefilter';
           amg = await open(a.model, role, provider);
@@ -346,7 +348,8 @@ export class FastPath {
           broadcastMaskInput: broadcast,
           encoderPreprocess: fused.reason,
           amgDecoder: amgReason,
-          amgResident: g.runtime?.hasAmg === true,
+          amgResident: residentReason === null,
+          amgResidentReason: residentReason,
           cudaGraphs: g.runtime ? g.runtime.reason : g.reason,
         },
       };

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { iou } from '../../common/rle/index.js';
 import { generateMasks } from './amg/index.js';
-import { fixedDimensions } from './graphrun.js';
+import { fixedDimensions, GraphRuntime } from './graphrun.js';
+import { loadModelInfo } from './manifest.js';
+import { chooseProvider, ortLibraryPath } from './providers.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
-import { ortLibraryPath } from './providers.js';
 import { instanceMask, interiorPoint, loadGroundTruth, scenePaths } from './testing.js';
 
 const built = loadOrtx(ortLibraryPath() ?? '') !== null;
@@ -185,8 +186,33 @@ describe.runIf(built || required)('CUDA-graph runtime: AMG on the resident embed
 
   it('runs the AMG decoder beside the graph runtime’s encoder, not on onnxruntime-node', () => {
     expect(graphs.describe().fastPath.amgResident).toBe(true);
+    expect(graphs.describe().fastPath.amgResidentReason).toBeNull();
     expect(fast.describe().fastPath.amgResident).toBe(false);
+    expect(fast.describe().fastPath.amgResidentReason).toBe('turned off (cudaGraphs: "off")');
     expect(plain.describe().fastPath.amgResident).toBe(false);
+  });
+
+  it('says why when ortx cannot open the AMG decoder', async () => {
+    const info = loadModelInfo(fixtureModelDir());
+    const { runtime } = await GraphRuntime.create(
+      info.manifest,
+      {
+        encoderPath: info.encoderPath,
+        encoderInput: 'image',
+        batchedPath: info.decoderBatchedPath!,
+      },
+      await chooseProvider('cpu'),
+      'on',
+    );
+    try {
+      expect(runtime).not.toBeNull();
+      const reason = await runtime!.attachAmg(new TextEncoder().encode('not an onnx model'));
+      // onnxruntime's own words follow, so the user learns what failed, not only that it did.
+      expect(reason).toMatch(/^ortx could not open the AMG decoder: .{10,}/);
+      expect(runtime!.hasAmg).toBe(false);
+    } finally {
+      runtime?.release();
+    }
   });
 
   it('finds onnxruntime-node’s masks, with the embedding on the device and after it left it', async () => {

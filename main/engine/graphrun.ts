@@ -308,15 +308,16 @@ export class GraphRuntime {
 
   /**
    * Opens the AMG decoder (decoder and prefilter, fastpath.ts) on this runtime's device, so that it reads
-   * the resident embeddings. false when it cannot be opened: the caller then opens it on onnxruntime-node.
+   * the resident embeddings. null when it is open, else why not: the caller then opens it on
+   * onnxruntime-node, and the reason reaches EngineInfo (a user asking why AMG is slower than expected).
    */
-  async attachAmg(model: Uint8Array): Promise<boolean> {
-    if (this.amgSession) return true;
+  async attachAmg(model: Uint8Array): Promise<string | null> {
+    if (this.amgSession) return null;
     try {
       this.amgSession = await this.open(model, false);
-      return true;
-    } catch {
-      return false;
+      return null;
+    } catch (err) {
+      return `ortx could not open the AMG decoder: ${(err as Error).message}`;
     }
   }
 

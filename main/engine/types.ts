@@ -149,6 +149,11 @@ export interface FastPathInfo {
    */
   amgResident: boolean;
   /**
+   * Why amgResident is false (no graph runtime, or ortx could not open the AMG decoder, with its message);
+   * null when it is true.
+   */
+  amgResidentReason: string | null;
+  /**
    * Encoder and batched decoder replayed as CUDA graphs with device-resident hand-offs (ortx); null when
    * they are, else why not (or which of them runs without a graph).
    */

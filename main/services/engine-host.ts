@@ -137,6 +137,11 @@ export class EngineHost {
 function gpuPathLine(engine: SamEngine): string {
   const f = engine.describe().fastPath;
   if (!f.active) return `fast path off (${f.reason ?? '?'})`;
-  const amg = f.amgResident ? '; AMG decoder on the device-resident embedding' : '';
+  // Without the graph runtime the reason is the CUDA graphs' own, already on the line.
+  const amg = f.amgResident
+    ? '; AMG decoder on the device-resident embedding'
+    : f.amgResidentReason !== null && f.amgResidentReason !== f.cudaGraphs
+      ? `; AMG decoder not on the device-resident embedding (${f.amgResidentReason})`
+      : '';
   return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}`;
 }
