@@ -317,7 +317,8 @@ export class GraphRuntime {
       this.amgSession = await this.open(model, false);
       return null;
     } catch (err) {
-      return `ortx could not open the AMG decoder: ${(err as Error).message}`;
+      // First line only, as the runtime's other reasons: it goes into EngineInfo and a log line.
+      return `ortx could not open the AMG decoder: ${(err as Error).message.split('\n')[0]}`;
     }
   }
 
