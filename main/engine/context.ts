@@ -9,7 +9,7 @@ import {
   recordBytes,
   type EmbeddingRecord,
 } from './cache.js';
-import { EngineError, ImageError } from './errors.js';
+import { EngineError, firstLine, ImageError } from './errors.js';
 import { embeddingFeeds, FastPath, promptFeeds, type ResidentEncoding } from './fastpath.js';
 import { decodeForSam, readImageFile } from './image.js';
 import { loadModelInfo, type ModelManifest } from './manifest.js';
@@ -37,7 +37,7 @@ async function openSession(
   try {
     return await ort.InferenceSession.create(file, sessionOptions(provider));
   } catch (err) {
-    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const msg = firstLine(err);
     throw new EngineError('model_load_failed', `cannot load the ${role} ${file}: ${msg}`, { file, role });
   }
 }

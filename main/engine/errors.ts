@@ -46,6 +46,14 @@ export class ImageError extends Error {
   }
 }
 
+/**
+ * The first line of what was thrown: onnxruntime's messages run on with stack-like detail, and these reasons go
+ * into EngineInfo, log lines and error messages.
+ */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
 /** The wire form of an error thrown inside the worker. */
 export interface SerializedError {
   name: string;

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import type { RleSummary } from '../../common/rle/index.js';
 import { count, hostRecord, type EmbeddingRecord } from './cache.js';
-import { EngineError } from './errors.js';
+import { EngineError, firstLine } from './errors.js';
 import { GraphRuntime } from './graphrun.js';
 import {
   addAmgPrefilter,
@@ -121,7 +121,7 @@ async function open(bytes: Uint8Array, role: string, provider: ProviderInfo): Pr
   try {
     return await ort.InferenceSession.create(bytes, sessionOptions(provider));
   } catch (err) {
-    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const msg = firstLine(err);
     throw new EngineError('model_load_failed', `fast path: cannot build the ${role}: ${msg}`);
   }
 }
@@ -185,7 +185,7 @@ function amgModel(batched: Uint8Array, amgPath: string | null): { model: Uint8Ar
       addAmgPrefilter(g, 'low_res_masks', 'iou_predictions', true);
       return { model: withoutGraphInputs(bytes, [AMG_DECODER.threshold], g.graphField()), reason: null };
     } catch (err) {
-      reason = `AMG decoder not used: ${(err as Error).message.split('\n')[0]}`;
+      reason = `AMG decoder not used: ${firstLine(err)}`;
     }
   }
   const g = new GraphBuilder('maskroom_a_');
@@ -379,8 +379,9 @@ export class FastPath {
 
   /**
    * Encoder outputs from 8-bit RGB of rgbWidth × rgbHeight in one run (needs `encodes`). With the graph
-   * runtime they stay on the device under `key` and come back as `resident`: their types and shapes now, their
-   * host copies (float32, as the caller checks from the types) when the downloads end (a decoder call can start on the device copy meanwhile).
+   * runtime they stay on the device under `key` and come back as `resident`: their types and shapes now,
+   * their host copies (float32, as the caller checks from the types) when the downloads end, so that a
+   * decoder call can start on the device copy meanwhile.
    */
   async encode(
     rgb: Uint8Array,

@@ -15,7 +15,7 @@
 // in). CPU sessions take the same route (`cudaGraphs: 'on'`) with ortx's emulated graph slots (the same
 // per-shape sessions, slot copies and shape checks, nothing captured), which is how the tests check it
 // against the plain path.
-import { EngineError } from './errors.js';
+import { EngineError, firstLine } from './errors.js';
 import { choicePostprocessModel, MIN_OPSET, POST, PRE, preprocessModel } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import {
@@ -147,7 +147,7 @@ export class GraphRuntime {
         encoder = await track(open(src.encoderPath, true));
       } catch (err) {
         if (!cuda) throw err;
-        encoderReason = `encoder: ${(err as Error).message.split('\n')[0]}`;
+        encoderReason = `encoder: ${firstLine(err)}`;
         encoderGraph = false;
         encoder = await track(open(src.encoderPath, false));
       }
@@ -176,15 +176,15 @@ export class GraphRuntime {
       return { runtime: rt, reason: rt.reason ?? '' };
     } catch (err) {
       for (const s of made) s.release();
-      return { runtime: null, reason: `ortx sessions failed: ${(err as Error).message.split('\n')[0]}` };
+      return { runtime: null, reason: `ortx sessions failed: ${firstLine(err)}` };
     }
   }
 
   /**
-   * Encoder outputs from 8-bit RGB: preprocessing and the encoder never leave the device, and the outputs stay
-   * there under `key` for the decoder calls that follow. Resolves once the encoder has run, with the outputs'
-   * types and shapes; `host` (their host copies, for the caches) settles when the downloads end, so that a decoder call
-   * can start on the device copy meanwhile.
+   * Encoder outputs from 8-bit RGB: preprocessing and the encoder never leave the device, and the outputs
+   * stay there under `key` for the decoder calls that follow. Resolves once the encoder has run, with the
+   * outputs' types and shapes; `host` (their host copies, for the caches) settles when the downloads end, so
+   * that a decoder call can start on the device copy meanwhile.
    */
   async encode(
     rgb: Uint8Array,
@@ -317,8 +317,7 @@ export class GraphRuntime {
       this.amgSession = await this.open(model, false);
       return null;
     } catch (err) {
-      // First line only, as the runtime's other reasons: it goes into EngineInfo and a log line.
-      return `ortx could not open the AMG decoder: ${(err as Error).message.split('\n')[0]}`;
+      return `ortx could not open the AMG decoder: ${firstLine(err)}`;
     }
   }
 
@@ -367,8 +366,8 @@ export class GraphRuntime {
       );
       return Promise.resolve(null);
     }
-    s = this.open(this.batchedPath, true, dims).catch((err: Error) => {
-      this.decoderGraphReason = `batched decoder: ${err.message.split('\n')[0]}`;
+    s = this.open(this.batchedPath, true, dims).catch((err: unknown) => {
+      this.decoderGraphReason = `batched decoder: ${firstLine(err)}`;
       return null;
     });
     this.decoderGraphs.set(key, s);

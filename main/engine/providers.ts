@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { firstLine } from './errors.js';
 import { tinyIdentityOnnx } from './onnx-tiny.js';
 import type { ProviderChoice, ProviderInfo } from './types.js';
 
@@ -81,7 +82,7 @@ async function probeCudaOnce(): Promise<Probe> {
     await s.release();
     return { ok: true };
   } catch (err) {
-    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+    const msg = firstLine(err);
     const missing = lib && process.platform === 'linux' ? missingLibraries(lib) : [];
     return {
       ok: false,
