@@ -21,6 +21,19 @@ describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
     expect(modes.map(modeTag)).toEqual(['', ' cudagraph', ' cudagraph cudnn', ' cudagraph heur']);
   });
 
+  it('+pageable: the same mode with plain cudaMemcpy downloads, tagged apart', () => {
+    const modes = parseGraphModes('auto,auto+pageable,auto:heur+pageable', sets);
+    expect(modes).toEqual([
+      { graphs: 'auto' },
+      { graphs: 'auto', download: 'pageable' },
+      { graphs: 'auto', name: 'heur', cuda: { cudnnConvAlgoSearch: 'HEURISTIC' }, download: 'pageable' },
+    ]);
+    expect(modes.map(modeTag)).toEqual([' cudagraph', ' cudagraph pageable', ' cudagraph heur pageable']);
+    expect(() => parseGraphModes('off+pageable', sets)).toThrow(/download applies to the ortx sessions/);
+    expect(() => parseGraphModes('auto+pinned', sets)).toThrow(/only download suffix is \+pageable/);
+    expect(() => parseGraphModes('auto+pageable+x', sets)).toThrow(/unknown mode/);
+  });
+
   it('reads the sets from a file too', () => {
     const f = path.join(mkdtempSync(path.join(tmpdir(), 'gpumodes-')), 'sets.json');
     writeFileSync(f, sets);

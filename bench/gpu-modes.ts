@@ -10,9 +10,14 @@ export interface GraphMode {
   /** A named CUDA provider option set (GPU_BENCH_ORTX_CUDA) for the engine's ortx sessions. */
   name?: string;
   cuda?: Record<string, unknown>;
+  /** "+pageable": encoder outputs download with a plain cudaMemcpy (MASKROOM_ORTX_DOWNLOAD), not staged. */
+  download?: 'pageable';
 }
 
-/** GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn") with the option sets it names from GPU_BENCH_ORTX_CUDA. */
+/**
+ * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+pageable") with the option sets it names from
+ * GPU_BENCH_ORTX_CUDA.
+ */
 export function parseGraphModes(spec: string, setsJson: string | undefined): GraphMode[] {
   let sets: Record<string, Record<string, unknown>> = {};
   if (setsJson) {
@@ -28,11 +33,20 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
   return spec
     .split(',')
     .filter(Boolean)
-    .map((m) => {
-      const [graphs, name, ...rest] = m.split(':');
-      if (!['auto', 'on', 'off'].includes(graphs!) || rest.length)
-        throw new GpuBenchError(`unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>)`);
+    .map((m): GraphMode => {
+      const [spec, download, ...more] = m.split('+');
+      const [graphs, name, ...rest] = spec!.split(':');
+      if (!['auto', 'on', 'off'].includes(graphs!) || rest.length || more.length)
+        throw new GpuBenchError(
+          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+pageable)`,
+        );
       const g = graphs as GraphMode['graphs'];
+      if (download !== undefined) {
+        if (download !== 'pageable') throw new GpuBenchError(`${m}: the only download suffix is +pageable`);
+        if (g === 'off')
+          throw new GpuBenchError(`${m}: the download applies to the ortx sessions (auto or on)`);
+        return { ...parseGraphModes(spec!, setsJson)[0]!, download };
+      }
       if (name === undefined) return { graphs: g };
       if (g === 'off') throw new GpuBenchError(`${m}: option sets apply to the ortx sessions (auto or on)`);
       // "best": the set the run's cudaopts stage found fastest for each model (chooseCudaOptions).
@@ -43,10 +57,10 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
     });
 }
 
-/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>". */
+/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " pageable" for +pageable. */
 export function modeTag(mode: GraphMode): string {
   if (mode.graphs === 'off') return '';
-  return mode.name ? ` cudagraph ${mode.name}` : ' cudagraph';
+  return (mode.name ? ` cudagraph ${mode.name}` : ' cudagraph') + (mode.download ? ` ${mode.download}` : '');
 }
 
 /** The fastest agreeing option set of the cudaopts stage for one model folder, or null. */

@@ -14,7 +14,9 @@
 //                                    ("engine fp16" for off, "engine fp16 cudagraph" for the others);
 //                                    "auto:<name>" runs auto with CUDA provider options <name> from
 //   GPU_BENCH_ORTX_CUDA              JSON (inline or a file): { "<name>": OrtxCudaOptions, ... }
-//                                    (row "engine fp16 cudagraph <name>")
+//                                    (row "engine fp16 cudagraph <name>"); "auto+pageable" downloads
+//                                    encoder outputs with a plain cudaMemcpy instead of staged through
+//                                    pinned memory (row "engine fp16 cudagraph pageable")
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -414,7 +416,9 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             enginePer.cudaOptionsBest = chosen;
           }
           const savedOptions = process.env.MASKROOM_ORTX_CUDA;
+          const savedDownload = process.env.MASKROOM_ORTX_DOWNLOAD;
           if (cudaSet) process.env.MASKROOM_ORTX_CUDA = JSON.stringify(cudaSet);
+          if (mode.download) process.env.MASKROOM_ORTX_DOWNLOAD = mode.download;
           try {
             const c0 = performance.now();
             try {
@@ -427,10 +431,14 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             } finally {
               if (savedOptions === undefined) delete process.env.MASKROOM_ORTX_CUDA;
               else process.env.MASKROOM_ORTX_CUDA = savedOptions;
+              if (savedDownload === undefined) delete process.env.MASKROOM_ORTX_DOWNLOAD;
+              else process.env.MASKROOM_ORTX_DOWNLOAD = savedDownload;
             }
             enginePer[`${key}CreateMs`] = +(performance.now() - c0).toFixed(0);
             const fpKey =
-              graphs === 'off' ? 'fastPath' : `fastPathCudaGraph${mode.name ? `_${mode.name}` : ''}`;
+              graphs === 'off'
+                ? 'fastPath'
+                : `fastPathCudaGraph${mode.name ? `_${mode.name}` : ''}${mode.download ? `_${mode.download}` : ''}`;
             enginePer[fpKey] = engine.describe().fastPath;
             for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
             rows.push(

@@ -215,6 +215,27 @@ describe.runIf(built || required)('CUDA-graph runtime: AMG on the resident embed
     }
   });
 
+  it('refuses an unknown MASKROOM_ORTX_DOWNLOAD with a reason, not a throw', async () => {
+    const info = loadModelInfo(fixtureModelDir());
+    const saved = process.env.MASKROOM_ORTX_DOWNLOAD;
+    process.env.MASKROOM_ORTX_DOWNLOAD = 'pinned';
+    try {
+      const { runtime, reason } = await GraphRuntime.create(
+        info.manifest,
+        { encoderPath: info.encoderPath, encoderInput: 'image', batchedPath: info.decoderBatchedPath! },
+        await chooseProvider('cpu'),
+        'on',
+      );
+      expect(runtime).toBeNull();
+      expect(reason).toBe(
+        'ortx sessions failed: MASKROOM_ORTX_DOWNLOAD must be staged or pageable, not pinned',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.MASKROOM_ORTX_DOWNLOAD;
+      else process.env.MASKROOM_ORTX_DOWNLOAD = saved;
+    }
+  });
+
   it('finds onnxruntime-node’s masks, with the embedding on the device and after it left it', async () => {
     const image = `${fixtureShapesDir()}/shapes_06.jpg`;
     const reference = await generateMasks(fast, image, options);

@@ -22,6 +22,7 @@ import {
   loadOrtx,
   ortxUnavailableReason,
   type DeviceTensor,
+  type DownloadVia,
   type HostTensor,
   type OrtxSession,
   type OrtxSessionOptions,
@@ -66,6 +67,17 @@ function cudaOptions(graph: boolean): NonNullable<OrtxSessionOptions['cuda']> {
   };
 }
 
+/**
+ * How encoder outputs reach the host caches: staged through pinned memory (the default), or
+ * MASKROOM_ORTX_DOWNLOAD=pageable, which is how the benchmark compares the two (docs/gpu.md).
+ */
+function downloadVia(): DownloadVia {
+  const v = process.env.MASKROOM_ORTX_DOWNLOAD || 'staged';
+  if (v !== 'staged' && v !== 'pageable')
+    throw new EngineError('internal', `MASKROOM_ORTX_DOWNLOAD must be staged or pageable, not ${v}`);
+  return v;
+}
+
 export interface GraphRuntimeSources {
   encoderPath: string;
   encoderInput: string;
@@ -93,6 +105,7 @@ export class GraphRuntime {
     private readonly decoder: OrtxSession,
     private readonly post: OrtxSession,
     private readonly encoderReason: string | null,
+    private readonly via: DownloadVia,
   ) {}
 
   /** null when the encoder and the decoder shapes seen so far replay CUDA graphs, else why not. */
@@ -138,6 +151,7 @@ export class GraphRuntime {
       return s;
     };
     try {
+      const via = downloadVia();
       const { mean, std } = m.normalization;
       const pre = await track(open(preprocessModel(m.inputSize, mean, std, MIN_OPSET), false));
       let encoder: OrtxSession;
@@ -163,6 +177,7 @@ export class GraphRuntime {
         decoder,
         post,
         encoderReason,
+        via,
       );
       // A click's shape (one prompt, the point and SAM's padding point): says at load whether onnxruntime
       // will capture this decoder at all.
@@ -221,7 +236,7 @@ export class GraphRuntime {
     // Side by side (one pool thread each; SAM 2's three outputs are 16 MB). Each download holds its tensor,
     // so an eviction from the device meanwhile cannot free what is being read.
     const entries = Object.entries(out);
-    const copies = entries.map(([, t]) => t.download());
+    const copies = entries.map(([, t]) => t.download(this.via));
     const host = Promise.all(copies).then((c) =>
       Object.fromEntries(entries.map(([name], i) => [name, c[i]!])),
     );

@@ -16,6 +16,7 @@ import {
   loadOrtx,
   ortxUnavailableReason,
   type DeviceTensor,
+  type DownloadVia,
   type HostTensor,
   type Ortx,
   type OrtxSession,
@@ -514,6 +515,28 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
     expect(host((await decoder.run(feeds, fetch)).iou_predictions).dims).toEqual([1, 4]);
   });
 
+  test('download(via): anything but staged or pageable is refused; host tensors are not counted', async () => {
+    const enc = await encoder.run({ image: f32([1, 3, 1024, 1024], image) }, [
+      { name: 'image_embeddings', device: true },
+    ]);
+    const dt = device(enc.image_embeddings);
+    try {
+      await expect(dt.download('pinned' as DownloadVia)).rejects.toThrow(
+        /download\(via\): via must be "staged" or "pageable"/,
+      );
+      await expect(dt.download(3 as unknown as DownloadVia)).rejects.toThrow(TypeError);
+      const before = ortx!.downloadCounts();
+      for (const via of [undefined, 'staged', 'pageable'] as const) {
+        const got = await dt.download(via);
+        expect(maxAbsDiff(got.data as Float32Array, embeddings.data as Float32Array)).toBe(0);
+      }
+      // A CPU session's "device" tensor is host memory: neither CUDA path ran.
+      expect(ortx!.downloadCounts()).toEqual(before);
+    } finally {
+      dt.release();
+    }
+  });
+
   test('CUDA provider: a clear rejection where CUDA cannot load, matching results where it can', async () => {
     let s: OrtxSession;
     try {
@@ -547,6 +570,15 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
       );
       expect(dev.device).toBe('cuda');
       expect(maxAbsDiff((await dev.download()).data as Float32Array, a.data as Float32Array)).toBe(0);
+      // Both download paths (staged through pinned memory by default, and pageable) give the same bytes.
+      const before = ortx!.downloadCounts();
+      const staged = await dev.download('staged');
+      const pageable = await dev.download('pageable');
+      expect(maxAbsDiff(staged.data as Float32Array, a.data as Float32Array)).toBe(0);
+      expect(maxAbsDiff(pageable.data as Float32Array, a.data as Float32Array)).toBe(0);
+      const after = ortx!.downloadCounts();
+      expect(after.staged + after.pageable).toBe(before.staged + before.pageable + 2);
+      expect(after.pageable).toBeGreaterThanOrEqual(before.pageable + 1);
       dev.release();
       await expect(batched.run({ ...prompts, image_embeddings: dev }, fetches)).rejects.toThrow(/released/);
     } finally {
