@@ -8,7 +8,8 @@
 #   (optional stage "profile": PyTorch eager fp16 decoder stage times + kernel table, profile_decoder.py;
 #    optional stage "ortprofile": onnxruntime-node's own per-node profile of each exported model, ort_profile.mjs;
 #    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs;
-#    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs).
+#    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs;
+#    optional stage "ortxtest": ortx's own tests with CUDA present, whose CUDA branches CI cannot reach).
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
@@ -42,6 +43,14 @@ if has smoke; then
   GPU_BENCH_ARCHS=none GPU_BENCH_FIXTURE_SCENES=${SMOKE_SCENES:-1} GPU_BENCH_DOCS="$WORK/smoke" GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_IMAGES="$WORK/images" \
     $BENCH_CMD --suite gpu --provider cuda --out "$WORK/smoke" \
     || echo "SMOKE FAILED"
+fi
+
+if has ortxtest; then
+  stamp ortxtest
+  mkdir -p "$WORK/docs"
+  MASKROOM_REQUIRE_ORTX=1 node node_modules/vitest/vitest.mjs run main/engine/ortx.test.ts > "$WORK/docs/ortx-test.txt" 2>&1 \
+    || echo "ORTXTEST FAILED"
+  tail -5 "$WORK/docs/ortx-test.txt"
 fi
 
 if has export; then
