@@ -21,17 +21,17 @@ describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
     expect(modes.map(modeTag)).toEqual(['', ' cudagraph', ' cudagraph cudnn', ' cudagraph heur']);
   });
 
-  it('+pageable: the same mode with plain cudaMemcpy downloads, tagged apart', () => {
-    const modes = parseGraphModes('auto,auto+pageable,auto:heur+pageable', sets);
+  it('+staged: the same mode with downloads staged through pinned memory, tagged apart', () => {
+    const modes = parseGraphModes('auto,auto+staged,auto:heur+staged', sets);
     expect(modes).toEqual([
       { graphs: 'auto' },
-      { graphs: 'auto', download: 'pageable' },
-      { graphs: 'auto', name: 'heur', cuda: { cudnnConvAlgoSearch: 'HEURISTIC' }, download: 'pageable' },
+      { graphs: 'auto', download: 'staged' },
+      { graphs: 'auto', name: 'heur', cuda: { cudnnConvAlgoSearch: 'HEURISTIC' }, download: 'staged' },
     ]);
-    expect(modes.map(modeTag)).toEqual([' cudagraph', ' cudagraph pageable', ' cudagraph heur pageable']);
-    expect(() => parseGraphModes('off+pageable', sets)).toThrow(/download applies to the ortx sessions/);
-    expect(() => parseGraphModes('auto+pinned', sets)).toThrow(/only download suffix is \+pageable/);
-    expect(() => parseGraphModes('auto+pageable+x', sets)).toThrow(/unknown mode/);
+    expect(modes.map(modeTag)).toEqual([' cudagraph', ' cudagraph staged', ' cudagraph heur staged']);
+    expect(() => parseGraphModes('off+staged', sets)).toThrow(/download applies to the ortx sessions/);
+    expect(() => parseGraphModes('auto+pinned', sets)).toThrow(/only download suffix is \+staged/);
+    expect(() => parseGraphModes('auto+staged+x', sets)).toThrow(/unknown mode/);
   });
 
   it('reads the sets from a file too', () => {

@@ -10,12 +10,12 @@ export interface GraphMode {
   /** A named CUDA provider option set (GPU_BENCH_ORTX_CUDA) for the engine's ortx sessions. */
   name?: string;
   cuda?: Record<string, unknown>;
-  /** "+pageable": encoder outputs download with a plain cudaMemcpy (MASKROOM_ORTX_DOWNLOAD), not staged. */
-  download?: 'pageable';
+  /** "+staged": encoder outputs download through pinned memory (MASKROOM_ORTX_DOWNLOAD), not pageable. */
+  download?: 'staged';
 }
 
 /**
- * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+pageable") with the option sets it names from
+ * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+staged") with the option sets it names from
  * GPU_BENCH_ORTX_CUDA.
  */
 export function parseGraphModes(spec: string, setsJson: string | undefined): GraphMode[] {
@@ -38,11 +38,11 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
       const [graphs, name, ...rest] = spec!.split(':');
       if (!['auto', 'on', 'off'].includes(graphs!) || rest.length || more.length)
         throw new GpuBenchError(
-          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+pageable)`,
+          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+staged)`,
         );
       const g = graphs as GraphMode['graphs'];
       if (download !== undefined) {
-        if (download !== 'pageable') throw new GpuBenchError(`${m}: the only download suffix is +pageable`);
+        if (download !== 'staged') throw new GpuBenchError(`${m}: the only download suffix is +staged`);
         if (g === 'off')
           throw new GpuBenchError(`${m}: the download applies to the ortx sessions (auto or on)`);
         return { ...parseGraphModes(spec!, setsJson)[0]!, download };
@@ -57,7 +57,7 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
     });
 }
 
-/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " pageable" for +pageable. */
+/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " staged" for +staged. */
 export function modeTag(mode: GraphMode): string {
   if (mode.graphs === 'off') return '';
   return (mode.name ? ` cudagraph ${mode.name}` : ' cudagraph') + (mode.download ? ` ${mode.download}` : '');

@@ -14,9 +14,9 @@
 //                                    ("engine fp16" for off, "engine fp16 cudagraph" for the others);
 //                                    "auto:<name>" runs auto with CUDA provider options <name> from
 //   GPU_BENCH_ORTX_CUDA              JSON (inline or a file): { "<name>": OrtxCudaOptions, ... }
-//                                    (row "engine fp16 cudagraph <name>"); "auto+pageable" downloads
-//                                    encoder outputs with a plain cudaMemcpy instead of staged through
-//                                    pinned memory (row "engine fp16 cudagraph pageable")
+//                                    (row "engine fp16 cudagraph <name>"); "auto+staged" downloads
+//                                    encoder outputs staged through pinned memory instead of a plain
+//                                    cudaMemcpy (row "engine fp16 cudagraph staged")
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';

@@ -68,11 +68,11 @@ function cudaOptions(graph: boolean): NonNullable<OrtxSessionOptions['cuda']> {
 }
 
 /**
- * How encoder outputs reach the host caches: staged through pinned memory (the default), or
- * MASKROOM_ORTX_DOWNLOAD=pageable, which is how the benchmark compares the two (docs/gpu.md).
+ * How encoder outputs reach the host caches: a plain cudaMemcpy (the default), or MASKROOM_ORTX_DOWNLOAD=staged
+ * through pinned memory, which is how the benchmark compares the two (docs/gpu.md, "Run 14").
  */
 function downloadVia(): DownloadVia {
-  const v = process.env.MASKROOM_ORTX_DOWNLOAD || 'staged';
+  const v = process.env.MASKROOM_ORTX_DOWNLOAD || 'pageable';
   if (v !== 'staged' && v !== 'pageable')
     throw new EngineError('internal', `MASKROOM_ORTX_DOWNLOAD must be staged or pageable, not ${v}`);
   return v;

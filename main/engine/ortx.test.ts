@@ -570,7 +570,7 @@ describe(`ortx${ortx ? '' : ` (unavailable: ${reason})`}`, () => {
       );
       expect(dev.device).toBe('cuda');
       expect(maxAbsDiff((await dev.download()).data as Float32Array, a.data as Float32Array)).toBe(0);
-      // Both download paths (staged through pinned memory by default, and pageable) give the same bytes.
+      // Both download paths (pageable, the default, and staged through pinned memory) give the same bytes.
       const before = ortx!.downloadCounts();
       const staged = await dev.download('staged');
       const pageable = await dev.download('pageable');

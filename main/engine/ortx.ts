@@ -28,10 +28,10 @@ export interface DeviceTensor {
   /** True once release() was called. */
   readonly released: boolean;
   /**
-   * A host copy. Of a CUDA tensor, by default staged through reused pinned memory: the GPU does one DMA
-   * (16.8 MB in 0.33 ms on an H100) and the copy into JS memory is host work, where a pageable cudaMemcpy
-   * (`via: 'pageable'`) took 1.8 ms that did not overlap GPU work on other streams (docs/gpu.md, "Transfer
-   * costs"). Falls back to pageable where pinned memory cannot be had.
+   * A host copy. Of a CUDA tensor: a cudaMemcpy into the JS buffer (`'pageable'`, the default), or staged
+   * through reused pinned memory (`'staged'`: the GPU does one DMA, 16.8 MB in 0.33 ms, and the copy into JS
+   * memory is host work; pageable where pinned memory cannot be had). Staging frees the GPU of most of the
+   * copy but gained nothing end to end where measured (docs/gpu.md, "Run 14").
    */
   download(via?: DownloadVia): Promise<HostTensor>;
   release(): void;

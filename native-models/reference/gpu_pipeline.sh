@@ -115,6 +115,8 @@ fi
 if has reference; then
   for a in $ARCHS; do
     stamp reference "$a"
+    # The reference runs the fp32 export (PyTorch eager fp32 on the same weights).
+    [ -f "$WORK/models/$a/manifest.json" ] || { echo "REFERENCE $a FAILED: no fp32 export in $WORK/models/$a (PRECISION=$PRECISION has no fp32?)"; continue; }
     python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images "$WORK/images" --out "$WORK/ref/$a" \
       || echo "REFERENCE $a FAILED"
   done

@@ -344,12 +344,12 @@ static void cudaCheck(int err, const char* what) {
   throw OrtxError(std::string("ortx: ") + what + " failed: " + (s ? s : "?") + " (cudaError " + std::to_string(err) + ")");
 }
 
-// Device-to-host downloads staged through pinned memory. A copy into pageable memory (a JS ArrayBuffer) goes
-// through the driver's own bounce buffers; on an H100 a 16.8 MB pageable download took 1.8 ms and did not
-// overlap GPU work on other streams (docs/gpu.md, "Transfer costs"), so SAM 2's embedding download stalled
-// the decoder call it was meant to run beside. Staged, the GPU sees one DMA into a reused pinned buffer on
-// a stream of our own (0.33 ms for 16.8 MB), and the copy into the JS buffer is host work on the pool thread.
-// download("pageable") keeps the plain cudaMemcpy, for comparison.
+// Device-to-host downloads staged through pinned memory, on request (download("staged")). A copy into
+// pageable memory (a JS ArrayBuffer) goes through the driver's own bounce buffers and, in PyTorch on an H100
+// and an H200, held up GPU work on other streams (16.8 MB: 1.8 ms alone, 1.6 ms of GEMMs alone, 3.5 ms both);
+// staged, the GPU sees one DMA into a reused pinned buffer on a stream of our own (0.33 ms) and the copy into
+// the JS buffer is host work on the pool thread (both at once: 2.4 ms). End to end it gained nothing (SAM2.1-L
+// AMG on an H200, docs/gpu.md "Run 14"), so the plain cudaMemcpy stays the default.
 class PinnedStaging {
  public:
   // Copies `bytes` of device memory at `src` (on the current device) to `dst`. False, having copied nothing,
@@ -1119,7 +1119,7 @@ Napi::Value DeviceTensor::Download(const Napi::CallbackInfo& info) {
     d.Reject(Napi::Error::New(info.Env(), "ortx: download(): this is a released DeviceTensor").Value());
     return d.Promise();
   }
-  std::string m = "staged";
+  std::string m = "pageable";
   if (info.Length() > 0 && !info[0].IsUndefined())
     m = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "?";
   if (m != "staged" && m != "pageable") {  // a rejection too: download() always returns a promise
@@ -1127,7 +1127,7 @@ Napi::Value DeviceTensor::Download(const Napi::CallbackInfo& info) {
     d.Reject(Napi::TypeError::New(info.Env(), "ortx: download(via): via must be \"staged\" or \"pageable\"").Value());
     return d.Promise();
   }
-  auto* w = new DownloadWorker(info.Env(), value_, m != "pageable");
+  auto* w = new DownloadWorker(info.Env(), value_, m == "staged");
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
