@@ -148,7 +148,7 @@ static bool g_debug = false;
 // module load); then they are copied into JS-allocated ArrayBuffers.
 static std::atomic<bool> g_externalBuffers{true};
 static std::atomic<int> g_sessionCounter{0};
-// DeviceTensor.download() of CUDA tensors by path, for the benchmark's record of which one ran.
+// DeviceTensor.download() of CUDA tensors by path (downloadCounts()): which one ran, pinned memory allowing.
 static std::atomic<uint64_t> g_downloadsStaged{0};
 static std::atomic<uint64_t> g_downloadsPageable{0};
 
@@ -1055,8 +1055,8 @@ class DeviceTensor : public Napi::ObjectWrap<DeviceTensor> {
   std::vector<int64_t> dims_;
 };
 
-// Copies a DeviceTensor into a JS ArrayBuffer allocated (its size is known) before the work is queued: one
-// copy, straight from the device (or ORT's CPU buffer) into JS memory.
+// Copies a DeviceTensor into a JS ArrayBuffer allocated (its size is known) before the work is queued: straight
+// from the device (or ORT's CPU buffer) into JS memory, or for a staged download through pinned memory.
 class DownloadWorker : public Napi::AsyncWorker {
  public:
   DownloadWorker(Napi::Env env, std::shared_ptr<DeviceValue> v, bool staged)
