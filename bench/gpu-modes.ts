@@ -45,16 +45,26 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
         if (download !== 'staged') throw new GpuBenchError(`${m}: the only download suffix is +staged`);
         if (g === 'off')
           throw new GpuBenchError(`${m}: the download applies to the ortx sessions (auto or on)`);
-        return { ...parseGraphModes(spec!, setsJson)[0]!, download };
       }
-      if (name === undefined) return { graphs: g };
-      if (g === 'off') throw new GpuBenchError(`${m}: option sets apply to the ortx sessions (auto or on)`);
-      // "best": the set the run's cudaopts stage found fastest for each model (chooseCudaOptions).
-      if (name === 'best' && !sets.best) return { graphs: g, name };
-      if (!/^[A-Za-z0-9_-]+$/.test(name) || !sets[name])
-        throw new GpuBenchError(`${m}: no option set "${name}" in GPU_BENCH_ORTX_CUDA`);
-      return { graphs: g, name, cuda: sets[name] };
+      const mode = withOptionSet(m, g, name, sets);
+      return download ? { ...mode, download } : mode;
     });
+}
+
+/** The mode `graphs[:name]` with the option set it names (none for a bare mode). */
+function withOptionSet(
+  m: string,
+  g: GraphMode['graphs'],
+  name: string | undefined,
+  sets: Record<string, Record<string, unknown>>,
+): GraphMode {
+  if (name === undefined) return { graphs: g };
+  if (g === 'off') throw new GpuBenchError(`${m}: option sets apply to the ortx sessions (auto or on)`);
+  // "best": the set the run's cudaopts stage found fastest for each model (chooseCudaOptions).
+  if (name === 'best' && !sets.best) return { graphs: g, name };
+  if (!/^[A-Za-z0-9_-]+$/.test(name) || !sets[name])
+    throw new GpuBenchError(`${m}: no option set "${name}" in GPU_BENCH_ORTX_CUDA`);
+  return { graphs: g, name, cuda: sets[name] };
 }
 
 /** The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " staged" for +staged. */

@@ -286,6 +286,25 @@ interface RefSummary {
 }
 
 /** Runs the suite; see the file header. */
+/** Runs `f` with the given variables set (undefined: left as they are), then restores them. */
+async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.entries(vars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      const old = process.env[k];
+      process.env[k] = v;
+      return [k, old] as const;
+    });
+  try {
+    return await f();
+  } finally {
+    for (const [k, old] of saved) {
+      if (old === undefined) delete process.env[k];
+      else process.env[k] = old;
+    }
+  }
+}
+
 export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const env = process.env;
   const modelsDir = path.resolve(env.GPU_BENCH_MODELS ?? '.gpu-models');
@@ -415,30 +434,24 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             cudaSet = chosen.cuda;
             enginePer.cudaOptionsBest = chosen;
           }
-          const savedOptions = process.env.MASKROOM_ORTX_CUDA;
-          const savedDownload = process.env.MASKROOM_ORTX_DOWNLOAD;
-          if (cudaSet) process.env.MASKROOM_ORTX_CUDA = JSON.stringify(cudaSet);
-          if (mode.download) process.env.MASKROOM_ORTX_DOWNLOAD = mode.download;
           try {
             const c0 = performance.now();
-            try {
-              engine = await SamEngine.create({
-                modelDir: dir,
-                provider: opts.provider,
-                cacheDir: false,
-                cudaGraphs: graphs,
-              });
-            } finally {
-              if (savedOptions === undefined) delete process.env.MASKROOM_ORTX_CUDA;
-              else process.env.MASKROOM_ORTX_CUDA = savedOptions;
-              if (savedDownload === undefined) delete process.env.MASKROOM_ORTX_DOWNLOAD;
-              else process.env.MASKROOM_ORTX_DOWNLOAD = savedDownload;
-            }
+            engine = await withEnv(
+              {
+                MASKROOM_ORTX_CUDA: cudaSet ? JSON.stringify(cudaSet) : undefined,
+                MASKROOM_ORTX_DOWNLOAD: mode.download,
+              },
+              () =>
+                SamEngine.create({
+                  modelDir: dir,
+                  provider: opts.provider,
+                  cacheDir: false,
+                  cudaGraphs: graphs,
+                }),
+            );
             enginePer[`${key}CreateMs`] = +(performance.now() - c0).toFixed(0);
-            const fpKey =
-              graphs === 'off'
-                ? 'fastPath'
-                : `fastPathCudaGraph${mode.name ? `_${mode.name}` : ''}${mode.download ? `_${mode.download}` : ''}`;
+            // fastPath, fastPathCudaGraph, fastPathCudaGraph_<set>, fastPathCudaGraph_staged, ...
+            const fpKey = `fastPath${tag.replace(' cudagraph', 'CudaGraph').replace(/ /g, '_')}`;
             enginePer[fpKey] = engine.describe().fastPath;
             for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
             rows.push(

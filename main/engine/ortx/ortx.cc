@@ -338,10 +338,15 @@ static const Cudart& cudart() {
   return rt;
 }
 
+// "<CUDA's words> (cudaError N)".
+static std::string cudaErrorString(int err) {
+  const char* s = cudart().getErrorString ? cudart().getErrorString(err) : "?";
+  return std::string(s ? s : "?") + " (cudaError " + std::to_string(err) + ")";
+}
+
 static void cudaCheck(int err, const char* what) {
   if (err == 0) return;
-  const char* s = cudart().getErrorString ? cudart().getErrorString(err) : "?";
-  throw OrtxError(std::string("ortx: ") + what + " failed: " + (s ? s : "?") + " (cudaError " + std::to_string(err) + ")");
+  throw OrtxError(std::string("ortx: ") + what + " failed: " + cudaErrorString(err));
 }
 
 // Device-to-host downloads staged through pinned memory, on request (download("staged")). A copy into
@@ -356,17 +361,17 @@ class PinnedStaging {
   // where staging is unavailable (no pinned memory to be had, an old runtime): the caller copies pageable.
   bool copy(int device, void* dst, const void* src, size_t bytes) {
     const Cudart& rt = cudart();
-    if (!rt.staging()) return unavailable("the CUDA runtime lacks cudaHostAlloc/cudaMemcpyAsync/streams");
     void* stream = nullptr;
     Buf buf;
     {
       std::lock_guard<std::mutex> lock(m_);
       if (!why_.empty()) return false;
+      if (!rt.staging()) return unavailable("the CUDA runtime lacks cudaHostAlloc/cudaMemcpyAsync/streams");
       auto it = streams_.find(device);
       if (it == streams_.end()) {
         void* st = nullptr;
         int e = rt.streamCreateWithFlags(&st, 1 /* cudaStreamNonBlocking */);
-        if (e) return unavailableLocked("cudaStreamCreateWithFlags failed: " + errorString(e));
+        if (e) return unavailable("cudaStreamCreateWithFlags failed: " + cudaErrorString(e));
         it = streams_.emplace(device, st).first;
       }
       stream = it->second;
@@ -382,7 +387,7 @@ class PinnedStaging {
     if (!buf.p) {
       int e = rt.hostAlloc(&buf.p, bytes, 1 /* cudaHostAllocPortable: any device's stream may use it */);
       if (e) {  // pinned memory is a limited resource: this download goes pageable, later ones try again
-        debugLog("download: cudaHostAlloc of %zu bytes failed (%s): pageable copy", bytes, errorString(e).c_str());
+        debugLog("download: cudaHostAlloc of %zu bytes failed (%s): pageable copy", bytes, cudaErrorString(e).c_str());
         return false;
       }
       buf.size = bytes;
@@ -414,20 +419,11 @@ class PinnedStaging {
     }
     cudart().freeHost(b.p);
   }
+  // With m_ held: staging is off for good in this process, said once in the debug log.
   bool unavailable(const std::string& why) {
-    std::lock_guard<std::mutex> lock(m_);
-    return unavailableLocked(why);
-  }
-  bool unavailableLocked(const std::string& why) {
-    if (why_.empty()) {
-      why_ = why;
-      debugLog("download: no pinned staging (%s): downloads copy pageable", why.c_str());
-    }
+    why_ = why;
+    debugLog("download: no pinned staging (%s): downloads copy pageable", why.c_str());
     return false;
-  }
-  static std::string errorString(int e) {
-    const char* s = cudart().getErrorString(e);
-    return std::string(s ? s : "?") + " (cudaError " + std::to_string(e) + ")";
   }
 
   std::mutex m_;
