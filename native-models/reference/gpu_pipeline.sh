@@ -24,6 +24,8 @@ REF_FROM=${REF_FROM:-}
 # at a tsc build that includes bench/, e.g. "node .gpu-dist/bench/index.js" (docs/gpu.md).
 BENCH_CMD=${BENCH_CMD:-node --import tsx bench/index.ts}
 mkdir -p "$WORK"
+# A second pass on a warm machine reuses $WORK: a stale marker would let gpu_poll.sh report the last pass.
+rm -f "$WORK/done" "$WORK/results.tgz"
 exec >>"$WORK/log" 2>&1
 # Later device calls may not carry .gpu-data again: keep the images with the work.
 mkdir -p "$WORK/images" && cp -n .gpu-data/images/* "$WORK/images/"
