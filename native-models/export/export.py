@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fused_attention import MODES as REL_POS_MODES, fused_attention  # noqa: E402
+from fused_attention import MODES as REL_POS_MODES, VIT_ENCODERS, fused_attention  # noqa: E402
 from sam_models import ARCHS, IMG_SIZE, AmgDecoder, ImageEncoder, MaskPostprocess, PromptDecoder, rle_counts_from_changes, build_model, high_res_shapes, save_weights  # noqa: E402
 
 OPSET = 17
@@ -36,10 +36,22 @@ HIGH_RES_NAMES = ["high_res_feats_0", "high_res_feats_1"]
 EXTERNAL_DATA_BYTES = 1_500_000_000
 
 
+def blank_unused_outputs(model) -> None:
+    """Gives a custom op's unused optional outputs the empty name, so onnxruntime does not compute them:
+    SkipLayerNormalization's mean and inverse std (outputs 1, 2) where only the norm and the sum are read."""
+    used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
+    for n in model.graph.node:
+        if n.op_type == "SkipLayerNormalization" and len(n.output) == 4:
+            for i in (1, 2):
+                if n.output[i] not in used:
+                    n.output[i] = ""
+
+
 def _save_onnx(tmp_path: str, dst: str) -> None:
     import onnx
 
     model = onnx.load(tmp_path, load_external_data=True)
+    blank_unused_outputs(model)
     size = sum(t.ByteSize() for t in model.graph.initializer)
     if size > EXTERNAL_DATA_BYTES:
         data = os.path.basename(dst) + ".data"
@@ -50,10 +62,13 @@ def _save_onnx(tmp_path: str, dst: str) -> None:
         onnx.save_model(model, dst)
 
 
-def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], outputs: list[str], dynamic: dict, attention: str = "plain") -> None:
+def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], outputs: list[str], dynamic: dict, attention: str = "plain", vit_encoder: str = "spatial") -> None:
     """Traces `module` to `dst`. attention "plain" keeps MatMul/Softmax; "augment" / "bias" emit fused
-    com.microsoft::MultiHeadAttention (fused_attention.py; the name picks how SAM's rel-pos bias is kept)."""
-    fuse = fused_attention(module, attention) if attention != "plain" else contextlib.nullcontext()
+    com.microsoft::MultiHeadAttention (fused_attention.py; the name picks how SAM's rel-pos bias is kept).
+    `vit_encoder` is fused_attention's: the layout SAM's ViT encoder is traced in (fused attention only)."""
+    if attention == "plain" and vit_encoder != "spatial":
+        raise ValueError(f"--vit-encoder {vit_encoder} needs fused attention (--attention augment or bias)")
+    fuse = fused_attention(module, attention, vit_encoder) if attention != "plain" else contextlib.nullcontext()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.onnx")
         with torch.no_grad(), fuse:
@@ -100,9 +115,11 @@ def _prompts(b: int, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, 
     return tuple(t.to(device) for t in (coords, labels, mask, has))
 
 
-def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "auto") -> dict:
+def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "auto", vit_encoder: str = "spatial") -> dict:
     """Exports one (arch, precision) folder and returns its report (also written to export_report.json)."""
     attention = resolve_attention(attention, precision)
+    # The token layout needs the fused ops; fp32 exports keep MatMul/Softmax (resolve_attention) and so it.
+    vit_encoder = vit_encoder if attention != "plain" else "spatial"
     t0 = time.time()
     model, family = build_model(arch, checkpoint, random_init, seed)
     if save_w and precision == "fp32":
@@ -116,14 +133,14 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     os.makedirs(folder, exist_ok=True)
     hr = high_res_shapes(family)
     hr_names = HIGH_RES_NAMES[: len(hr)]
-    report: dict = {"arch": arch, "family": family, "precision": precision, "attention": attention, "opset": OPSET, "torch": torch.__version__, "checks": {}}
+    report: dict = {"arch": arch, "family": family, "precision": precision, "attention": attention, "vit_encoder": vit_encoder, "opset": OPSET, "torch": torch.__version__, "checks": {}}
     g = torch.Generator().manual_seed(seed + 1)
 
     # Encoder
     enc = ImageEncoder(model, family).eval()
     image = torch.randn(1, 3, IMG_SIZE, IMG_SIZE, generator=g).to(device)
     enc_out = ["image_embeddings"] + hr_names
-    _export(enc, (image,), os.path.join(folder, "encoder.onnx"), ["image"], enc_out, {}, attention)
+    _export(enc, (image,), os.path.join(folder, "encoder.onnx"), ["image"], enc_out, {}, attention, vit_encoder)
     print(f"[{arch} {precision}] encoder exported ({time.time() - t0:.0f}s)", flush=True)
 
     # Decoders take the embeddings as inputs; random ones of realistic scale are enough to trace and check.
@@ -312,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--attention", default="auto", choices=["auto", "plain", *REL_POS_MODES],
                    help="plain: MatMul/Softmax; augment / bias: fused MultiHeadAttention, SAM's rel-pos folded into q.k or as a bias; "
                         "auto (default): augment for fp16, plain for fp32")
+    p.add_argument("--vit-encoder", default="spatial", choices=list(VIT_ENCODERS),
+                   help="SAM ViT encoders with fused attention: spatial (transformers' [B,H,W,C] layout), tokens (one "
+                        "[B,HW,C] sequence with fused residual+LayerNorm and bias+GELU) or tokens-wbias (windowed blocks' "
+                        "rel-pos as an attention bias); export/vit_tokens.py")
     a = p.parse_args(argv)
     for arch in a.arch:
         if arch not in ARCHS:
@@ -325,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     for arch in a.arch:
         for pr in precisions:
-            reports.append(export_arch(arch, a.out, pr, a.checkpoint, a.random_init, a.seed, a.device, not a.no_check, a.save_weights, a.attention))
+            reports.append(export_arch(arch, a.out, pr, a.checkpoint, a.random_init, a.seed, a.device, not a.no_check, a.save_weights, a.attention, a.vit_encoder))
     with open(os.path.join(a.out, "export_summary.json"), "w") as f:
         json.dump(reports, f, indent=2)
     return 0

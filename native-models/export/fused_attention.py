@@ -196,20 +196,39 @@ def _window_partition(self, hidden_states: torch.Tensor, window_size: int):
     return windows, (ph, pw)
 
 
+VIT_ENCODERS = ("spatial", "tokens", "tokens-wbias", "windows", "windows-wbias")
+
+
 @contextlib.contextmanager
-def fused_attention(model: nn.Module, rel_pos: str = "augment") -> Iterator[None]:
-    """Within the block, every attention of `model` traces to com.microsoft::MultiHeadAttention."""
+def fused_attention(model: nn.Module, rel_pos: str = "augment", vit_encoder: str = "spatial") -> Iterator[None]:
+    """Within the block, every attention of `model` traces to com.microsoft::MultiHeadAttention.
+
+    `vit_encoder` "tokens" traces SAM's ViT encoder as one token sequence with fused residual/LayerNorm and
+    bias/GELU, "windows" the same with the residual stream kept in padded windows (vit_tokens.py); "-wbias"
+    also gives the windowed blocks the rel-pos term as an attention bias. "spatial" keeps transformers'
+    layout. SAM2's Hiera encoder is unaffected.
+    """
     if rel_pos not in MODES:
         raise ValueError(f"rel_pos must be one of {MODES}, not {rel_pos!r}")
+    if vit_encoder not in VIT_ENCODERS:
+        raise ValueError(f"vit_encoder must be one of {VIT_ENCODERS}, not {vit_encoder!r}")
     from transformers.modeling_utils import AttentionInterface
 
     patched: list[nn.Module] = []
     windowed: list[nn.Module] = []
     try:
-        from transformers.models.sam.modeling_sam import SamVisionAttention, SamVisionLayer
+        from transformers.models.sam.modeling_sam import SamVisionAttention, SamVisionEncoder, SamVisionLayer
     except ImportError:  # pragma: no cover - transformers without SAM
-        SamVisionAttention = SamVisionLayer = ()  # type: ignore[assignment]
+        SamVisionAttention = SamVisionEncoder = SamVisionLayer = ()  # type: ignore[assignment]
     for mod in model.modules():
+        if vit_encoder != "spatial" and SamVisionEncoder and isinstance(mod, SamVisionEncoder):
+            from vit_tokens import encoder_forward
+
+            stream, _, wb = vit_encoder.partition("-")
+            wrp = "bias" if wb == "wbias" else "augment"
+            # get_image_embeddings reads output [0], the neck's output.
+            mod.forward = lambda pixel_values, _m=mod, _w=wrp, _s=stream, **kw: (encoder_forward(_m, pixel_values, _w, _s),)
+            patched.append(mod)
         if SamVisionAttention and isinstance(mod, SamVisionAttention):
             mod.forward = lambda hidden_states, output_attentions=None, _m=mod: _vit_attention_forward(
                 _m, hidden_states, output_attentions, rel_pos=rel_pos
@@ -230,5 +249,6 @@ def fused_attention(model: nn.Module, rel_pos: str = "augment") -> Iterator[None
         for mod in patched:
             del mod.forward
             mod.__dict__.pop("_fused_rel_pos", None)
+            mod.__dict__.pop("_token_consts", None)
         for mod in windowed:
             del mod.window_partition

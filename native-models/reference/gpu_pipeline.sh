@@ -9,7 +9,8 @@
 #    optional stage "ortprofile": onnxruntime-node's own per-node profile of each exported model, ort_profile.mjs;
 #    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs;
 #    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs;
-#    optional stage "ortxtest": ortx's own tests with CUDA present, whose CUDA branches CI cannot reach).
+#    optional stage "ortxtest": ortx's own tests with CUDA present, whose CUDA branches CI cannot reach;
+#    optional stage "encab": SAM ViT encoder layouts side by side (export/vit_tokens.py), encoder_variants.py).
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
@@ -53,6 +54,16 @@ if has ortxtest; then
   MASKROOM_REQUIRE_ORTX=1 node node_modules/vitest/vitest.mjs run main/engine/ortx.test.ts > "$WORK/docs/ortx-test.txt" 2>&1 \
     || echo "ORTXTEST FAILED"
   tail -5 "$WORK/docs/ortx-test.txt"
+fi
+
+if has encab; then
+  mkdir -p "$WORK/docs"
+  for a in $ARCHS; do
+    stamp encab "$a"
+    python3 native-models/reference/encoder_variants.py --arch "$a" --variants "${ENCAB_VARIANTS:-spatial,tokens,tokens-wbias}" \
+      --out "$WORK/encab" --runs "${ENCAB_RUNS:-30}" --json "$WORK/docs/encoder-variants-$a.json" --dist "${DIST:-.gpu-dist}" \
+      2>&1 | grep -v -E 'Warning|warnings.warn|torch.onnx.export\(|^ +[a-z]' || echo "ENCAB $a FAILED"
+  done
 fi
 
 if has export; then
@@ -137,7 +148,29 @@ if has bench; then
   GPU_BENCH_ARCHS=$(echo $ARCHS | tr ' ' ',') GPU_BENCH_MODELS="$WORK/models" GPU_BENCH_REF="$WORK/ref" GPU_BENCH_DOCS="$WORK/docs" GPU_BENCH_IMAGES="$WORK/images" \
     $BENCH_CMD --suite gpu --provider cuda --out "$WORK/bench" || echo "BENCH FAILED"
 fi
+if has benchtokens; then
+  # The bench again with each SAM ViT's fp16 encoder swapped for encab's token-layout export of the same
+  # weights (seed 0 both), so one run compares the two layouts end to end.
+  for a in $ARCHS; do
+    v=${TOKENS_VARIANT:-best}
+    if [ "$v" = best ]; then
+      # The layout encab timed fastest under ortx's CUDA graph (how the engine runs the encoder).
+      v=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]["variants"]; c={k: x["p50"].get("graphDev", x["p50"]["node"]) for k, x in r.items() if k != "spatial" and "p50" in x}; print(min(c, key=c.get))' \
+        "$WORK/docs/encoder-variants-$a.json") || v=tokens
+      echo "benchtokens $a: $v"
+    fi
+    src="$WORK/models/$a-fp16" enc="$WORK/encab/$a-encoder-$v.onnx" dst="$WORK/models-tokens/$a-fp16"
+    if [ -f "$src/manifest.json" ] && [ -f "$enc" ]; then
+      mkdir -p "$WORK/models-tokens" && rm -rf "$dst" && cp -r "$src" "$dst" && cp "$enc" "$dst/encoder.onnx"
+    else
+      echo "BENCHTOKENS $a FAILED: no $src or $enc (stages export and encab make them)"
+    fi
+  done
+  stamp benchtokens
+  GPU_BENCH_ARCHS=$(echo $ARCHS | tr ' ' ',') GPU_BENCH_MODELS="$WORK/models-tokens" GPU_BENCH_REF="$WORK/ref" GPU_BENCH_DOCS="$WORK/docs-tokens" GPU_BENCH_IMAGES="$WORK/images" \
+    $BENCH_CMD --suite gpu --provider cuda --out "$WORK/bench-tokens" || echo "BENCHTOKENS FAILED"
+fi
 stamp done
 # Globs resolve inside $WORK (run 12 lost its reference summaries to a glob resolved in the project root).
-(cd "$WORK" && tar czf results.tgz log docs $(ls ref/*/summary.json 2>/dev/null) models/export_summary.json bench smoke 2>/dev/null)
+(cd "$WORK" && tar czf results.tgz log docs $(ls -d docs-tokens bench-tokens 2>/dev/null) $(ls ref/*/summary.json 2>/dev/null) models/export_summary.json bench smoke 2>/dev/null)
 touch "$WORK/done"

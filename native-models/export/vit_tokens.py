@@ -1,0 +1,226 @@
+"""SAM's ViT image encoder traced as one token sequence [B, HW, C], for onnxruntime's fused CUDA kernels.
+
+Why: transformers' SamVisionEncoder keeps [B, H, W, C] between blocks. onnxruntime fuses residual + LayerNorm
+(SkipLayerNormalization) only on rank-3 tensors, and MatMul + bias becomes a Gemm whose bias is first
+broadcast into the output by a separate kernel; so every block ran two residual Adds, two LayerNorms, four bias
+broadcasts, a Gelu and the query scaling as kernels of their own (run 9's profile: Add 65, LayerNormalization
+66, Gelu 32, Mul 32 nodes in the ViT-H encoder). Here each block is, on the token sequence:
+
+    n1, x = SkipLayerNorm(prev MLP out, x, + prev lin2 bias)      (the first block: LayerNorm)
+    a     = attention(n1) @ proj                                  (windows partitioned around it, as before)
+    n2, x = SkipLayerNorm(a, x, + proj bias)                      (its 4th output is the residual sum)
+    h     = BiasGelu(n2 @ lin1, lin1 bias)
+    prev  = h @ lin2
+
+The same function as the module (checked against it on CPU, test_vit_tokens.py); the differences are where
+the bias and the residual are added (fp16 rounding only), the query scale folded into the qkv weights and the
+rel-pos tables, and the output projection applied after the window unpartition (per token, so the same
+result on 4096 tokens instead of 4900 for 14-wide windows on a 64-wide grid).
+
+`window_rel_pos` picks how SAM's rel-pos term reaches the fused attention in the windowed blocks: "augment"
+(folded into q.k, fused_attention.py) or "bias" (an attention_bias of [windows, heads, 196, 196], 31 MB at
+ViT-H; the global blocks always augment, since their bias would be 16 x 4096^2). Export-only, inside
+`fused_attention`; eager PyTorch (the reference runner) never sees it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fused_attention import MS_DOMAIN, _rel_pos_constants, _window_partition, multi_head_attention
+
+WINDOW_REL_POS = ("augment", "bias")
+
+
+class _SkipLayerNormSum(torch.autograd.Function):
+    """(LayerNorm(x + skip + bias), x + skip + bias) for x, skip [B, S, H], bias [H]."""
+
+    @staticmethod
+    def forward(ctx, x, skip, gamma, beta, bias, eps: float):  # noqa: ARG004
+        s = skip + (x + bias)
+        return F.layer_norm(s, gamma.shape, gamma, beta, eps), s
+
+    @staticmethod
+    def symbolic(g, x, skip, gamma, beta, bias, eps: float):
+        # Outputs 1 and 2 (mean, inverse std) are training outputs; export.py blanks them (blank_unused_outputs)
+        # so onnxruntime never computes them. Output 3 is the sum, the next residual.
+        out = g.op(f"{MS_DOMAIN}::SkipLayerNormalization", x, skip, gamma, beta, bias, epsilon_f=eps, outputs=4)
+        vs = x.type().varyingSizes()
+        if vs and len(vs) == 3:
+            for o in (out[0], out[3]):
+                o.setType(x.type().with_sizes([None, None, vs[2]]))
+        return out[0], out[3]
+
+
+class _BiasGelu(torch.autograd.Function):
+    """gelu(x + bias), exact (erf) GELU as SAM's MLP uses."""
+
+    @staticmethod
+    def forward(ctx, x, bias):  # noqa: ARG004
+        return F.gelu(x + bias)
+
+    @staticmethod
+    def symbolic(g, x, bias):
+        out = g.op(f"{MS_DOMAIN}::BiasGelu", x, bias)
+        out.setType(x.type())
+        return out
+
+
+def _skip_ln(norm: nn.LayerNorm, x, skip, bias):
+    y, s = _SkipLayerNormSum.apply(x, skip, norm.weight, norm.bias, bias, float(norm.eps))
+    # Shapes from the input, not the custom op's outputs (fused_attention._interface_attention says why).
+    return y.reshape(x.shape), s.reshape(x.shape)
+
+
+def _constants(attn, h: int, w: int, dtype) -> tuple:
+    """qkv weight and bias with the query scale folded in, and the rel-pos tables divided by it (they meet the
+    scaled query: q_s . (r / scale) = q . r). Made outside the trace, in fp32, so they enter the graph as
+    constants and no per-call Mul remains."""
+    cache = attn.__dict__.setdefault("_token_consts", {})
+    key = (h, w, dtype)
+    if key not in cache:
+        rel = _rel_pos_constants(attn, h, w, dtype) if attn.use_rel_pos else None
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            with torch.no_grad():
+                c = attn.qkv.weight.shape[1]
+                scale = torch.ones(3 * c, dtype=torch.float32, device=attn.qkv.weight.device)
+                scale[:c] = attn.scale
+                wq = (attn.qkv.weight.float() * scale[:, None]).to(dtype)
+                bq = (attn.qkv.bias.float() * scale).to(dtype) if attn.qkv.bias is not None else None
+                if rel is not None:
+                    rh = (attn.get_rel_pos(h, h, attn.rel_pos_h.float()) / attn.scale).to(dtype)
+                    rw = (attn.get_rel_pos(w, w, attn.rel_pos_w.float()) / attn.scale).to(dtype)
+                    rel = (rh, rw, rel[2], rel[3])
+        finally:
+            torch._C._set_tracing_state(state)
+        cache[key] = (wq, bq, rel)
+    return cache[key]
+
+
+def _attend(attn, x: torch.Tensor, h: int, w: int, rel_pos: str) -> torch.Tensor:
+    """SamVisionAttention on x [B, h*w, C] without its output projection: [B, h*w, C]."""
+    b, n = int(x.shape[0]), attn.num_attention_heads
+    wq, bq, rel = _constants(attn, h, w, x.dtype)
+    c = int(x.shape[-1])
+    # Split on the channel axis (one Split, no Squeezes), then heads: [B, HW, N, D] each, q scaled.
+    q, k, v = (t.reshape(b, h * w, n, -1) for t in F.linear(x, wq, bq).split(c, dim=-1))
+    d = int(q.shape[-1])
+    flat = lambda t: t.reshape(b, h * w, -1)  # noqa: E731
+    if not attn.use_rel_pos:
+        return multi_head_attention(flat(q), flat(k), flat(v), n, 1.0)
+    rh, rw, oh, ow = rel
+    qg = q.reshape(b, h, w, n, d)
+    rel_h = (qg.reshape(b, h, w * n, d) @ rh.transpose(1, 2)).reshape(b, h * w, n, h)
+    rel_w = qg.permute(0, 2, 1, 3, 4).reshape(b, w, h * n, d) @ rw.transpose(1, 2)  # [B, W, H*N, W]
+    rel_w = rel_w.reshape(b, w, h, n, w).permute(0, 2, 1, 3, 4).reshape(b, h * w, n, w)
+    if rel_pos == "bias":
+        bias = (rel_h.permute(0, 2, 1, 3)[..., :, None] + rel_w.permute(0, 2, 1, 3)[..., None, :]).reshape(b, n, h * w, h * w)
+        return multi_head_attention(flat(q), flat(k), flat(v), n, 1.0, bias)
+    pad = (-(d + h + w)) % 8
+    bk, sk, nk = k.shape[0], k.shape[1], k.shape[2]
+    key_ext = torch.cat([oh, ow], dim=-1)[None, :, None, :].expand(bk, sk, nk, h + w)
+    qa, ka = [q, rel_h, rel_w], [k, key_ext]
+    if pad:
+        z = q.new_zeros(1, 1, 1, pad).expand(bk, sk, nk, pad)
+        qa.append(z)
+        ka.append(z)
+    return multi_head_attention(flat(torch.cat(qa, dim=-1)), flat(torch.cat(ka, dim=-1)), flat(v), n, 1.0)
+
+
+def _partition(x: torch.Tensor, b: int, h: int, w: int, ws: int) -> torch.Tensor:
+    """[B, h*w, C] -> zero-padded windows [B*nW, ws*ws, C] (the order SAM's window_partition gives)."""
+    c = int(x.shape[-1])
+    windows, _ = _window_partition(None, x.reshape(b, h, w, c), ws)
+    return windows.reshape(-1, ws * ws, c)
+
+
+def _unpartition(x: torch.Tensor, b: int, h: int, w: int, ws: int) -> torch.Tensor:
+    """Windows [B*nW, ws*ws, C] -> [B, h*w, C], the padding dropped."""
+    c = int(x.shape[-1])
+    ph, pw = -(-h // ws) * ws, -(-w // ws) * ws
+    out = x.reshape(b, ph // ws, pw // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
+    return out[:, :h, :w, :].reshape(b, h * w, c)
+
+
+def _attention(layer, n1: torch.Tensor, h: int, w: int, window_rel_pos: str) -> torch.Tensor:
+    """The block's attention on n1 [B, h*w, C], output projection without its bias (SkipLayerNorm adds it)."""
+    attn, ws = layer.attn, layer.window_size
+    b = int(n1.shape[0])
+    if ws > 0:
+        out = _attend(attn, _partition(n1, b, h, w, ws), ws, ws, window_rel_pos)
+        out = _unpartition(out, b, h, w, ws)
+    else:
+        out = _attend(attn, n1, h, w, "augment")
+    return out @ attn.proj.weight.t()
+
+
+def _pad_mask(enc, b: int, h: int, w: int, ws: int, dtype) -> torch.Tensor:
+    """[B*nW, ws*ws, 1]: 1 on the grid's tokens, 0 on the windows' padding; a constant (made untraced)."""
+    cache = enc.__dict__.setdefault("_token_consts", {})
+    key = ("mask", b, h, w, ws, dtype)
+    if key not in cache:
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            ones = torch.ones(b, h * w, 1, dtype=dtype, device=enc.pos_embed.device if enc.pos_embed is not None else None)
+            cache[key] = _partition(ones, b, h, w, ws).detach().clone()
+        finally:
+            torch._C._set_tracing_state(state)
+    return cache[key]
+
+
+def encoder_forward(enc, pixel_values: torch.Tensor, window_rel_pos: str = "augment", stream: str = "tokens") -> torch.Tensor:
+    """SamVisionEncoder.forward on a token sequence; returns the neck's output [B, 256, 64, 64].
+
+    stream "tokens": the residual stream is [B, HW, C] in raster order and each windowed block partitions its
+    normed input and unpartitions its attention output. "windows": the stream itself stays in padded windows
+    [B*nW, ws*ws, C] from the patch embedding to the neck, so windowed blocks move no data at all; LayerNorm and
+    the MLP also run on the padding tokens (+20% of their work on ViT's 64 -> 70 grid), whose normed input is
+    zeroed before each windowed attention (as SAM's window_partition pads it: the keys there are the bias);
+    only the global blocks unpartition their input and partition their output.
+    """
+    if window_rel_pos not in WINDOW_REL_POS:
+        raise ValueError(f"window_rel_pos must be one of {WINDOW_REL_POS}, not {window_rel_pos!r}")
+    if stream not in ("tokens", "windows"):
+        raise ValueError(f"stream must be 'tokens' or 'windows', not {stream!r}")
+    for layer in enc.layers:
+        act = layer.mlp.act
+        if not (isinstance(act, nn.GELU) or type(act).__name__ == "GELUActivation") or getattr(act, "approximate", "none") != "none":
+            raise NotImplementedError(f"token-layout encoder needs SAM's exact GELU, not {type(act).__name__}")
+    sizes = {layer.window_size for layer in enc.layers if layer.window_size > 0}
+    if stream == "windows" and len(sizes) != 1:
+        stream = "tokens"  # no windowed blocks (or several sizes): nothing to keep partitioned
+    x = enc.patch_embed(pixel_values)
+    if enc.pos_embed is not None:
+        x = x + enc.pos_embed
+    b, h, w, c = (int(s) for s in x.shape)
+    x = x.reshape(b, h * w, c)
+    if stream == "windows":
+        ws = sizes.pop()
+        x = _partition(x, b, h, w, ws)
+        mask = _pad_mask(enc, b, h, w, ws, x.dtype)
+    pending = None  # the last block's MLP output and lin2 bias, added with the next residual
+    for layer in enc.layers:
+        if pending is None:
+            n1 = layer.layer_norm1(x)
+        else:
+            n1, x = _skip_ln(layer.layer_norm1, pending[0], x, pending[1])
+        if stream == "tokens":
+            a = _attention(layer, n1, h, w, window_rel_pos)
+        elif layer.window_size > 0:
+            a = _attend(layer.attn, n1 * mask, ws, ws, window_rel_pos) @ layer.attn.proj.weight.t()
+        else:
+            a = _attend(layer.attn, _unpartition(n1, b, h, w, ws), h, w, "augment") @ layer.attn.proj.weight.t()
+            a = _partition(a, b, h, w, ws)
+        n2, x = _skip_ln(layer.layer_norm2, a, x, layer.attn.proj.bias)
+        hid = _BiasGelu.apply(n2 @ layer.mlp.lin1.weight.t(), layer.mlp.lin1.bias)
+        pending = (hid @ layer.mlp.lin2.weight.t(), layer.mlp.lin2.bias)
+    if pending is not None:
+        x = x + (pending[0] + pending[1])
+    if stream == "windows":
+        x = _unpartition(x, b, h, w, ws)
+    return enc.neck(x.reshape(b, h, w, c))

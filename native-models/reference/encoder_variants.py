@@ -1,0 +1,122 @@
+"""SAM ViT image encoder exports side by side on the GPU: transformers' layout against the token layout.
+
+    python native-models/reference/encoder_variants.py --arch sam_vit_h --json $OUT/encoder-variants-sam_vit_h.json
+
+Exports the fp16 encoder once per `--vit-encoder` layout (export/vit_tokens.py: "spatial", "tokens",
+"tokens-wbias"), times all of them interleaved in one process with onnxruntime-node and with ortx's CUDA
+graph (encoder_ab.mjs), next to PyTorch eager fp32 and fp16 on the same weights, and reports each export's
+error against PyTorch fp32. A profiling tool for the GPU host (pipeline stage "encab"); the product's
+figures come from `npm run bench -- --suite gpu`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "export"))
+from export import _export  # noqa: E402
+from fused_attention import VIT_ENCODERS  # noqa: E402
+from sam_models import ARCHS, IMG_SIZE, ImageEncoder, build_model  # noqa: E402
+
+
+def _torch_ms(f, runs: int, cuda: bool) -> float:
+    ts = []
+    with torch.no_grad():
+        for i in range(runs + 2):
+            t = time.perf_counter()
+            f()
+            if cuda:
+                torch.cuda.synchronize()
+            if i >= 2:
+                ts.append((time.perf_counter() - t) * 1000)
+    return round(float(np.median(ts)), 3)
+
+
+def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, provider: str, dist: str) -> dict:
+    if ARCHS[arch].family != "sam":
+        raise ValueError(f"{arch}: only SAM ViT encoders have a token layout (SAM2's Hiera is traced as is)")
+    cuda = device == "cuda"
+    torch.backends.cuda.matmul.allow_tf32 = False
+    g = torch.Generator().manual_seed(1)
+    model32, family = build_model(arch, random_init=True, seed=0)
+    model32 = model32.to(device)
+    half, _ = build_model(arch, random_init=True, seed=0)
+    # fp16 needs CUDA kernels; on CPU (checking the tool) the exports stay fp32.
+    half = half.to(device).half() if cuda else half.to(device)
+    image = torch.randn(1, 3, IMG_SIZE, IMG_SIZE, generator=g).to(device)
+    enc32, enc16 = ImageEncoder(model32, family).eval(), ImageEncoder(half, family).eval()
+    with torch.no_grad():
+        want = enc32(image).float().cpu().numpy()
+    res: dict = {"arch": arch, "device": torch.cuda.get_device_name(0) if cuda else "cpu", "torch": torch.__version__,
+                 "runs": runs, "torch_ms": {}, "variants": {}}
+    if cuda:
+        res["torch_ms"] = {"encoder_fp32": _torch_ms(lambda: enc32(image), runs, cuda), "encoder_fp16": _torch_ms(lambda: enc16(image), runs, cuda)}
+    print(arch, "torch", res["torch_ms"], flush=True)
+    os.makedirs(out, exist_ok=True)
+    files = []
+    for v in variants:
+        path = os.path.join(out, f"{arch}-encoder-{v}.onnx")
+        t = time.time()
+        try:
+            _export(enc16, (image,), path, ["image"], ["image_embeddings"], {}, "augment", v)
+            res["variants"][v] = {"export_s": round(time.time() - t, 1)}
+            files.append((v, path))
+        except Exception as err:  # keep the other layouts' numbers
+            res["variants"][v] = {"error": f"{type(err).__name__}: {str(err)[:600]}"}
+        print(arch, v, res["variants"][v], flush=True)
+    del model32, half, enc32, enc16
+    if cuda:
+        torch.cuda.empty_cache()  # onnxruntime gets the card to itself while timing
+    with tempfile.TemporaryDirectory() as d:
+        x = np.ascontiguousarray(image.float().cpu().numpy())
+        x.tofile(os.path.join(d, "image.bin"))
+        json.dump({"file": "image.bin", "shape": list(x.shape)}, open(os.path.join(d, "feed.json"), "w"))
+        cmd = ["node", os.path.join(HERE, "encoder_ab.mjs"), d, str(runs), *[p for _, p in files], "--dist", dist, "--provider", provider]
+        subprocess.run(cmd, check=True, timeout=1800)
+        rows = json.load(open(os.path.join(d, "result.json")))
+        for i, ((v, _), row) in enumerate(zip(files, rows)):
+            got = np.fromfile(os.path.join(d, f"out{i}.bin"), dtype=np.float32).reshape(row["outShape"])
+            diff = np.abs(got.astype(np.float64) - want)
+            row["err_vs_torch_fp32"] = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "ref_abs_mean": float(np.abs(want).mean())}
+            res["variants"][v].update({k: row[k] for k in ("loadMs", "firstMs", "p50", "p10", "errors", "err_vs_torch_fp32")})
+    return res
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arch", action="append", required=True)
+    p.add_argument("--variants", default=",".join(VIT_ENCODERS))
+    p.add_argument("--out", default="/tmp/encoder-variants")
+    p.add_argument("--json", required=True)
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--provider", default="cuda")
+    p.add_argument("--dist", default=".gpu-dist")
+    a = p.parse_args()
+    variants = [v for v in a.variants.split(",") if v]
+    for v in variants:
+        if v not in VIT_ENCODERS:
+            p.error(f"unknown variant {v}; known: {', '.join(VIT_ENCODERS)}")
+    results = []
+    for arch in a.arch:
+        try:
+            results.append(run_arch(arch, variants, a.out, a.runs, a.device, a.provider, a.dist))
+        except Exception as err:
+            results.append({"arch": arch, "error": f"{type(err).__name__}: {str(err)[:600]}"})
+            print(arch, "FAILED", results[-1]["error"], flush=True)
+        json.dump(results, open(a.json, "w"), indent=2)
+    return 0 if all("error" not in r for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
