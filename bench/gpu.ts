@@ -477,9 +477,12 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         enginePer.peakGpuMiB = peaks.get('off') ?? (peaks.size ? Math.max(...peaks.values()) : null);
         enginePer.peakGpuMiBByCudaGraphs = Object.fromEntries(peaks);
         detail[`${arch}-${variant}-engine`] = enginePer;
+        // The first SPS engine's creation, `off` if it ran, else the graph runtime's (GPU_BENCH_CUDA_GRAPHS=auto).
+        const createMs = enginePer.spsCreateMs ?? enginePer.sps_cudagraphCreateMs ?? '?';
         notes.push(
-          `${arch} ${variant} engine: create ${String(enginePer.spsCreateMs ?? '?')} ms (sessions + fast-path graphs), ` +
-            `peak GPU ${JSON.stringify(enginePer.peakGpuMiBByCudaGraphs)} MiB by cudaGraphs (torch ${ref?.peak_gpu_mib ?? '?'} MiB), fast path ${JSON.stringify(enginePer.fastPath)}` +
+          `${arch} ${variant} engine: create ${String(createMs)} ms (sessions + fast-path graphs), ` +
+            `peak GPU ${JSON.stringify(enginePer.peakGpuMiBByCudaGraphs)} MiB by cudaGraphs (torch ${ref?.peak_gpu_mib ?? '?'} MiB)` +
+            (enginePer.fastPath ? `, fast path ${JSON.stringify(enginePer.fastPath)}` : '') +
             (enginePer.fastPathCudaGraph
               ? `, with cudaGraphs ${JSON.stringify(enginePer.fastPathCudaGraph)}`
               : '') +

@@ -60,7 +60,7 @@ if has encab; then
   mkdir -p "$WORK/docs"
   for a in $ARCHS; do
     stamp encab "$a"
-    python3 native-models/reference/encoder_variants.py --arch "$a" --variants "${ENCAB_VARIANTS:-spatial,tokens,tokens-wbias}" \
+    python3 native-models/reference/encoder_variants.py --arch "$a" --variants "${ENCAB_VARIANTS:-spatial,tokens,tokens-wbias,windows,windows-wbias}" \
       --out "$WORK/encab" --runs "${ENCAB_RUNS:-30}" --json "$WORK/docs/encoder-variants-$a.json" --dist "${DIST:-.gpu-dist}" \
       2>&1 | grep -v -E 'Warning|warnings.warn|torch.onnx.export\(|^ +[a-z]' || echo "ENCAB $a FAILED"
   done
@@ -130,6 +130,8 @@ if has reference; then
     stamp reference "$a"
     # The reference runs the fp32 export (PyTorch eager fp32 on the same weights).
     [ -f "$WORK/models/$a/manifest.json" ] || { echo "REFERENCE $a FAILED: no fp32 export in $WORK/models/$a (PRECISION=$PRECISION has no fp32?)"; continue; }
+    # A reference copied in by an earlier pass's REF_FROM must not be reported as this run's.
+    rm -f "$WORK/ref/$a/from.txt"
     python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images "$WORK/images" --out "$WORK/ref/$a" \
       || echo "REFERENCE $a FAILED"
   done
