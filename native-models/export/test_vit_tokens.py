@@ -140,3 +140,67 @@ def test_unknown_layout_is_refused():
     with pytest.raises(ValueError, match="vit_encoder"):
         with fused_attention(torch.nn.Linear(2, 2), "augment", "columns"):
             pass
+
+
+def _hiera(seed: int = 0):
+    """A small Hiera: 128 px input, four stages (32 -> 4 grid), query pooling at each stage change, one global
+    block in stage 2."""
+    from transformers import Sam2HieraDetConfig
+    from transformers.models.sam2.modeling_sam2 import Sam2HieraDetModel
+
+    cfg = Sam2HieraDetConfig(image_size=[128, 128], hidden_size=16, num_attention_heads=1, blocks_per_stage=[1, 2, 3, 1],
+                             embed_dim_per_stage=[16, 32, 64, 128], num_attention_heads_per_stage=[1, 2, 2, 4],
+                             window_size_per_stage=[8, 4, 4, 2], global_attention_blocks=[4],
+                             window_positional_embedding_background_size=[4, 4])
+    cfg._attn_implementation = "sdpa"
+    bb = Sam2HieraDetModel(cfg).eval()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in bb.named_parameters():
+            norm = "norm" in name
+            p.copy_(torch.randn(p.shape, generator=g) * (0.02 if norm and name.endswith("bias") else 0.3) + (1.0 if norm and name.endswith("weight") else 0.0))
+    return bb
+
+
+class _HieraWrap(torch.nn.Module):
+    def __init__(self, bb):
+        super().__init__()
+        self.bb = bb
+
+    def forward(self, x):
+        out = self.bb(x)
+        return tuple(out.intermediate_hidden_states)
+
+
+def test_token_hiera_matches_transformers():
+    bb = _hiera()
+    wrap = _HieraWrap(bb)
+    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        want = wrap(x)
+        with fused_attention(bb, "augment", "tokens"):
+            eager = wrap(x)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "m.onnx")
+                torch.onnx.export(wrap, (x,), path, input_names=["x"], opset_version=17, dynamo=False,
+                                  custom_opsets={"com.microsoft": 1}, do_constant_folding=True)
+                model = onnx.load(path)
+                blank_unused_outputs(model)
+                onnx.save_model(model, path)
+                got = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})
+        after = wrap(x)
+    assert [t.shape for t in want] == [(1, 32, 32, 16), (1, 16, 16, 32), (1, 8, 8, 64), (1, 4, 4, 128)]
+    for w, e, g in zip(want, eager, got):
+        tol = 1e-3 * float(w.abs().max())
+        assert w.abs().mean() > 0.1
+        assert (e - w).abs().max() < tol
+        assert np.abs(g - w.numpy()).max() < tol
+    ops = collections.Counter(n.op_type for n in model.graph.node)
+    # Seven blocks, four stage ends (where the residual is summed explicitly and the next block's first
+    # LayerNorm is plain): 7 - 4 + 7 = 10 fused residual + norm passes; every MLP one BiasGelu; no Resize
+    # (the positional embedding is a constant now).
+    assert ops["SkipLayerNormalization"] == 10 and ops["LayerNormalization"] == 4
+    assert ops["BiasGelu"] == 7 and ops["Erf"] == 0 and ops["Resize"] == 0
+    assert ops["MultiHeadAttention"] == 7 and ops["MaxPool"] == 6  # query + residual pooling at 3 stage changes
+    for a, b in zip(after, want):
+        assert torch.equal(a, b)  # the patch is undone

@@ -143,7 +143,9 @@ def _unpartition(x: torch.Tensor, b: int, h: int, w: int, ws: int) -> torch.Tens
     c = int(x.shape[-1])
     ph, pw = -(-h // ws) * ws, -(-w // ws) * ws
     out = x.reshape(b, ph // ws, pw // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
-    return out[:, :h, :w, :].reshape(b, h * w, c)
+    if (ph, pw) != (h, w):  # an unpadded grid (Hiera's at 1024) would export two Slices that copy it whole
+        out = out[:, :h, :w, :]
+    return out.reshape(b, h * w, c)
 
 
 def _attention(layer, n1: torch.Tensor, h: int, w: int, window_rel_pos: str) -> torch.Tensor:
@@ -224,3 +226,104 @@ def encoder_forward(enc, pixel_values: torch.Tensor, window_rel_pos: str = "augm
     if stream == "windows":
         x = _unpartition(x, b, h, w, ws)
     return enc.neck(x.reshape(b, h, w, c))
+
+
+def _hiera_constants(blk, dtype) -> tuple:
+    """The block's qkv weight and bias with the query scale folded in (untraced, fp32 -> dtype; a positive
+    scale commutes with the query's max-pooling)."""
+    attn = blk.attn
+    cache = attn.__dict__.setdefault("_token_consts", {})
+    if dtype not in cache:
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            with torch.no_grad():
+                c = attn.dim_out
+                scale = torch.ones(3 * c, dtype=torch.float32, device=attn.qkv.weight.device)
+                scale[:c] = attn.scale
+                wq = (attn.qkv.weight.float() * scale[:, None]).to(dtype)
+                bq = (attn.qkv.bias.float() * scale).to(dtype)
+        finally:
+            torch._C._set_tracing_state(state)
+        cache[dtype] = (wq, bq)
+    return cache[dtype]
+
+
+def _pool(x: torch.Tensor, stride) -> torch.Tensor:
+    """Hiera's query pooling of [B, H, W, C] (max over stride x stride)."""
+    return F.max_pool2d(x.permute(0, 3, 1, 2), kernel_size=stride, stride=stride).permute(0, 2, 3, 1)
+
+
+def _hiera_attention(blk, n1: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, int, int]:
+    """Sam2MultiScaleAttention on n1 [B, h*w, dim] with the block's windows, output projection without its
+    bias: ([B, h'*w', dim_out], h', w') where h', w' are after the query pooling, if any."""
+    attn, ws, stride = blk.attn, blk.window_size, blk.query_stride
+    b, dim = int(n1.shape[0]), int(n1.shape[2])
+    c, heads = attn.dim_out, attn.num_attention_heads
+    if ws > 0:
+        x = _partition(n1, b, h, w, ws)  # [B*nW, ws*ws, dim]
+        wh = ww = ws
+    else:
+        x, wh, ww = n1, h, w
+    wq, bq = _hiera_constants(blk, n1.dtype)
+    q, k, v = F.linear(x, wq, bq).split(c, dim=-1)  # [B', S, C] each, q scaled
+    if stride:
+        q = _pool(q.reshape(-1, wh, ww, c), stride)
+        wh, ww = int(q.shape[1]), int(q.shape[2])
+        q = q.reshape(-1, wh * ww, c)
+        h, w = h // stride[0], w // stride[1]
+    out = multi_head_attention(q, k, v, heads, 1.0)  # [B', S', C]
+    if ws > 0:
+        out = _unpartition(out, b, h, w, wh)
+    return out @ attn.proj.weight.t(), h, w
+
+
+def _hiera_pos_embed(bb, h: int, w: int, dtype) -> torch.Tensor:
+    """The backbone's windowed positional embedding [1, h, w, C] as a constant (untraced: traced, it is a
+    bicubic Resize and a Tile that would run on every call)."""
+    cache = bb.__dict__.setdefault("_token_consts", {})
+    key = ("pos", h, w, dtype)
+    if key not in cache:
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            with torch.no_grad():
+                cache[key] = bb._get_pos_embed((h, w)).to(dtype).detach().clone()
+        finally:
+            torch._C._set_tracing_state(state)
+    return cache[key]
+
+
+def hiera_forward(bb, pixel_values: torch.Tensor):
+    """Sam2HieraDetModel.forward on a token sequence [B, HW, C] (the "tokens" stream of `encoder_forward`):
+    residual + LayerNorm fused with the residual sum carried, bias + GELU fused, the query scale folded in.
+    Returns the backbone's output type with the stage ends as intermediate states ([B, H, W, C] each)."""
+    from transformers.models.sam2.modeling_sam2 import Sam2HieraDetModelOutput
+
+    for blk in bb.blocks:
+        act = blk.mlp.activation
+        if type(act).__name__ != "GELUActivation" or blk.mlp.num_layers != 2 or blk.mlp.sigmoid_output:
+            raise NotImplementedError(f"token-layout Hiera needs a two-layer exact-GELU MLP, not {type(act).__name__}")
+    x = bb.patch_embed(pixel_values)
+    b, h, w, c = (int(s) for s in x.shape)
+    x = (x + _hiera_pos_embed(bb, h, w, x.dtype)).reshape(b, h * w, c)
+    pending = None
+    inter = []
+    for i, blk in enumerate(bb.blocks):
+        if pending is None:
+            n1 = blk.layer_norm1(x)
+        else:
+            n1, x = _skip_ln(blk.layer_norm1, pending[0], x, pending[1])
+        if blk.dim != blk.dim_out:
+            # A stage's first block: the residual becomes the pooled projection of the normed input.
+            r = _pool(F.linear(n1, blk.proj.weight, blk.proj.bias).reshape(b, h, w, -1), blk.query_stride)
+            x = r.reshape(b, -1, blk.dim_out)
+        a, h, w = _hiera_attention(blk, n1, h, w)
+        n2, x = _skip_ln(blk.layer_norm2, a, x, blk.attn.proj.bias)
+        hid = _BiasGelu.apply(n2 @ blk.mlp.proj_in.weight.t(), blk.mlp.proj_in.bias)
+        pending = (hid @ blk.mlp.proj_out.weight.t(), blk.mlp.proj_out.bias)
+        if i in bb.stage_ends:
+            x = x + (pending[0] + pending[1])
+            pending = None
+            inter.append(x.reshape(b, h, w, -1))
+    return Sam2HieraDetModelOutput(last_hidden_state=inter[-1], intermediate_hidden_states=tuple(inter))

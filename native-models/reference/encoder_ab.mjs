@@ -4,8 +4,8 @@
 //   graphDev  ortx with the session captured as a CUDA graph, outputs left on the device (how the engine's
 //             graph runtime runs its encoder; its input comes from the preprocessing graph there, here from
 //             the host, the same 12 MB upload for every model)
-// The input comes as a raw float32 file; each model's first output (from onnxruntime-node) goes back as
-// out<i>.bin for the caller to compare with PyTorch.
+// The input comes as a raw float32 file; model i's outputs (from onnxruntime-node) go back as out<i>_<k>.bin
+// for the caller to compare with PyTorch.
 //   node native-models/reference/encoder_ab.mjs <dir> <runs> <model.onnx>... [--dist .gpu-dist]
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -46,12 +46,12 @@ for (const [i, file] of models.entries()) {
   let t = performance.now();
   const out = await node.run(nodeFeeds);
   row.first.node = +(performance.now() - t).toFixed(1);
-  const first = out[node.outputNames[0]];
-  writeFileSync(
-    path.join(dir, `out${i}.bin`),
-    Buffer.from(first.data.buffer, first.data.byteOffset, first.data.byteLength),
-  );
-  row.outShape = first.dims;
+  row.outputs = node.outputNames.map((name, k) => {
+    const o = out[name];
+    const file = `out${i}_${k}.bin`;
+    writeFileSync(path.join(dir, file), Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength));
+    return { name, file, shape: o.dims };
+  });
   row.ways.node = () => node.run(nodeFeeds);
   if (ortx) {
     try {
@@ -98,7 +98,7 @@ const result = rows.map((r) => ({
   p50: Object.fromEntries(Object.entries(r.ts).map(([k, v]) => [k, +quantile(v, 0.5).toFixed(3)])),
   p10: Object.fromEntries(Object.entries(r.ts).map(([k, v]) => [k, +quantile(v, 0.1).toFixed(3)])),
   errors: r.errors,
-  outShape: r.outShape,
+  outputs: r.outputs,
 }));
 writeFileSync(path.join(dir, 'result.json'), JSON.stringify(result, null, 2));
 for (const r of result) console.log(JSON.stringify(r));

@@ -1,9 +1,9 @@
-"""SAM ViT image encoder exports side by side on the GPU: transformers' layout against the token layout.
+"""Image encoder exports side by side on the GPU: transformers' layout against the token layout.
 
     python native-models/reference/encoder_variants.py --arch sam_vit_h --json $OUT/encoder-variants-sam_vit_h.json
 
 Exports the fp16 encoder once per `--vit-encoder` layout (export/vit_tokens.py: "spatial", "tokens",
-"tokens-wbias"), times all of them interleaved in one process with onnxruntime-node and with ortx's CUDA
+"windows", ...; SAM 2.1's Hiera knows "spatial" and "tokens" only), times all of them interleaved in one process with onnxruntime-node and with ortx's CUDA
 graph (encoder_ab.mjs), next to PyTorch eager fp32 and fp16 on the same weights, and reports each export's
 error against PyTorch fp32. A profiling tool for the GPU host (pipeline stage "encab"); the product's
 figures come from `npm run bench -- --suite gpu`.
@@ -43,8 +43,9 @@ def _torch_ms(f, runs: int, cuda: bool) -> float:
 
 
 def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, provider: str, dist: str) -> dict:
-    if ARCHS[arch].family != "sam":
-        raise ValueError(f"{arch}: only SAM ViT encoders have a token layout (SAM2's Hiera is traced as is)")
+    if ARCHS[arch].family == "sam2":
+        # Hiera has one token layout; the other names would export the same graph again.
+        variants = [v for v in variants if v in ("spatial", "tokens")]
     cuda = device == "cuda"
     torch.backends.cuda.matmul.allow_tf32 = False
     g = torch.Generator().manual_seed(1)
@@ -56,7 +57,9 @@ def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, p
     image = torch.randn(1, 3, IMG_SIZE, IMG_SIZE, generator=g).to(device)
     enc32, enc16 = ImageEncoder(model32, family).eval(), ImageEncoder(half, family).eval()
     with torch.no_grad():
-        want = enc32(image).float().cpu().numpy()
+        want = enc32(image)
+    want = [t.float().cpu().numpy() for t in (want if isinstance(want, tuple) else (want,))]
+    names = ["image_embeddings", "high_res_feats_0", "high_res_feats_1"][: len(want)]
     res: dict = {"arch": arch, "device": torch.cuda.get_device_name(0) if cuda else "cpu", "torch": torch.__version__,
                  "runs": runs, "torch_ms": {}, "variants": {}}
     if cuda:
@@ -68,7 +71,7 @@ def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, p
         path = os.path.join(out, f"{arch}-encoder-{v}.onnx")
         t = time.time()
         try:
-            _export(enc16, (image,), path, ["image"], ["image_embeddings"], {}, "augment", v)
+            _export(enc16, (image,), path, ["image"], names, {}, "augment", v)
             res["variants"][v] = {"export_s": round(time.time() - t, 1)}
             files.append((v, path))
         except Exception as err:  # keep the other layouts' numbers
@@ -85,10 +88,15 @@ def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, p
         subprocess.run(cmd, check=True, timeout=1800)
         rows = json.load(open(os.path.join(d, "result.json")))
         for i, ((v, _), row) in enumerate(zip(files, rows)):
-            got = np.fromfile(os.path.join(d, f"out{i}.bin"), dtype=np.float32).reshape(row["outShape"])
-            diff = np.abs(got.astype(np.float64) - want)
-            row["err_vs_torch_fp32"] = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "ref_abs_mean": float(np.abs(want).mean())}
-            res["variants"][v].update({k: row[k] for k in ("loadMs", "firstMs", "p50", "p10", "errors", "err_vs_torch_fp32")})
+            errs = {}
+            for o, w in zip(row["outputs"], want):
+                got = np.fromfile(os.path.join(d, o["file"]), dtype=np.float32).reshape(o["shape"])
+                diff = np.abs(got.astype(np.float64) - w)
+                errs[o["name"]] = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "ref_abs_mean": float(np.abs(w).mean())}
+            # The embedding's error under the old key (run 16's files), every output's under its name.
+            row["err_vs_torch_fp32"] = errs["image_embeddings"]
+            row["err_by_output"] = errs
+            res["variants"][v].update({k: row[k] for k in ("loadMs", "firstMs", "p50", "p10", "errors", "err_vs_torch_fp32", "err_by_output")})
     return res
 
 
