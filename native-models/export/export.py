@@ -10,7 +10,8 @@ PyTorch module on fresh random inputs, through onnxruntime). `--save-weights` al
 (weights.pt) that the reference runner loads, so both sides run the same numbers. fp16 attention is exported as
 onnxruntime's fused MultiHeadAttention, fp32 as MatMul/Softmax (`--attention`; fused_attention.py); with it,
 SAM's ViT encoder is traced as one token sequence whose residual stream stays in padded windows, for onnxruntime's
-fused residual + LayerNorm and bias + GELU kernels (`--vit-encoder`; vit_tokens.py).
+fused residual + LayerNorm and bias + GELU kernels, and SAM 2.1's Hiera as one token sequence too
+(`--vit-encoder`; vit_tokens.py).
 """
 
 from __future__ import annotations
@@ -332,10 +333,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="plain: MatMul/Softmax; augment / bias: fused MultiHeadAttention, SAM's rel-pos folded into q.k or as a bias; "
                         "auto (default): augment for fp16, plain for fp32")
     p.add_argument("--vit-encoder", default="windows", choices=list(VIT_ENCODERS),
-                   help="SAM ViT encoders with fused attention (export/vit_tokens.py): windows (default: one token sequence, "
-                        "residual stream in padded windows, fused residual+LayerNorm and bias+GELU; ViT-H encoder -20%% on "
-                        "the H100, docs/gpu.md run 16), tokens (the stream in raster order), -wbias (windowed rel-pos as an "
-                        "attention bias), spatial (transformers' [B,H,W,C] layout, before run 16)")
+                   help="image encoders with fused attention (export/vit_tokens.py): windows (default: one token sequence "
+                        "with fused residual+LayerNorm and bias+GELU, SAM ViT's residual stream in padded windows; on the "
+                        "H100 the ViT-H encoder -20%%, SAM2.1-L's Hiera -30%%, docs/gpu.md runs 16-17), tokens (the stream in "
+                        "raster order), -wbias (ViT windowed rel-pos as an attention bias), spatial (transformers' "
+                        "[B,H,W,C] layout, before run 16). Hiera takes the tokens stream for any value but spatial")
     a = p.parse_args(argv)
     for arch in a.arch:
         if arch not in ARCHS:

@@ -206,7 +206,7 @@ def fused_attention(model: nn.Module, rel_pos: str = "augment", vit_encoder: str
     `vit_encoder` "tokens" traces SAM's ViT encoder as one token sequence with fused residual/LayerNorm and
     bias/GELU, "windows" the same with the residual stream kept in padded windows (vit_tokens.py); "-wbias"
     also gives the windowed blocks the rel-pos term as an attention bias. "spatial" keeps transformers'
-    layout. SAM2's Hiera backbone gets the token sequence with "tokens" only (not yet measured on a GPU).
+    layout. SAM2's Hiera backbone gets its token sequence (the "tokens" stream) for any value but "spatial".
     """
     if rel_pos not in MODES:
         raise ValueError(f"rel_pos must be one of {MODES}, not {rel_pos!r}")
@@ -221,10 +221,10 @@ def fused_attention(model: nn.Module, rel_pos: str = "augment", vit_encoder: str
     except ImportError:  # pragma: no cover - transformers without SAM
         SamVisionAttention = SamVisionEncoder = SamVisionLayer = ()  # type: ignore[assignment]
     for mod in model.modules():
-        if vit_encoder == "tokens" and type(mod).__name__ == "Sam2HieraDetModel":
+        if vit_encoder != "spatial" and type(mod).__name__ == "Sam2HieraDetModel":
             from vit_tokens import hiera_forward
 
-            # Hiera's windows need no padding at 1024 and change size per stage: only the tokens stream.
+            # Hiera's windows need no padding at 1024 and change size per stage: the tokens stream for both.
             mod.forward = lambda pixel_values, _m=mod, **kw: hiera_forward(_m, pixel_values)
             patched.append(mod)
         if vit_encoder != "spatial" and SamVisionEncoder and isinstance(mod, SamVisionEncoder):

@@ -172,13 +172,14 @@ class _HieraWrap(torch.nn.Module):
         return tuple(out.intermediate_hidden_states)
 
 
-def test_token_hiera_matches_transformers():
+@pytest.mark.parametrize("layout", ["tokens", "windows"])  # Hiera has one token stream for both
+def test_token_hiera_matches_transformers(layout):
     bb = _hiera()
     wrap = _HieraWrap(bb)
     x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(9))
     with torch.no_grad():
         want = wrap(x)
-        with fused_attention(bb, "augment", "tokens"):
+        with fused_attention(bb, "augment", layout):
             eager = wrap(x)
             with tempfile.TemporaryDirectory() as tmp:
                 path = os.path.join(tmp, "m.onnx")
