@@ -121,7 +121,7 @@ def _prompts(b: int, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, 
 def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "auto", vit_encoder: str = "windows") -> dict:
     """Exports one (arch, precision) folder and returns its report (also written to export_report.json)."""
     attention = resolve_attention(attention, precision)
-    # The token layout needs the fused ops; fp32 exports keep MatMul/Softmax (resolve_attention) and so it.
+    # The token layout needs the fused ops: fp32 exports keep MatMul/Softmax (resolve_attention), so the old layout.
     vit_encoder = vit_encoder if attention != "plain" else "spatial"
     t0 = time.time()
     model, family = build_model(arch, checkpoint, random_init, seed)
@@ -136,7 +136,9 @@ def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None
     os.makedirs(folder, exist_ok=True)
     hr = high_res_shapes(family)
     hr_names = HIGH_RES_NAMES[: len(hr)]
-    report: dict = {"arch": arch, "family": family, "precision": precision, "attention": attention, "vit_encoder": vit_encoder, "opset": OPSET, "torch": torch.__version__, "checks": {}}
+    # The layout the encoder really got: Hiera has only the tokens stream (fused_attention).
+    layout = "tokens" if family == "sam2" and vit_encoder != "spatial" else vit_encoder
+    report: dict = {"arch": arch, "family": family, "precision": precision, "attention": attention, "vit_encoder": layout, "opset": OPSET, "torch": torch.__version__, "checks": {}}
     g = torch.Generator().manual_seed(seed + 1)
 
     # Encoder
