@@ -148,11 +148,20 @@ def _vit_attention_forward(self, hidden_states: torch.Tensor, output_attentions=
     n = self.num_attention_heads
     qkv = self.qkv(hidden_states).reshape(b, h * w, 3, n, -1)
     q, k, v = qkv.unbind(2)  # [B, HW, N, D]
-    d = q.shape[-1]
     if not self.use_rel_pos:
         out = multi_head_attention(q.reshape(b, h * w, -1), k.reshape(b, h * w, -1), v.reshape(b, h * w, -1), n, self.scale)
         return self.proj(out.reshape(b, h, w, -1)), None
-    rh, rw, oh, ow = _rel_pos_constants(self, h, w, q.dtype)
+    out = rel_pos_attention(q, k, v, n, h, w, _rel_pos_constants(self, h, w, q.dtype), rel_pos, self.scale)
+    return self.proj(out.reshape(b, h, w, -1)), None
+
+
+def rel_pos_attention(q, k, v, n: int, h: int, w: int, tables: tuple, rel_pos: str, q_scale: float) -> torch.Tensor:
+    """Fused attention with SAM's decomposed rel-pos term over an h x w grid: q, k, v [B, h*w, N, D] ->
+    [B, h*w, N*D]. `tables` are `_rel_pos_constants`' (rel_h / rel_w tables for the q given, one-hot key rows
+    and columns); `q_scale` multiplies q.k only (1.0 where the scale is already folded into q and the tables)."""
+    b, d = int(q.shape[0]), int(q.shape[-1])
+    rh, rw, oh, ow = tables
+    flat = lambda t: t.reshape(b, h * w, -1)  # noqa: E731
     qg = q.reshape(b, h, w, n, d)
     # rel_h[b,y,x,n,k] = q[b,y,x,n,:].rh[y,k,:] and rel_w[b,y,x,n,k] = q[b,y,x,n,:].rw[x,k,:], as batched
     # MatMuls over the row (column) index: onnxruntime's CUDA Einsum was slower (module docstring).
@@ -161,23 +170,19 @@ def _vit_attention_forward(self, hidden_states: torch.Tensor, output_attentions=
     rel_w = rel_w.reshape(b, w, h, n, w).permute(0, 2, 1, 3, 4).reshape(b, h * w, n, w)
     if rel_pos == "bias":
         bias = (rel_h.permute(0, 2, 1, 3)[..., :, None] + rel_w.permute(0, 2, 1, 3)[..., None, :]).reshape(b, n, h * w, h * w)
-        out = multi_head_attention(q.reshape(b, h * w, -1), k.reshape(b, h * w, -1), v.reshape(b, h * w, -1), n, self.scale, bias)
-        return self.proj(out.reshape(b, h, w, -1)), None
+        return multi_head_attention(flat(q), flat(k), flat(v), n, q_scale, bias)
     pad = (-(d + h + w)) % 8
     # Broadcast to the batch read off k at run time: with static sizes the trace would fold the expanded
     # one-hot keys into constants of [B, HW, N, H+W] per layer (90 MB of a ViT-B fp16 file).
     bk, sk, nk = k.shape[0], k.shape[1], k.shape[2]
     key_ext = torch.cat([oh, ow], dim=-1)[None, :, None, :].expand(bk, sk, nk, h + w)
-    qa = [q * self.scale, rel_h, rel_w]
+    qa = [q * q_scale if q_scale != 1.0 else q, rel_h, rel_w]
     ka = [k, key_ext]
     if pad:
         z = q.new_zeros(1, 1, 1, pad).expand(bk, sk, nk, pad)
         qa.append(z)
         ka.append(z)
-    qa = torch.cat(qa, dim=-1).reshape(b, h * w, -1)
-    ka = torch.cat(ka, dim=-1).reshape(b, h * w, -1)
-    out = multi_head_attention(qa, ka, v.reshape(b, h * w, -1), n, 1.0)
-    return self.proj(out.reshape(b, h, w, -1)), None
+    return multi_head_attention(flat(torch.cat(qa, dim=-1)), flat(torch.cat(ka, dim=-1)), flat(v), n, 1.0)
 
 
 def _window_partition(self, hidden_states: torch.Tensor, window_size: int):

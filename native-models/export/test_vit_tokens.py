@@ -21,6 +21,16 @@ from export import blank_unused_outputs  # noqa: E402
 from fused_attention import VIT_ENCODERS, fused_attention  # noqa: E402
 
 
+def _redraw(module, seed: int, scale: float):
+    """Weights at a scale where every term matters: norms near 1 (+ small biases), the rest N(0, scale^2)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            norm = "norm" in name
+            p.copy_(torch.randn(p.shape, generator=g) * (0.02 if norm and name.endswith("bias") else scale) + (1.0 if norm and name.endswith("weight") else 0.0))
+    return module
+
+
 def _encoder(seed: int = 0):
     """A small SAM ViT: a 10x10 grid (so windows of 4 pad to 12), four windowed blocks and a global one."""
     from transformers import SamVisionConfig
@@ -29,25 +39,24 @@ def _encoder(seed: int = 0):
     cfg = SamVisionConfig(hidden_size=64, num_attention_heads=2, image_size=160, patch_size=16, use_rel_pos=True,
                           mlp_dim=128, num_hidden_layers=5, window_size=4, global_attn_indexes=[2], output_channels=32)
     cfg._attn_implementation = "sdpa"
-    enc = SamVisionEncoder(cfg).eval()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in enc.named_parameters():
-            scale = 0.02 if "norm" in name and name.endswith("bias") else 0.5
-            p.copy_(torch.randn(p.shape, generator=g) * scale + (1.0 if "norm" in name and name.endswith("weight") else 0.0))
-    return enc
+    return _redraw(SamVisionEncoder(cfg).eval(), seed, 0.5)
 
 
 class _Wrap(torch.nn.Module):
-    def __init__(self, enc):
+    """What the exporter traces: the ViT encoder's output, or (stages=True) a Hiera backbone's stage ends."""
+
+    def __init__(self, mod, stages: bool = False):
         super().__init__()
-        self.enc = enc
+        self.mod, self.stages = mod, stages
 
     def forward(self, x):
-        return self.enc(x)[0]
+        out = self.mod(x)
+        return tuple(out.intermediate_hidden_states) if self.stages else out[0]
 
 
 def _export(module, x):
+    """Exports `module` as export.py does (unused SkipLayerNorm outputs blanked), runs it on onnxruntime's
+    CPU provider: (outputs, model)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.onnx")
         torch.onnx.export(module, (x,), path, input_names=["x"], opset_version=17, dynamo=False,
@@ -57,8 +66,7 @@ def _export(module, x):
         onnx.save_model(model, path)
         so = ort.SessionOptions()
         so.log_severity_level = 3
-        (got,) = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})
-        return got, model
+        return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()}), model
 
 
 @pytest.mark.parametrize("layout", ["tokens", "tokens-wbias", "windows", "windows-wbias"])
@@ -70,7 +78,7 @@ def test_token_encoder_matches_transformers(layout):
         want = wrap(x)
         with fused_attention(enc, "augment", layout):
             eager = wrap(x)
-            got, model = _export(wrap, x)
+            (got,), model = _export(wrap, x)
         after = wrap(x)
     assert want.abs().mean() > 0.1
     # Float rounding only: the scale folded into the weights and the sums taken in another order move single
@@ -153,42 +161,19 @@ def _hiera(seed: int = 0):
                              window_size_per_stage=[8, 4, 4, 2], global_attention_blocks=[4],
                              window_positional_embedding_background_size=[4, 4])
     cfg._attn_implementation = "sdpa"
-    bb = Sam2HieraDetModel(cfg).eval()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in bb.named_parameters():
-            norm = "norm" in name
-            p.copy_(torch.randn(p.shape, generator=g) * (0.02 if norm and name.endswith("bias") else 0.3) + (1.0 if norm and name.endswith("weight") else 0.0))
-    return bb
-
-
-class _HieraWrap(torch.nn.Module):
-    def __init__(self, bb):
-        super().__init__()
-        self.bb = bb
-
-    def forward(self, x):
-        out = self.bb(x)
-        return tuple(out.intermediate_hidden_states)
+    return _redraw(Sam2HieraDetModel(cfg).eval(), seed, 0.3)
 
 
 @pytest.mark.parametrize("layout", ["tokens", "windows"])  # Hiera has one token stream for both
 def test_token_hiera_matches_transformers(layout):
     bb = _hiera()
-    wrap = _HieraWrap(bb)
+    wrap = _Wrap(bb, stages=True)
     x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(9))
     with torch.no_grad():
         want = wrap(x)
         with fused_attention(bb, "augment", layout):
             eager = wrap(x)
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "m.onnx")
-                torch.onnx.export(wrap, (x,), path, input_names=["x"], opset_version=17, dynamo=False,
-                                  custom_opsets={"com.microsoft": 1}, do_constant_folding=True)
-                model = onnx.load(path)
-                blank_unused_outputs(model)
-                onnx.save_model(model, path)
-                got = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})
+            got, model = _export(wrap, x)
         after = wrap(x)
     assert [t.shape for t in want] == [(1, 32, 32, 16), (1, 16, 16, 32), (1, 8, 8, 64), (1, 4, 4, 128)]
     for w, e, g in zip(want, eager, got):

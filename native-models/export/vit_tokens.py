@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fused_attention import MS_DOMAIN, _rel_pos_constants, _window_partition, multi_head_attention
+from fused_attention import MS_DOMAIN, _rel_pos_constants, _window_partition, multi_head_attention, rel_pos_attention
 
 WINDOW_REL_POS = ("augment", "bias")
 
@@ -116,27 +116,9 @@ def _attend(attn, x: torch.Tensor, h: int, w: int, rel_pos: str) -> torch.Tensor
     c = int(x.shape[-1])
     # Split on the channel axis (one Split, no Squeezes), then heads: [B, HW, N, D] each, q scaled.
     q, k, v = (t.reshape(b, h * w, n, -1) for t in F.linear(x, wq, bq).split(c, dim=-1))
-    d = int(q.shape[-1])
-    flat = lambda t: t.reshape(b, h * w, -1)  # noqa: E731
     if not attn.use_rel_pos:
-        return multi_head_attention(flat(q), flat(k), flat(v), n, 1.0)
-    rh, rw, oh, ow = rel
-    qg = q.reshape(b, h, w, n, d)
-    rel_h = (qg.reshape(b, h, w * n, d) @ rh.transpose(1, 2)).reshape(b, h * w, n, h)
-    rel_w = qg.permute(0, 2, 1, 3, 4).reshape(b, w, h * n, d) @ rw.transpose(1, 2)  # [B, W, H*N, W]
-    rel_w = rel_w.reshape(b, w, h, n, w).permute(0, 2, 1, 3, 4).reshape(b, h * w, n, w)
-    if rel_pos == "bias":
-        bias = (rel_h.permute(0, 2, 1, 3)[..., :, None] + rel_w.permute(0, 2, 1, 3)[..., None, :]).reshape(b, n, h * w, h * w)
-        return multi_head_attention(flat(q), flat(k), flat(v), n, 1.0, bias)
-    pad = (-(d + h + w)) % 8
-    bk, sk, nk = k.shape[0], k.shape[1], k.shape[2]
-    key_ext = torch.cat([oh, ow], dim=-1)[None, :, None, :].expand(bk, sk, nk, h + w)
-    qa, ka = [q, rel_h, rel_w], [k, key_ext]
-    if pad:
-        z = q.new_zeros(1, 1, 1, pad).expand(bk, sk, nk, pad)
-        qa.append(z)
-        ka.append(z)
-    return multi_head_attention(flat(torch.cat(qa, dim=-1)), flat(torch.cat(ka, dim=-1)), flat(v), n, 1.0)
+        return multi_head_attention(*(t.reshape(b, h * w, -1) for t in (q, k, v)), n, 1.0)
+    return rel_pos_attention(q, k, v, n, h, w, rel, rel_pos, 1.0)
 
 
 def _partition(x: torch.Tensor, b: int, h: int, w: int, ws: int) -> torch.Tensor:
@@ -266,7 +248,7 @@ def _hiera_attention(blk, n1: torch.Tensor, h: int, w: int) -> tuple[torch.Tenso
     """Sam2MultiScaleAttention on n1 [B, h*w, dim] with the block's windows, output projection without its
     bias: ([B, h'*w', dim_out], h', w') where h', w' are after the query pooling, if any."""
     attn, ws, stride = blk.attn, blk.window_size, blk.query_stride
-    b, dim = int(n1.shape[0]), int(n1.shape[2])
+    b = int(n1.shape[0])
     c, heads = attn.dim_out, attn.num_attention_heads
     if ws > 0:
         x = _partition(n1, b, h, w, ws)  # [B*nW, ws*ws, dim]
