@@ -17,7 +17,8 @@
 set -uo pipefail
 WORK=${WORK:-/tmp/gpuwork}
 ARCHS=${ARCHS:-"sam_vit_b sam2.1_hiera_large sam_vit_h"}
-STAGES=${STAGES:-"export reference bench"}
+# Unset: the default stages; set but empty (STAGES=""): none, e.g. to re-pack results on a warm machine.
+STAGES=${STAGES-"export reference bench"}
 PRECISION=${PRECISION:-fp32,fp16}
 # REF_FROM=docs/benchmarks/h200-run2: reuse a committed reference run's summaries instead of rerunning it
 REF_FROM=${REF_FROM:-}
