@@ -10,7 +10,10 @@
 #    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs;
 #    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs;
 #    optional stage "ortxtest": ortx's own tests with CUDA present, whose CUDA branches CI cannot reach;
-#    optional stage "encab": SAM ViT encoder layouts side by side (export/vit_tokens.py), encoder_variants.py).
+#    optional stage "encab": the image encoder's export layouts side by side (export/vit_tokens.py), encoder_variants.py;
+#    optional stage "benchtokens": the bench again with encab's layout ($TOKENS_VARIANT, "best" by default) swapped
+#    into each fp16 folder; since the exporter's default is that layout, compare against the old graph with
+#    EXPORT_ARGS="--vit-encoder spatial").
 # Needs: node unpacked (.gpu-env.sh), pycocotools wheel in .gpu-data/whl, images in .gpu-data/images.
 # Writes everything under $WORK (default /tmp/gpuwork); $WORK/done marks the end; log in $WORK/log.
 # Usage: setsid nohup bash native-models/reference/gpu_pipeline.sh > /dev/null 2>&1 &
