@@ -236,7 +236,8 @@ def fused_attention(model: nn.Module, rel_pos: str = "augment", vit_encoder: str
             from vit_tokens import encoder_forward
 
             stream, _, wb = vit_encoder.partition("-")
-            wrp = "bias" if wb == "wbias" else "augment"
+            # rel_pos "bias" asks for the bias form too; the global blocks always fold it (vit_tokens.py).
+            wrp = "bias" if wb == "wbias" or rel_pos == "bias" else "augment"
             # get_image_embeddings reads output [0], the neck's output.
             mod.forward = lambda pixel_values, _m=mod, _w=wrp, _s=stream, **kw: (encoder_forward(_m, pixel_values, _w, _s),)
             patched.append(mod)

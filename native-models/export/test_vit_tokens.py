@@ -99,6 +99,20 @@ def test_token_encoder_matches_transformers(layout):
     assert torch.equal(after, want)  # the patch is undone
 
 
+def test_bias_attention_gives_the_windowed_blocks_a_bias():
+    """--attention bias with a token layout: the windowed blocks get the rel-pos term as MultiHeadAttention's
+    attention_bias (its 6th input), as -wbias does; the global block still folds it into q.k."""
+    enc = _encoder()
+    x = torch.randn(1, 3, 160, 160, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        want = _Wrap(enc)(x)
+        with fused_attention(enc, "bias", "windows"):
+            (got,), model = _export(_Wrap(enc), x)
+    assert np.abs(got - want.numpy()).max() < 1e-3 * float(want.abs().max())
+    with_bias = [n for n in model.graph.node if n.op_type == "MultiHeadAttention" and len(n.input) >= 6 and n.input[5]]
+    assert len(with_bias) == 4  # the four windowed blocks
+
+
 def test_windows_stream_moves_less_data():
     """Four windowed blocks: "tokens" partitions and unpartitions in each (a 6-D Transpose both ways), the
     windows stream only at its two ends and around the global block: 8 layout Transposes against 4."""
