@@ -116,29 +116,50 @@ def _interface_attention(module, query, key, value, attention_mask, dropout=0.0,
     return out.reshape(query.shape[0], query.shape[2], n, -1), None
 
 
-def _rel_pos_constants(attn, h: int, w: int, dtype) -> tuple[torch.Tensor, ...]:
+@contextlib.contextmanager
+def untraced() -> Iterator[None]:
+    """No tracing state inside: tensors made here enter the graph as constants, not as ops run per call."""
+    state = torch._C._get_tracing_state()
+    torch._C._set_tracing_state(None)
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        torch._C._set_tracing_state(state)
+
+
+def export_constant(mod: nn.Module, key: tuple, make):
+    """`make()` run once per module and key outside the trace (`untraced`); `fused_attention` drops the
+    cache when its block ends."""
+    cache = mod.__dict__.setdefault("_export_consts", {})
+    if key not in cache:
+        with untraced():
+            cache[key] = make()
+    return cache[key]
+
+
+def _rel_pos_constants(attn, h: int, w: int, dtype, divide_by: float | None = None) -> tuple[torch.Tensor, ...]:
     """rel-pos tables [H, H, D], [W, W, D] and the key grid's one-hot rows [HW, H] and columns [HW, W].
 
-    Computed outside the trace (no tracing state while they are made), so they enter the graph as constants:
-    traced, the tables' interpolation would be an fp16 Resize that onnxruntime cannot constant-fold (it has no
-    CPU fp16 Resize) and would run on every call.
+    Computed outside the trace (`export_constant`), so they enter the graph as constants: traced, the tables'
+    interpolation would be an fp16 Resize that onnxruntime cannot constant-fold (it has no CPU fp16 Resize) and
+    would run on every call. `divide_by`: tables made in fp32 and divided by it, for a query that already
+    carries its scale (vit_tokens.py: q_s . (r / scale) = q . r).
     """
-    cache = attn.__dict__.setdefault("_fused_rel_pos", {})
-    key = (h, w, dtype)
-    if key not in cache:
-        state = torch._C._get_tracing_state()
-        torch._C._set_tracing_state(None)
-        try:
-            with torch.no_grad():
-                rh = attn.get_rel_pos(h, h, attn.rel_pos_h).to(dtype).detach().clone()
-                rw = attn.get_rel_pos(w, w, attn.rel_pos_w).to(dtype).detach().clone()
-                dev = attn.rel_pos_h.device
-                oh = F.one_hot(torch.arange(h, device=dev).repeat_interleave(w), h).to(dtype)
-                ow = F.one_hot(torch.arange(w, device=dev).repeat(h), w).to(dtype)
-        finally:
-            torch._C._set_tracing_state(state)
-        cache[key] = (rh, rw, oh, ow)
-    return cache[key]
+
+    def make():
+        if divide_by is None:
+            rh = attn.get_rel_pos(h, h, attn.rel_pos_h).to(dtype).detach().clone()
+            rw = attn.get_rel_pos(w, w, attn.rel_pos_w).to(dtype).detach().clone()
+        else:
+            rh = (attn.get_rel_pos(h, h, attn.rel_pos_h.float()) / divide_by).to(dtype)
+            rw = (attn.get_rel_pos(w, w, attn.rel_pos_w.float()) / divide_by).to(dtype)
+        dev = attn.rel_pos_h.device
+        oh = F.one_hot(torch.arange(h, device=dev).repeat_interleave(w), h).to(dtype)
+        ow = F.one_hot(torch.arange(w, device=dev).repeat(h), w).to(dtype)
+        return rh, rw, oh, ow
+
+    return export_constant(attn, ("rel_pos", h, w, dtype, divide_by), make)
 
 
 def _vit_attention_forward(self, hidden_states: torch.Tensor, output_attentions=None, *, rel_pos: str):
@@ -260,7 +281,7 @@ def fused_attention(model: nn.Module, rel_pos: str = "augment", vit_encoder: str
         mapping["sdpa"] = saved
         for mod in patched:
             del mod.forward
-            mod.__dict__.pop("_fused_rel_pos", None)
-            mod.__dict__.pop("_token_consts", None)
         for mod in windowed:
             del mod.window_partition
+        for mod in model.modules():  # export_constant's caches, wherever they were made
+            mod.__dict__.pop("_export_consts", None)

@@ -37,7 +37,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fused_attention import MS_DOMAIN, _rel_pos_constants, _window_partition, multi_head_attention, rel_pos_attention
+from fused_attention import (
+    MS_DOMAIN,
+    _rel_pos_constants,
+    _window_partition,
+    export_constant,
+    multi_head_attention,
+    rel_pos_attention,
+)
 
 WINDOW_REL_POS = ("augment", "bias")
 
@@ -82,31 +89,22 @@ def _skip_ln(norm: nn.LayerNorm, x, skip, bias):
     return y.reshape(x.shape), s.reshape(x.shape)
 
 
+def _scaled_qkv(attn, dtype) -> tuple:
+    """The qkv weight and bias with the query scale folded into the query's rows (fp32, then dtype), so no
+    per-call Mul remains; for SAM's and Hiera's attention alike (qkv's outputs are q, k, v in thirds)."""
+    rows = attn.qkv.weight.shape[0]
+    scale = torch.ones(rows, dtype=torch.float32, device=attn.qkv.weight.device)
+    scale[: rows // 3] = attn.scale
+    wq = (attn.qkv.weight.float() * scale[:, None]).to(dtype)
+    bq = (attn.qkv.bias.float() * scale).to(dtype) if attn.qkv.bias is not None else None
+    return wq, bq
+
+
 def _constants(attn, h: int, w: int, dtype) -> tuple:
-    """qkv weight and bias with the query scale folded in, and the rel-pos tables divided by it (they meet the
-    scaled query: q_s . (r / scale) = q . r). Made outside the trace, in fp32, so they enter the graph as
-    constants and no per-call Mul remains."""
-    cache = attn.__dict__.setdefault("_token_consts", {})
-    key = (h, w, dtype)
-    if key not in cache:
-        rel = _rel_pos_constants(attn, h, w, dtype) if attn.use_rel_pos else None
-        state = torch._C._get_tracing_state()
-        torch._C._set_tracing_state(None)
-        try:
-            with torch.no_grad():
-                c = attn.qkv.weight.shape[1]
-                scale = torch.ones(3 * c, dtype=torch.float32, device=attn.qkv.weight.device)
-                scale[:c] = attn.scale
-                wq = (attn.qkv.weight.float() * scale[:, None]).to(dtype)
-                bq = (attn.qkv.bias.float() * scale).to(dtype) if attn.qkv.bias is not None else None
-                if rel is not None:
-                    rh = (attn.get_rel_pos(h, h, attn.rel_pos_h.float()) / attn.scale).to(dtype)
-                    rw = (attn.get_rel_pos(w, w, attn.rel_pos_w.float()) / attn.scale).to(dtype)
-                    rel = (rh, rw, rel[2], rel[3])
-        finally:
-            torch._C._set_tracing_state(state)
-        cache[key] = (wq, bq, rel)
-    return cache[key]
+    """The scaled qkv weight and bias, and the rel-pos tables divided by the scale (they meet the scaled
+    query); constants of the graph (export_constant)."""
+    rel = _rel_pos_constants(attn, h, w, dtype, divide_by=attn.scale) if attn.use_rel_pos else None
+    return (*export_constant(attn, ("qkv", dtype), lambda: _scaled_qkv(attn, dtype)), rel)
 
 
 def _attend(attn, x: torch.Tensor, h: int, w: int, rel_pos: str) -> torch.Tensor:
@@ -151,18 +149,40 @@ def _attention(layer, n1: torch.Tensor, h: int, w: int, window_rel_pos: str) -> 
 
 
 def _pad_mask(enc, b: int, h: int, w: int, ws: int, dtype) -> torch.Tensor:
-    """[B*nW, ws*ws, 1]: 1 on the grid's tokens, 0 on the windows' padding; a constant (made untraced)."""
-    cache = enc.__dict__.setdefault("_token_consts", {})
-    key = ("mask", b, h, w, ws, dtype)
-    if key not in cache:
-        state = torch._C._get_tracing_state()
-        torch._C._set_tracing_state(None)
-        try:
-            ones = torch.ones(b, h * w, 1, dtype=dtype, device=enc.pos_embed.device if enc.pos_embed is not None else None)
-            cache[key] = _partition(ones, b, h, w, ws).detach().clone()
-        finally:
-            torch._C._set_tracing_state(state)
-    return cache[key]
+    """[B*nW, ws*ws, 1]: 1 on the grid's tokens, 0 on the windows' padding; a constant (export_constant)."""
+
+    def make():
+        ones = torch.ones(b, h * w, 1, dtype=dtype, device=enc.pos_embed.device if enc.pos_embed is not None else None)
+        return _partition(ones, b, h, w, ws).detach().clone()
+
+    return export_constant(enc, ("mask", b, h, w, ws, dtype), make)
+
+
+def _exact_gelu(act, what: str) -> None:
+    """BiasGelu is the exact (erf) GELU: refuse any other activation rather than export a different model."""
+    if type(act).__name__ not in ("GELU", "GELUActivation") or getattr(act, "approximate", "none") != "none":
+        raise NotImplementedError(f"{what} needs an exact-GELU MLP, not {type(act).__name__}")
+
+
+def _block_norm1(norm: nn.LayerNorm, x: torch.Tensor, pending):
+    """A block's first LayerNorm and the residual stream: fused with the last block's MLP output and bias still
+    to add (`pending`), or plain where the stream is whole (the first block, after a stage end)."""
+    if pending is None:
+        return norm(x), x
+    return _skip_ln(norm, pending[0], x, pending[1])
+
+
+def _block_mlp(norm: nn.LayerNorm, a: torch.Tensor, x: torch.Tensor, attn_bias, lin1: nn.Linear, lin2: nn.Linear):
+    """A block's second half: (the stream with the attention output added, the MLP's output and lin2's bias
+    left for the next residual)."""
+    n2, x = _skip_ln(norm, a, x, attn_bias)
+    hid = _BiasGelu.apply(n2 @ lin1.weight.t(), lin1.bias)
+    return x, (hid @ lin2.weight.t(), lin2.bias)
+
+
+def _whole(x: torch.Tensor, pending) -> torch.Tensor:
+    """The residual stream with the pending MLP output added."""
+    return x if pending is None else x + (pending[0] + pending[1])
 
 
 def encoder_forward(enc, pixel_values: torch.Tensor, window_rel_pos: str = "augment", stream: str = "tokens") -> torch.Tensor:
@@ -180,9 +200,7 @@ def encoder_forward(enc, pixel_values: torch.Tensor, window_rel_pos: str = "augm
     if stream not in ("tokens", "windows"):
         raise ValueError(f"stream must be 'tokens' or 'windows', not {stream!r}")
     for layer in enc.layers:
-        act = layer.mlp.act
-        if not (isinstance(act, nn.GELU) or type(act).__name__ == "GELUActivation") or getattr(act, "approximate", "none") != "none":
-            raise NotImplementedError(f"token-layout encoder needs SAM's exact GELU, not {type(act).__name__}")
+        _exact_gelu(layer.mlp.act, "token-layout encoder")
     sizes = {layer.window_size for layer in enc.layers if layer.window_size > 0}
     if stream == "windows" and len(sizes) != 1:
         stream = "tokens"  # no windowed blocks (or several sizes): nothing to keep partitioned
@@ -197,10 +215,7 @@ def encoder_forward(enc, pixel_values: torch.Tensor, window_rel_pos: str = "augm
         mask = _pad_mask(enc, b, h, w, ws, x.dtype)
     pending = None  # the last block's MLP output and lin2 bias, added with the next residual
     for layer in enc.layers:
-        if pending is None:
-            n1 = layer.layer_norm1(x)
-        else:
-            n1, x = _skip_ln(layer.layer_norm1, pending[0], x, pending[1])
+        n1, x = _block_norm1(layer.layer_norm1, x, pending)
         if stream == "tokens":
             a = _attention(layer, n1, h, w, window_rel_pos)
         elif layer.window_size > 0:
@@ -208,35 +223,11 @@ def encoder_forward(enc, pixel_values: torch.Tensor, window_rel_pos: str = "augm
         else:
             a = _attend(layer.attn, _unpartition(n1, b, h, w, ws), h, w, "augment") @ layer.attn.proj.weight.t()
             a = _partition(a, b, h, w, ws)
-        n2, x = _skip_ln(layer.layer_norm2, a, x, layer.attn.proj.bias)
-        hid = _BiasGelu.apply(n2 @ layer.mlp.lin1.weight.t(), layer.mlp.lin1.bias)
-        pending = (hid @ layer.mlp.lin2.weight.t(), layer.mlp.lin2.bias)
-    if pending is not None:
-        x = x + (pending[0] + pending[1])
+        x, pending = _block_mlp(layer.layer_norm2, a, x, layer.attn.proj.bias, layer.mlp.lin1, layer.mlp.lin2)
+    x = _whole(x, pending)
     if stream == "windows":
         x = _unpartition(x, b, h, w, ws)
     return enc.neck(x.reshape(b, h, w, c))
-
-
-def _hiera_constants(blk, dtype) -> tuple:
-    """The block's qkv weight and bias with the query scale folded in (untraced, fp32 -> dtype; a positive
-    scale commutes with the query's max-pooling)."""
-    attn = blk.attn
-    cache = attn.__dict__.setdefault("_token_consts", {})
-    if dtype not in cache:
-        state = torch._C._get_tracing_state()
-        torch._C._set_tracing_state(None)
-        try:
-            with torch.no_grad():
-                c = attn.dim_out
-                scale = torch.ones(3 * c, dtype=torch.float32, device=attn.qkv.weight.device)
-                scale[:c] = attn.scale
-                wq = (attn.qkv.weight.float() * scale[:, None]).to(dtype)
-                bq = (attn.qkv.bias.float() * scale).to(dtype)
-        finally:
-            torch._C._set_tracing_state(state)
-        cache[dtype] = (wq, bq)
-    return cache[dtype]
 
 
 def _pool(x: torch.Tensor, stride) -> torch.Tensor:
@@ -255,7 +246,7 @@ def _hiera_attention(blk, n1: torch.Tensor, h: int, w: int) -> tuple[torch.Tenso
         wh = ww = ws
     else:
         x, wh, ww = n1, h, w
-    wq, bq = _hiera_constants(blk, n1.dtype)
+    wq, bq = export_constant(attn, ("qkv", n1.dtype), lambda: _scaled_qkv(attn, n1.dtype))
     q, k, v = F.linear(x, wq, bq).split(c, dim=-1)  # [B', S, C] each, q scaled
     if stride:
         q = _pool(q.reshape(-1, wh, ww, c), stride)
@@ -269,19 +260,9 @@ def _hiera_attention(blk, n1: torch.Tensor, h: int, w: int) -> tuple[torch.Tenso
 
 
 def _hiera_pos_embed(bb, h: int, w: int, dtype) -> torch.Tensor:
-    """The backbone's windowed positional embedding [1, h, w, C] as a constant (untraced: traced, it is a
-    bicubic Resize and a Tile that would run on every call)."""
-    cache = bb.__dict__.setdefault("_token_consts", {})
-    key = ("pos", h, w, dtype)
-    if key not in cache:
-        state = torch._C._get_tracing_state()
-        torch._C._set_tracing_state(None)
-        try:
-            with torch.no_grad():
-                cache[key] = bb._get_pos_embed((h, w)).to(dtype).detach().clone()
-        finally:
-            torch._C._set_tracing_state(state)
-    return cache[key]
+    """The backbone's windowed positional embedding [1, h, w, C] as a constant (export_constant: traced, it is
+    a bicubic Resize and a Tile that would run on every call)."""
+    return export_constant(bb, ("pos", h, w, dtype), lambda: bb._get_pos_embed((h, w)).to(dtype).detach().clone())
 
 
 def hiera_forward(bb, pixel_values: torch.Tensor):
@@ -291,29 +272,23 @@ def hiera_forward(bb, pixel_values: torch.Tensor):
     from transformers.models.sam2.modeling_sam2 import Sam2HieraDetModelOutput
 
     for blk in bb.blocks:
-        act = blk.mlp.activation
-        if type(act).__name__ != "GELUActivation" or blk.mlp.num_layers != 2 or blk.mlp.sigmoid_output:
-            raise NotImplementedError(f"token-layout Hiera needs a two-layer exact-GELU MLP, not {type(act).__name__}")
+        if blk.mlp.num_layers != 2 or blk.mlp.sigmoid_output:
+            raise NotImplementedError("token-layout Hiera needs a two-layer MLP without a sigmoid")
+        _exact_gelu(blk.mlp.activation, "token-layout Hiera")
     x = bb.patch_embed(pixel_values)
     b, h, w, c = (int(s) for s in x.shape)
     x = (x + _hiera_pos_embed(bb, h, w, x.dtype)).reshape(b, h * w, c)
     pending = None
     inter = []
     for i, blk in enumerate(bb.blocks):
-        if pending is None:
-            n1 = blk.layer_norm1(x)
-        else:
-            n1, x = _skip_ln(blk.layer_norm1, pending[0], x, pending[1])
+        n1, x = _block_norm1(blk.layer_norm1, x, pending)
         if blk.dim != blk.dim_out:
             # A stage's first block: the residual becomes the pooled projection of the normed input.
             r = _pool(F.linear(n1, blk.proj.weight, blk.proj.bias).reshape(b, h, w, -1), blk.query_stride)
             x = r.reshape(b, -1, blk.dim_out)
         a, h, w = _hiera_attention(blk, n1, h, w)
-        n2, x = _skip_ln(blk.layer_norm2, a, x, blk.attn.proj.bias)
-        hid = _BiasGelu.apply(n2 @ blk.mlp.proj_in.weight.t(), blk.mlp.proj_in.bias)
-        pending = (hid @ blk.mlp.proj_out.weight.t(), blk.mlp.proj_out.bias)
+        x, pending = _block_mlp(blk.layer_norm2, a, x, blk.attn.proj.bias, blk.mlp.proj_in, blk.mlp.proj_out)
         if i in bb.stage_ends:
-            x = x + (pending[0] + pending[1])
-            pending = None
+            x, pending = _whole(x, pending), None
             inter.append(x.reshape(b, h, w, -1))
     return Sam2HieraDetModelOutput(last_hidden_state=inter[-1], intermediate_hidden_states=tuple(inter))

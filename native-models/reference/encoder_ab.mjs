@@ -4,14 +4,14 @@
 //   graphDev  ortx with the session captured as a CUDA graph, outputs left on the device (how the engine's
 //             graph runtime runs its encoder; its input comes from the preprocessing graph there, here from
 //             the host, the same 12 MB upload for every model)
-// The input comes as a raw float32 file; model i's outputs (from onnxruntime-node) go back as out<i>_<k>.bin
-// for the caller to compare with PyTorch.
+// The input comes as <dir>/feeds.json (one image, ort_time.mjs's format); model i's outputs (from
+// onnxruntime-node) go back as out<i>_<name>.bin, described in result.json, for the caller to compare.
 //   node native-models/reference/encoder_ab.mjs <dir> <runs> <model.onnx>... [--dist .gpu-dist]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ort from 'onnxruntime-node';
-import { quantile, takeOption } from './ab_common.mjs';
+import { quantile, readFeeds, takeOption, writeOutputs } from './ab_common.mjs';
 
 const args = process.argv.slice(2);
 const dist = path.resolve(takeOption(args, '--dist', '.gpu-dist'));
@@ -27,10 +27,7 @@ const { loadOrtx, ortxUnavailableReason } = await import(
 );
 const { ortLibraryPath } = await import(pathToFileURL(path.join(dist, 'main/engine/providers.js')).href);
 const ortx = loadOrtx(ortLibraryPath() ?? '');
-const feed = JSON.parse(readFileSync(path.join(dir, 'feed.json'), 'utf8'));
-const buf = readFileSync(path.join(dir, feed.file));
-const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-const host = { type: 'float32', dims: feed.shape, data };
+const [host] = Object.values(readFeeds(dir));
 
 const rows = [];
 for (const [i, file] of models.entries()) {
@@ -42,16 +39,11 @@ for (const [i, file] of models.entries()) {
   });
   row.loadMs = +(performance.now() - t0).toFixed(0);
   const inName = node.inputNames[0];
-  const nodeFeeds = { [inName]: new ort.Tensor('float32', data, feed.shape) };
+  const nodeFeeds = { [inName]: new ort.Tensor(host.type, host.data, host.dims) };
   let t = performance.now();
   const out = await node.run(nodeFeeds);
   row.first.node = +(performance.now() - t).toFixed(1);
-  row.outputs = node.outputNames.map((name, k) => {
-    const o = out[name];
-    const file = `out${i}_${k}.bin`;
-    writeFileSync(path.join(dir, file), Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength));
-    return { name, file, shape: o.dims };
-  });
+  row.outputs = writeOutputs(dir, `out${i}_`, Object.fromEntries(node.outputNames.map((n) => [n, out[n]])));
   row.ways.node = () => node.run(nodeFeeds);
   if (ortx) {
     try {

@@ -19,27 +19,14 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "export"))
-from export import _export  # noqa: E402
+from export import _errors, _export  # noqa: E402
 from fused_attention import VIT_ENCODERS  # noqa: E402
+from ort_variants import _torch_ms, read_outputs, write_feeds  # noqa: E402
 from sam_models import ARCHS, IMG_SIZE, ImageEncoder, build_model  # noqa: E402
-
-
-def _torch_ms(f, runs: int, cuda: bool) -> float:
-    ts = []
-    with torch.no_grad():
-        for i in range(runs + 2):
-            t = time.perf_counter()
-            f()
-            if cuda:
-                torch.cuda.synchronize()
-            if i >= 2:
-                ts.append((time.perf_counter() - t) * 1000)
-    return round(float(np.median(ts)), 3)
 
 
 def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, provider: str, dist: str) -> dict:
@@ -58,12 +45,12 @@ def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, p
     enc32, enc16 = ImageEncoder(model32, family).eval(), ImageEncoder(half, family).eval()
     with torch.no_grad():
         want = enc32(image)
-    want = [t.float().cpu().numpy() for t in (want if isinstance(want, tuple) else (want,))]
+    want = [t.float().cpu() for t in (want if isinstance(want, tuple) else (want,))]
     names = ["image_embeddings", "high_res_feats_0", "high_res_feats_1"][: len(want)]
     res: dict = {"arch": arch, "device": torch.cuda.get_device_name(0) if cuda else "cpu", "torch": torch.__version__,
                  "runs": runs, "torch_ms": {}, "variants": {}}
     if cuda:
-        res["torch_ms"] = {"encoder_fp32": _torch_ms(lambda: enc32(image), runs, cuda), "encoder_fp16": _torch_ms(lambda: enc16(image), runs, cuda)}
+        res["torch_ms"] = {"encoder_fp32": _torch_ms(lambda: enc32(image), runs), "encoder_fp16": _torch_ms(lambda: enc16(image), runs)}
     print(arch, "torch", res["torch_ms"], flush=True)
     os.makedirs(out, exist_ok=True)
     files = []
@@ -81,18 +68,12 @@ def run_arch(arch: str, variants: list[str], out: str, runs: int, device: str, p
     if cuda:
         torch.cuda.empty_cache()  # onnxruntime gets the card to itself while timing
     with tempfile.TemporaryDirectory() as d:
-        x = np.ascontiguousarray(image.float().cpu().numpy())
-        x.tofile(os.path.join(d, "image.bin"))
-        json.dump({"file": "image.bin", "shape": list(x.shape)}, open(os.path.join(d, "feed.json"), "w"))
+        write_feeds(d, {"image": image.float().cpu().numpy()})
         cmd = ["node", os.path.join(HERE, "encoder_ab.mjs"), d, str(runs), *[p for _, p in files], "--dist", dist, "--provider", provider]
         subprocess.run(cmd, check=True, timeout=1800)
         rows = json.load(open(os.path.join(d, "result.json")))
-        for i, ((v, _), row) in enumerate(zip(files, rows)):
-            errs = {}
-            for o, w in zip(row["outputs"], want):
-                got = np.fromfile(os.path.join(d, o["file"]), dtype=np.float32).reshape(o["shape"])
-                diff = np.abs(got.astype(np.float64) - w)
-                errs[o["name"]] = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "ref_abs_mean": float(np.abs(w).mean())}
+        for (v, _), row in zip(files, rows):
+            errs = _errors(read_outputs(d, row["outputs"]), want, [o["name"] for o in row["outputs"]])
             # The embedding's error under the old key (run 16's files), every output's under its name.
             row["err_vs_torch_fp32"] = errs["image_embeddings"]
             row["err_by_output"] = errs

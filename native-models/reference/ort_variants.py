@@ -47,21 +47,31 @@ def _torch_ms(f, runs: int) -> float:
         return _p50(g, runs)
 
 
+def write_feeds(d: str, feeds: dict[str, np.ndarray]) -> None:
+    """Feeds for ort_time.mjs / encoder_ab.mjs: raw little-endian files described by <d>/feeds.json."""
+    desc = []
+    for i, (k, v) in enumerate(feeds.items()):
+        v = np.ascontiguousarray(v)
+        v.tofile(os.path.join(d, f"in{i}.bin"))
+        desc.append({"name": k, "dtype": str(v.dtype), "shape": list(v.shape), "file": f"in{i}.bin"})
+    json.dump(desc, open(os.path.join(d, "feeds.json"), "w"))
+
+
+def read_outputs(d: str, outputs: list[dict]) -> list[np.ndarray]:
+    """The arrays the Node tools wrote (their `outputs` descriptions: name, dtype, shape, file)."""
+    return [np.fromfile(os.path.join(d, o["file"]), dtype=o["dtype"]).reshape(o["shape"]) for o in outputs]
+
+
 def _ort_times(path: str, feeds: dict[str, np.ndarray], runs: int) -> dict:
     """p50 of onnxruntime-node on CUDA (host copies included, as the product pays them) via ort_time.mjs."""
     import subprocess
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        desc = []
-        for i, (k, v) in enumerate(feeds.items()):
-            v = np.ascontiguousarray(v)
-            v.tofile(os.path.join(d, f"in{i}.bin"))
-            desc.append({"name": k, "dtype": str(v.dtype), "shape": list(v.shape), "file": f"in{i}.bin"})
-        json.dump(desc, open(os.path.join(d, "feeds.json"), "w"))
+        write_feeds(d, feeds)
         subprocess.run(["node", os.path.join(HERE, "ort_time.mjs"), path, d, str(runs)], check=True, timeout=600)
         res = json.load(open(os.path.join(d, "outputs.json")))
-        outs = [np.fromfile(os.path.join(d, o["file"]), dtype=o["dtype"]).reshape(o["shape"]) for o in res["outputs"]]
+        outs = read_outputs(d, res["outputs"])
     return {"load_ms": round(res["loadMs"]), "first_ms": round(res["firstMs"], 1), "p50_ms": round(res["p50Ms"], 3),
             "min_ms": round(res["minMs"], 3), "outputs": outs}
 
