@@ -1,5 +1,11 @@
-// The GPU host as the GPU suite sees it through nvidia-smi: the card's name and its used memory over time.
+// The GPU host as the GPU suite sees it: through nvidia-smi the card's name and its used memory over time, and
+// the CPU side the per-image stages run on.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeForSam } from '../main/engine/image.js';
+import { percentile } from './types.js';
 
 /** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
 export class GpuMemory {
@@ -44,4 +50,48 @@ export function deviceName(): string {
   } catch {
     return 'unknown GPU';
   }
+}
+
+export interface HostProfile {
+  cpu: string;
+  threads: number;
+  /** p50 of the engine's own decode (sharp, upscaling left to the GPU) of one of the bench's images. */
+  decode: { image: string; runs: number; p50Ms: number };
+}
+
+/**
+ * The CPU the per-image stages ran on, and how fast it decodes one of the bench's images. Two H100 hosts ran
+ * the image-decode stage at 4 and 7–9 ms and the other CPU-side stages at up to twice the time (docs/gpu.md,
+ * run 18): each table says which kind of host it had, so that tables from different hosts are not compared
+ * blind.
+ */
+export async function hostProfile(image: string, runs = 20): Promise<HostProfile> {
+  if (!(Number.isInteger(runs) && runs >= 1))
+    throw new RangeError(`runs must be a positive integer, got ${runs}`);
+  const bytes = readFileSync(image);
+  // One decode first: sharp's first call loads libvips' codecs.
+  try {
+    await decodeForSam(bytes, 1024, { deferUpscale: true });
+  } catch (err) {
+    throw new Error(`host profile: cannot decode ${image}: ${(err as Error).message}`, { cause: err });
+  }
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await decodeForSam(bytes, 1024, { deferUpscale: true });
+    ms.push(performance.now() - t0);
+  }
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() || 'unknown CPU',
+    threads: cpus.length,
+    decode: { image: path.basename(image), runs, p50Ms: percentile(ms, 50) },
+  };
+}
+
+export function hostNote(h: HostProfile): string {
+  return (
+    `host: ${h.cpu}, ${h.threads} threads; image decode (sharp, as the engine does it) of ${h.decode.image}: ` +
+    `p50 ${h.decode.p50Ms.toFixed(2)} ms over ${h.decode.runs} runs`
+  );
 }

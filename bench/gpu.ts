@@ -42,7 +42,7 @@ import {
   type Task,
 } from './gpu-ort.js';
 import { fixtureAgreement, fixtureEngineAgreement } from './gpu-fixture.js';
-import { deviceName, GpuMemory } from './gpu-host.js';
+import { deviceName, GpuMemory, hostNote, hostProfile } from './gpu-host.js';
 import { bestCudaOptions, modeTag, parseGraphModes, readStageJson, type GraphMode } from './gpu-modes.js';
 import { renderReport, type CudaOptionsRun, type OrtxAb } from './gpu-report.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
@@ -349,6 +349,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const rows: SuiteResult['rows'] = [];
   const notes: string[] = [];
   const detail: Record<string, unknown> = {};
+  const host = await hostProfile(images[0]!);
+  notes.push(hostNote(host));
 
   for (const arch of archs) {
     const refFile = path.join(refRoot, arch, 'summary.json');
@@ -534,6 +536,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     notes,
     extra: {
       device,
+      host,
       images: images.length,
       detail,
       fixture,
