@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -7,6 +7,7 @@ import { hostNote, hostProfile } from './gpu-host.js';
 
 describe('hostProfile', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'maskroom-host-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('times the engine decode of a real image and names the CPU', async () => {
     const file = path.join(dir, 'frame.jpg');

@@ -61,7 +61,7 @@ export interface HostProfile {
 
 /**
  * The CPU the per-image stages ran on, and how fast it decodes one of the bench's images. Two H100 hosts ran
- * the image-decode stage at 4 and 7–9 ms and the other CPU-side stages at up to twice the time (docs/gpu.md,
+ * the image-decode stage at 4 and 7–9 ms and the other CPU-side stages at about twice the time (docs/gpu.md,
  * run 18): each table says which kind of host it had, so that tables from different hosts are not compared
  * blind.
  */
