@@ -98,6 +98,19 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
     expect(Math.min(...ious)).toBeGreaterThan(0.97);
   });
 
+  it('times its decoder and its post-processing session apart; the one-session fast path has no post share', async () => {
+    const { image, points } = await clicks('shapes_00');
+    const a = await graphs.segment(image, points[0]!);
+    const b = await fast.segment(image, points[0]!);
+    expect(a.timings.decoder).toBeGreaterThan(0);
+    expect(a.timings.postprocess).toBeGreaterThan(0);
+    expect(b.timings.decoder).toBeGreaterThan(0);
+    expect(b.timings.postprocess).toBe(0);
+    const many = await graphs.segmentMany(a.key, points.slice(0, 3), { pointsPerBatch: 3 });
+    expect(many.timings.decoder).toBeGreaterThan(0);
+    expect(many.timings.postprocess).toBeGreaterThan(0);
+  });
+
   it('an embedding evicted from the device (4 kept) is fed from the host: same masks either way', async () => {
     const first = await clicks('shapes_01');
     const a = await graphs.embed(first.image);

@@ -273,7 +273,9 @@ export class GraphRuntime {
 
   /**
    * The batched decoder (replayed per batch shape) and then mask choice + post-processing on its
-   * device-resident outputs; the result has the masks session's output names (POST.*).
+   * device-resident outputs; `outputs` has the masks session's output names (POST.*). `decoderMs`: the
+   * decoder session's share of the call (the rest is the post-processing session and its download), so that
+   * the click's time can be told apart in the two (docs/gpu.md, run 18).
    */
   async masks(
     key: string,
@@ -284,7 +286,8 @@ export class GraphRuntime {
     sizes: [number, number, number, number],
     threshold: number,
     withLowRes: boolean,
-  ): Promise<Record<string, HostTensor>> {
+  ): Promise<{ outputs: Record<string, HostTensor>; decoderMs: number }> {
+    const t0 = performance.now();
     const shapes = Object.fromEntries(Object.entries(prompts).map(([k, t]) => [k, t.dims]));
     const graph = await this.graphSession(shapes);
     const fetch = [
@@ -295,6 +298,7 @@ export class GraphRuntime {
     const d = graph
       ? await graph.run({ ...emb, ...prompts }, fetch, { graphId: 0 })
       : await this.decoder.run({ ...emb, ...prompts }, fetch);
+    const decoderMs = performance.now() - t0;
     const low = d.low_res_masks as DeviceTensor;
     const iou = d.iou_predictions as DeviceTensor;
     try {
@@ -314,7 +318,7 @@ export class GraphRuntime {
         },
         names.map((name) => ({ name })),
       );
-      return out as Record<string, HostTensor>;
+      return { outputs: out as Record<string, HostTensor>, decoderMs };
     } finally {
       low.release();
       iou.release();

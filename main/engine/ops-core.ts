@@ -57,6 +57,7 @@ registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskR
       // has already made them the RLE string, area and box (in one pass, checked on the way).
       const r = await ctx.fast.masks(record, [enc], [multimask], threshold, true);
       t.decoder = r.ms.decoder;
+      t.postprocess = r.ms.post;
       t.rle = r.ms.transfer;
       t.total += performance.now() - start;
       const g = record.geometry;
@@ -181,6 +182,7 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMa
       if (ctx.fast?.hasDecoderGraphs) {
         const r = await ctx.fast.masks(record, part, mm, threshold, false);
         timings.decoder += r.ms.decoder;
+        timings.postprocess += r.ms.post;
         // String, area and box were made with the run starts (FastPath.masks); nothing is left to compute.
         part.forEach((_, b) => pushSummary(r.masks[b]!, r.score[b]!, r.index[b]!));
         timings.rle += r.ms.transfer;
