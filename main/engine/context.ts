@@ -10,7 +10,8 @@ import {
   type EmbeddingRecord,
 } from './cache.js';
 import { EngineError, firstLine, ImageError } from './errors.js';
-import { embeddingFeeds, FastPath, promptFeeds, type ResidentEncoding } from './fastpath.js';
+import { FastPath, type ResidentEncoding } from './fastpath.js';
+import { embeddingFeeds, promptFeeds } from './feeds.js';
 import { decodeForSam, readImageFile } from './image.js';
 import { loadModelInfo, type ModelManifest } from './manifest.js';
 import { LOW_RES } from './postprocess.js';

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, iou } from '../../common/rle/index.js';
 import { boxesToMasks, generateMasks } from './amg/index.js';
-import { promptFeeds } from './fastpath.js';
+import { promptFeeds } from './feeds.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import type { EncodedPrompt } from './prompt.js';
 import { instanceMask, interiorPoint, loadGroundTruth, maskBox, scenePaths } from './testing.js';
