@@ -353,9 +353,32 @@ def main(argv: list[str] | None = None) -> int:
     for arch in a.arch:
         for pr in precisions:
             reports.append(export_arch(arch, a.out, pr, a.checkpoint, a.random_init, a.seed, a.device, not a.no_check, a.save_weights, a.attention, a.vit_encoder))
-    with open(os.path.join(a.out, "export_summary.json"), "w") as f:
-        json.dump(reports, f, indent=2)
+    write_summary(os.path.join(a.out, "export_summary.json"), reports)
     return 0
+
+
+def write_summary(path: str, reports: list[dict]) -> list[dict]:
+    """Merges this call's reports into the folder's summary: the GPU pipeline calls the exporter once per
+    architecture into one folder, and a plain overwrite kept only the last one's. A report replaces the one of
+    the same (arch, precision); the rest stay, in their order. A summary that is not a JSON list of reports is
+    an error rather than something to overwrite: it may be another tool's file."""
+    kept: list[dict] = []
+    if os.path.exists(path):
+        with open(path) as f:
+            try:
+                old = json.load(f)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}: not JSON ({e}); move it away to start a new summary") from e
+        if not isinstance(old, list) or not all(isinstance(r, dict) and "arch" in r and "precision" in r for r in old):
+            raise SystemExit(f"{path}: not an export summary (a list of reports with arch and precision)")
+        kept = old
+    new_keys = {(r["arch"], r["precision"]) for r in reports}
+    merged = [r for r in kept if (r["arch"], r["precision"]) not in new_keys] + reports
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(merged, f, indent=2)
+    os.replace(tmp, path)
+    return merged
 
 
 if __name__ == "__main__":
