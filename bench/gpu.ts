@@ -43,6 +43,7 @@ import {
 } from './gpu-ort.js';
 import { fixtureAgreement, fixtureEngineAgreement } from './gpu-fixture.js';
 import { deviceName, GpuMemory, hostNote, hostProfile } from './gpu-host.js';
+import { imageSetNote, imageSizes, refImagesNote } from './gpu-images.js';
 import { bestCudaOptions, modeTag, parseGraphModes, readStageJson, type GraphMode } from './gpu-modes.js';
 import { renderReport, type CudaOptionsRun, type OrtxAb } from './gpu-report.js';
 import { percentile, type BenchOptions, type SuiteResult } from './types.js';
@@ -281,6 +282,8 @@ interface RefTask {
 }
 interface RefSummary {
   device: string;
+  /** How many images it ran on; a summary without it counts as unrecorded (refImagesNote). */
+  images?: number;
   peak_gpu_mib: number | null;
   tasks: Record<Task, RefTask>;
 }
@@ -351,11 +354,15 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const detail: Record<string, unknown> = {};
   const host = await hostProfile(images[0]!);
   notes.push(hostNote(host));
+  const sizes = await imageSizes(images);
+  notes.push(imageSetNote(sizes));
 
   for (const arch of archs) {
     const refFile = path.join(refRoot, arch, 'summary.json');
     const ref = existsSync(refFile) ? (JSON.parse(readFileSync(refFile, 'utf8')) as RefSummary) : null;
     if (!ref) notes.push(`${arch}: no PyTorch reference at ${refFile}; ratios left empty`);
+    const refCount = ref && refImagesNote(arch, ref.images, images.length);
+    if (refCount) notes.push(refCount);
     const refFrom = path.join(refRoot, arch, 'from.txt');
     if (ref && existsSync(refFrom))
       notes.push(

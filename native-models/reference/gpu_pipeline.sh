@@ -34,6 +34,10 @@ rm -f "$WORK/done" "$WORK/results.tgz"
 exec >>"$WORK/log" 2>&1
 # Later device calls may not carry .gpu-data again: keep the images with the work.
 mkdir -p "$WORK/images" && cp -n .gpu-data/images/* "$WORK/images/"
+# Both sides take every image in the folder (gpu_prepare.sh: 50 bedroom-200 frames + the photos); their own
+# defaults (50) would each drop the same photos silently.
+IMAGES=${IMAGES:-$(ls "$WORK/images" | grep -ciE '\.(jpe?g|png)$')}
+export GPU_BENCH_LIMIT=$IMAGES
 export PYTHONUNBUFFERED=1
 stamp() { echo "=== $(date -u +%H:%M:%S) $*"; }
 has() { [[ " $STAGES " == *" $1 "* ]]; }
@@ -42,6 +46,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
   && export PYTHONPATH=/tmp/site
 [ -f .gpu-env.sh ] && source .gpu-env.sh
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+echo "images: $IMAGES in $WORK/images"
 python3 -c 'import torch, transformers, onnx, onnxruntime; print("torch", torch.__version__, "transformers", transformers.__version__, "onnx", onnx.__version__, "ort", onnxruntime.__version__)'
 
 if has smoke; then
@@ -136,7 +141,7 @@ if has reference; then
     [ -f "$WORK/models/$a/manifest.json" ] || { echo "REFERENCE $a FAILED: no fp32 export in $WORK/models/$a (PRECISION=$PRECISION has no fp32?)"; continue; }
     # A reference copied in by an earlier pass's REF_FROM must not be reported as this run's.
     rm -f "$WORK/ref/$a/from.txt"
-    python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images "$WORK/images" --out "$WORK/ref/$a" \
+    python3 native-models/reference/reference.py --model-dir "$WORK/models/$a" --images "$WORK/images" --limit "$IMAGES" --out "$WORK/ref/$a" \
       || echo "REFERENCE $a FAILED"
   done
 fi
