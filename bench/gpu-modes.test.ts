@@ -29,9 +29,28 @@ describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
       { graphs: 'auto', name: 'heur', cuda: { cudnnConvAlgoSearch: 'HEURISTIC' }, download: 'staged' },
     ]);
     expect(modes.map(modeTag)).toEqual([' cudagraph', ' cudagraph staged', ' cudagraph heur staged']);
-    expect(() => parseGraphModes('off+staged', sets)).toThrow(/download applies to the ortx sessions/);
-    expect(() => parseGraphModes('auto+pinned', sets)).toThrow(/only download suffix is \+staged/);
-    expect(() => parseGraphModes('auto+staged+x', sets)).toThrow(/unknown mode/);
+    expect(() => parseGraphModes('off+staged', sets)).toThrow(/\+staged applies to the ortx sessions/);
+    expect(() => parseGraphModes('auto+pinned', sets)).toThrow(
+      /unknown suffix \+pinned \(\+staged, \+postgraph\)/,
+    );
+    expect(() => parseGraphModes('auto+staged+x', sets)).toThrow(/unknown suffix \+x/);
+  });
+
+  it('+postgraph: post-processing per image size as a CUDA graph, alone or with the others', () => {
+    const modes = parseGraphModes('auto+postgraph,auto:heur+staged+postgraph', sets);
+    expect(modes).toEqual([
+      { graphs: 'auto', post: 'graph' },
+      {
+        graphs: 'auto',
+        name: 'heur',
+        cuda: { cudnnConvAlgoSearch: 'HEURISTIC' },
+        download: 'staged',
+        post: 'graph',
+      },
+    ]);
+    expect(modes.map(modeTag)).toEqual([' cudagraph postgraph', ' cudagraph heur staged postgraph']);
+    expect(() => parseGraphModes('off+postgraph', sets)).toThrow(/\+postgraph applies to the ortx sessions/);
+    expect(() => parseGraphModes('auto+postgraph+postgraph', sets)).toThrow(/\+postgraph given twice/);
   });
 
   it('reads the sets from a file too', () => {

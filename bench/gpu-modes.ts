@@ -12,10 +12,14 @@ export interface GraphMode {
   cuda?: Record<string, unknown>;
   /** "+staged": encoder outputs download through pinned memory (MASKROOM_ORTX_DOWNLOAD), not pageable. */
   download?: 'staged';
+  /** "+postgraph": mask post-processing per image size as a CUDA graph (MASKROOM_ORTX_POST=graph). */
+  post?: 'graph';
 }
 
+const SUFFIXES = ['staged', 'postgraph'] as const;
+
 /**
- * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+staged") with the option sets it names from
+ * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+staged,auto+postgraph") with the option sets it names from
  * GPU_BENCH_ORTX_CUDA.
  */
 export function parseGraphModes(spec: string, setsJson: string | undefined): GraphMode[] {
@@ -34,20 +38,26 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
     .split(',')
     .filter(Boolean)
     .map((m): GraphMode => {
-      const [spec, download, ...more] = m.split('+');
+      const [spec, ...suffixes] = m.split('+');
       const [graphs, name, ...rest] = spec!.split(':');
-      if (!['auto', 'on', 'off'].includes(graphs!) || rest.length || more.length)
+      if (!['auto', 'on', 'off'].includes(graphs!) || rest.length)
         throw new GpuBenchError(
-          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+staged)`,
+          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+staged, auto+postgraph)`,
         );
       const g = graphs as GraphMode['graphs'];
-      if (download !== undefined) {
-        if (download !== 'staged') throw new GpuBenchError(`${m}: the only download suffix is +staged`);
-        if (g === 'off')
-          throw new GpuBenchError(`${m}: the download applies to the ortx sessions (auto or on)`);
+      for (const x of suffixes) {
+        if (!(SUFFIXES as readonly string[]).includes(x))
+          throw new GpuBenchError(`${m}: unknown suffix +${x} (+${SUFFIXES.join(', +')})`);
+        if (suffixes.indexOf(x) !== suffixes.lastIndexOf(x))
+          throw new GpuBenchError(`${m}: +${x} given twice`);
+        if (g === 'off') throw new GpuBenchError(`${m}: +${x} applies to the ortx sessions (auto or on)`);
       }
       const mode = withOptionSet(m, g, name, sets);
-      return download ? { ...mode, download } : mode;
+      return {
+        ...mode,
+        ...(suffixes.includes('staged') ? { download: 'staged' as const } : {}),
+        ...(suffixes.includes('postgraph') ? { post: 'graph' as const } : {}),
+      };
     });
 }
 
@@ -67,10 +77,17 @@ function withOptionSet(
   return { graphs: g, name, cuda: sets[name] };
 }
 
-/** The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " staged" for +staged. */
+/**
+ * The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " staged" for +staged and " postgraph" for
+ * +postgraph.
+ */
 export function modeTag(mode: GraphMode): string {
   if (mode.graphs === 'off') return '';
-  return (mode.name ? ` cudagraph ${mode.name}` : ' cudagraph') + (mode.download ? ` ${mode.download}` : '');
+  return (
+    (mode.name ? ` cudagraph ${mode.name}` : ' cudagraph') +
+    (mode.download ? ` ${mode.download}` : '') +
+    (mode.post ? ' postgraph' : '')
+  );
 }
 
 /** The fastest agreeing option set of the cudaopts stage for one model folder, or null. */

@@ -16,7 +16,8 @@
 //   GPU_BENCH_ORTX_CUDA              JSON (inline or a file): { "<name>": OrtxCudaOptions, ... }
 //                                    (row "engine fp16 cudagraph <name>"); "auto+staged" downloads
 //                                    encoder outputs staged through pinned memory instead of a plain
-//                                    cudaMemcpy (row "engine fp16 cudagraph staged")
+//                                    cudaMemcpy (row "engine fp16 cudagraph staged"); "auto+postgraph"
+//                                    post-processes per image size in a CUDA graph (MASKROOM_ORTX_POST)
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -449,6 +450,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
               {
                 MASKROOM_ORTX_CUDA: cudaSet ? JSON.stringify(cudaSet) : undefined,
                 MASKROOM_ORTX_DOWNLOAD: mode.download,
+                MASKROOM_ORTX_POST: mode.post,
               },
               () =>
                 SamEngine.create({
@@ -469,6 +471,8 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             enginePer[key] = {
               perImageMs: runs.map((x) => +x.ms.toFixed(2)),
               stages: runs.map((x) => x.stages),
+              // After the runs: graphs refused for shapes or image sizes that came in meanwhile.
+              cudaGraphsAfter: engine.describe().fastPath.cudaGraphs,
             };
           } catch (err) {
             // Reported, not fatal: the direct onnxruntime rows of the same run stay valid.

@@ -3,13 +3,18 @@
 // decoder session per prompt shape, slot copies and shape checks, nothing captured): preprocessing output
 // fed to the encoder, the batched decoder's outputs fed to mask choice + post-processing, none of them via
 // JS. The masks must be the plain path's; capture and replay are measured on the GPU host (docs/gpu.md).
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { iou } from '../../common/rle/index.js';
 import { generateMasks } from './amg/index.js';
-import { fixedDimensions, GraphRuntime } from './graphrun.js';
+import { hostFeeds, promptFeeds } from './feeds.js';
+import { fixedDimensions, GraphRuntime, postGraphFits } from './graphrun.js';
+import { POST } from './graphs.js';
+import { decodeForSam } from './image.js';
+import { geometryFor } from './preprocess.js';
+import { encodePrompt } from './prompt.js';
 import { loadModelInfo } from './manifest.js';
 import { chooseProvider, ortLibraryPath } from './providers.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
@@ -322,5 +327,106 @@ describe('fixedDimensions', () => {
     });
     const shared = inputs.map((i) => (i.name === 'mask_input' ? { ...i, shape: ['B', 1, 256, 256] } : i));
     expect(fixedDimensions(shared, { point_coords: [32, 2, 2], mask_input: [1, 1, 256, 256] })).toBeNull();
+  });
+});
+
+describe.runIf(built || required)('CUDA-graph runtime: post-processing per image size', () => {
+  const info = () => loadModelInfo(fixtureModelDir());
+  const sources = () => {
+    const i = info();
+    return { encoderPath: i.encoderPath, encoderInput: 'image', batchedPath: i.decoderBatchedPath! };
+  };
+  const keyOf = (prompts: number, w: number, h: number) => {
+    const g = geometryFor(w, h, 1024);
+    return `${prompts}|${[g.resizedHeight, g.resizedWidth, h, w].join('x')}`;
+  };
+  async function runtime(post: string | undefined) {
+    const saved = process.env.MASKROOM_ORTX_POST;
+    if (post === undefined) delete process.env.MASKROOM_ORTX_POST;
+    else process.env.MASKROOM_ORTX_POST = post;
+    try {
+      return await GraphRuntime.create(info().manifest, sources(), await chooseProvider('cpu'), 'on');
+    } finally {
+      if (saved === undefined) delete process.env.MASKROOM_ORTX_POST;
+      else process.env.MASKROOM_ORTX_POST = saved;
+    }
+  }
+
+  it('MASKROOM_ORTX_POST=graph gives the plain session’s outputs exactly, through each size’s graph once built', async () => {
+    const plain = (await runtime(undefined)).runtime!;
+    const graph = (await runtime('graph')).runtime!;
+    try {
+      const { image, points } = await clicks('shapes_03');
+      const img = await decodeForSam(readFileSync(image), 1024, { deferUpscale: true });
+      for (const rt of [plain, graph])
+        await rt.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, 'k');
+      const noHost = () => Promise.reject(new Error('the embedding is resident'));
+      const call = (rt: GraphRuntime, w: number, h: number, withLowRes: boolean, n = 1) => {
+        const g = geometryFor(w, h, 1024);
+        const prompts = points.slice(0, n).map((p) => encodePrompt(p, img.geometry));
+        return rt.masks(
+          'k',
+          noHost,
+          hostFeeds(promptFeeds(prompts, false)),
+          prompts.map((_, i) => i % 2 === 0),
+          [g.resizedHeight, g.resizedWidth, g.height, g.width],
+          0,
+          withLowRes,
+        );
+      };
+      const same = async (w: number, h: number, withLowRes: boolean, n = 1) => {
+        const want = (await call(plain, w, h, withLowRes, n)).outputs;
+        const got = (await call(graph, w, h, withLowRes, n)).outputs;
+        expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+        for (const k of Object.keys(want)) {
+          expect(got[k]!.dims, k).toEqual(want[k]!.dims);
+          expect(got[k]!.data, k).toEqual(want[k]!.data);
+        }
+        expect((want[POST.changes]!.data as Int32Array).length).toBeGreaterThan(0);
+      };
+      const { width: W, height: H } = img.geometry;
+      // First call of a size: the plain session serves it while the size's graph session is built.
+      await same(W, H, false);
+      expect(plain.postGraphState()).toEqual([]);
+      await vi.waitFor(() => expect(graph.postGraphState()[0]?.ready).toBe(true));
+      // Then its graph: captured on the first call, replayed after; with the chosen plane, a graph of its own.
+      for (let i = 0; i < 3; i++) await same(W, H, false);
+      await same(W, H, true);
+      await same(W, H, true);
+      expect(graph.postGraphState()).toEqual([{ key: keyOf(1, W, H), ready: true, replays: 3 }]);
+      // Three prompts at another size: a key of its own.
+      await same(333, 517, false, 3);
+      await vi.waitFor(() => expect(graph.postGraphState().every((g) => g.ready)).toBe(true));
+      await same(333, 517, false, 3);
+      // Past four sizes the least recently used one goes.
+      for (const w of [100, 101, 102]) {
+        await same(w, 80, false);
+        await vi.waitFor(() => expect(graph.postGraphState().every((g) => g.ready)).toBe(true));
+      }
+      expect(graph.postGraphState().map((g) => g.key)).toEqual([
+        keyOf(3, 333, 517),
+        keyOf(1, 100, 80),
+        keyOf(1, 101, 80),
+        keyOf(1, 102, 80),
+      ]);
+      expect(graph.reason).toBe('no CUDA graph for CPU provider (graph slots emulated, nothing captured)');
+    } finally {
+      plain.release();
+      graph.release();
+    }
+  });
+
+  it('refuses an unknown MASKROOM_ORTX_POST with a reason, not a throw', async () => {
+    const { runtime: rt, reason } = await runtime('always');
+    expect(rt).toBeNull();
+    expect(reason).toBe('ortx sessions failed: MASKROOM_ORTX_POST must be graph or plain, not always');
+  });
+
+  it('keeps the plain session for sizes past 256 MB of upscaling', () => {
+    expect(postGraphFits(1, 1024, 540, 960)).toBe(true);
+    expect(postGraphFits(32, 1024, 540, 960)).toBe(true);
+    expect(postGraphFits(64, 1024, 540, 960)).toBe(false);
+    expect(postGraphFits(1, 1024, 8000, 8000)).toBe(true);
+    expect(postGraphFits(1, 1024, 9000, 9000)).toBe(false);
   });
 });

@@ -10,6 +10,9 @@ import {
   addMaskChoice,
   addPostprocess,
   AMG,
+  changesModel,
+  choiceFlipsModel,
+  choicePostprocessModel,
   encoderWithPreprocess,
   GraphBuilder,
   masksFromChanges,
@@ -250,6 +253,60 @@ describe('standalone post-processing', () => {
       });
     }
     await s.release();
+  });
+});
+
+describe('post-processing for one image size (choiceFlipsModel, then changesModel)', () => {
+  it('gives exactly the outputs of the dynamic post-processing model', async () => {
+    const dynamic = await ort.InferenceSession.create(choicePostprocessModel(1024, 17));
+    const changes = await ort.InferenceSession.create(changesModel(17));
+    const rand = rng(5);
+    for (const [w, h, B] of [
+      [960, 540, 1],
+      [333, 517, 3],
+      [1, 1, 2],
+    ] as const) {
+      const geo = geometryFor(w, h, 1024);
+      const sizes = [geo.resizedHeight, geo.resizedWidth, h, w] as const;
+      const fixed = await ort.InferenceSession.create(choiceFlipsModel(1024, sizes, 17));
+      // Smooth blobs in half the planes, speckle in the rest: runs of every length.
+      const low = Float32Array.from({ length: B * 4 * PLANE }, (_, i) =>
+        (i >> 16) % 2 ? (rand() < 0.5 ? -4 : 4) : Math.sin((i % 256) / 9) * Math.cos((i >> 8) / 13) * 8 - 1,
+      );
+      const iou = Float32Array.from({ length: B * 4 }, () => rand());
+      const common = {
+        low_res_masks: new ort.Tensor('float32', low, [B, 4, 256, 256]),
+        iou_predictions: new ort.Tensor('float32', iou, [B, 4]),
+        [POST.multimask]: new ort.Tensor(
+          'bool',
+          Uint8Array.from({ length: B }, (_, b) => b % 2),
+          [B],
+        ),
+        [POST.threshold]: new ort.Tensor('float32', Float32Array.of(0.5), [1]),
+      };
+      const want = await dynamic.run({
+        ...common,
+        [POST.sizes]: new ort.Tensor('int64', BigInt64Array.from(sizes, BigInt), [4]),
+      });
+      const got = await fixed.run(common);
+      expect(got[POST.flips]!.dims).toEqual([B, w * h]);
+      const ch = await changes.run({ [POST.flips]: got[POST.flips]! });
+      for (const name of [POST.index, POST.score, POST.chosen, POST.first, POST.runs]) {
+        expect(got[name]!.dims).toEqual(want[name]!.dims);
+        expect(got[name]!.data).toEqual(want[name]!.data);
+      }
+      expect(ch[POST.changes]!.data).toEqual(want[POST.changes]!.data);
+      // Not a comparison of two empty lists: each image but the 1-pixel one has masks with edges.
+      if (w * h > 1) expect((want[POST.changes]!.data as Int32Array).length).toBeGreaterThan(100 * B);
+      await fixed.release();
+    }
+    await dynamic.release();
+    await changes.release();
+  });
+
+  it('refuses sizes that are not positive integers', () => {
+    expect(() => choiceFlipsModel(1024, [576, 1024, 0, 960], 17)).toThrow(RangeError);
+    expect(() => choiceFlipsModel(1024, [576, 1024, 540.5, 960], 17)).toThrow(/positive integers/);
   });
 });
 

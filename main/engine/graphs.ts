@@ -225,6 +225,7 @@ export const POST = {
   first: 'maskroom_pp_first',
   runs: 'maskroom_pp_runs',
   changes: 'maskroom_pp_changes',
+  flips: 'maskroom_pp_flips',
 } as const;
 
 /**
@@ -260,7 +261,15 @@ export function addMaskChoice(g: GraphBuilder, lowRes: string, iou: string): str
  * the three into COCO RLE, area and box in one pass.
  */
 export function addPostprocess(g: GraphBuilder, planes: string, inputSize: number): void {
-  const sizes = g.input(POST.sizes, 'int64', [4]);
+  addChanges(g, addFlips(g, planes, inputSize, g.input(POST.sizes, 'int64', [4])));
+}
+
+/**
+ * addPostprocess up to NonZero, the only step whose output size depends on the data: outputs `first` and
+ * `runs`, returns the name of the change flags [K, h·w] (bool, column-major; a trailing all-false column).
+ * `sizes`: an int64 [4] tensor, a graph input or, for one image size, a constant (choiceFlipsModel).
+ */
+function addFlips(g: GraphBuilder, planes: string, inputSize: number, sizes: string): string {
   const thr = g.input(POST.threshold, 'float', [1]);
   const x = g.op('Unsqueeze', [planes, g.i64([1])]); // [K,1,256,256]
   const k1 = g.op('Slice', [g.op('Shape', [x]), g.i64([0]), g.i64([2])]);
@@ -289,6 +298,11 @@ export function addPostprocess(g: GraphBuilder, planes: string, inputSize: numbe
   const flips = g.op('Concat', [g.op('Xor', [next, prev]), none], { axis: 1 });
   const runs = g.op('ReduceSum', [g.op('Cast', [flips], { to: ELEM.int32 }), g.i64([1])], { keepdims: 0 });
   g.output(runs, POST.runs, 'int32', ['K']);
+  return flips;
+}
+
+/** The pixel index of every set change flag, mask after mask: the `changes` output [M] int32. */
+function addChanges(g: GraphBuilder, flips: string): void {
   // NonZero gives [2, M] int64 (mask indices, then pixel indices); only row 1 is needed.
   const pixels = g.op('Gather', [g.op('NonZero', [flips]), g.i64([1], [])], { axis: 0 });
   g.output(g.op('Cast', [pixels], { to: ELEM.int32 }), POST.changes, 'int32', ['M']);
@@ -366,6 +380,34 @@ export function choicePostprocessModel(inputSize: number, opset: number): Uint8A
   const lowRes = g.input('low_res_masks', 'float', ['B', 4, 256, 256]);
   const iou = g.input('iou_predictions', 'float', ['B', 4]);
   addPostprocess(g, addMaskChoice(g, lowRes, iou), inputSize);
+  return g.toModel(Math.max(opset, MIN_OPSET));
+}
+
+/**
+ * choicePostprocessModel for one image size, without NonZero: the sizes are constants and, with the prompt
+ * count fixed at load, every shape is static, so onnxruntime can capture it as a CUDA graph (graphrun.ts).
+ * Outputs as choicePostprocessModel's but `changes`, and the change flags POST.flips [B, h·w] bool, which
+ * changesModel turns into `changes`.
+ */
+export function choiceFlipsModel(
+  inputSize: number,
+  sizes: readonly [number, number, number, number],
+  opset: number,
+): Uint8Array {
+  if (!sizes.every((v) => Number.isInteger(v) && v >= 1))
+    throw new RangeError(`image sizes must be positive integers, got ${sizes.join(', ')}`);
+  const g = new GraphBuilder('maskroom_cf_');
+  const lowRes = g.input('low_res_masks', 'float', ['B', 4, 256, 256]);
+  const iou = g.input('iou_predictions', 'float', ['B', 4]);
+  const flips = addFlips(g, addMaskChoice(g, lowRes, iou), inputSize, g.i64([...sizes]));
+  g.output(flips, POST.flips, 'bool', ['B', sizes[2] * sizes[3]]);
+  return g.toModel(Math.max(opset, MIN_OPSET));
+}
+
+/** NonZero on choiceFlipsModel's change flags: POST.flips [K, N] bool in, `changes` [M] int32 out. */
+export function changesModel(opset: number): Uint8Array {
+  const g = new GraphBuilder('maskroom_ch_');
+  addChanges(g, g.input(POST.flips, 'bool', ['K', 'N']));
   return g.toModel(Math.max(opset, MIN_OPSET));
 }
 
