@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { iou } from '../../common/rle/index.js';
 import { generateMasks } from './amg/index.js';
 import { hostFeeds, promptFeeds } from './feeds.js';
-import { fixedDimensions, GraphRuntime, postGraphFits } from './graphrun.js';
+import { fixedDimensions, GraphRuntime } from './graphrun.js';
 import { POST } from './graphs.js';
 import { decodeForSam } from './image.js';
 import { geometryFor } from './preprocess.js';
@@ -420,13 +420,5 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
     const { runtime: rt, reason } = await runtime('always');
     expect(rt).toBeNull();
     expect(reason).toBe('ortx sessions failed: MASKROOM_ORTX_POST must be graph or plain, not always');
-  });
-
-  it('keeps the plain session for sizes past 256 MB of upscaling', () => {
-    expect(postGraphFits(1, 1024, 540, 960)).toBe(true);
-    expect(postGraphFits(32, 1024, 540, 960)).toBe(true);
-    expect(postGraphFits(64, 1024, 540, 960)).toBe(false);
-    expect(postGraphFits(1, 1024, 8000, 8000)).toBe(true);
-    expect(postGraphFits(1, 1024, 9000, 9000)).toBe(false);
   });
 });

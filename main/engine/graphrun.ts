@@ -10,7 +10,7 @@
 //   post     SAM's mask choice + postprocess_masks + RLE run starts from the decoder's device outputs
 //            (NonZero's output size depends on the data: no graph). With MASKROOM_ORTX_POST=graph, per image
 //            size and prompt count: everything up to NonZero as a CUDA graph (sizes baked in), then NonZero
-//            alone; the first call of a size builds that session in the background and runs the plain one
+//            alone (postgraphs.ts); the first call of a size builds that session in the background
 //   amg      the AMG decoder + prefilter (fastpath.ts) on the resident embedding  (survivors vary: no graph)
 // A graph that onnxruntime refuses to capture (a node off the GPU, control flow) leaves that session running
 // normally, with the reason in describe().fastPath.cudaGraphs (kept current as calls of new prompt shapes come
@@ -18,15 +18,7 @@
 // per-shape sessions, slot copies and shape checks, nothing captured), which is how the tests check it
 // against the plain path.
 import { EngineError, firstLine } from './errors.js';
-import {
-  changesModel,
-  choiceFlipsModel,
-  choicePostprocessModel,
-  MIN_OPSET,
-  POST,
-  PRE,
-  preprocessModel,
-} from './graphs.js';
+import { changesModel, choicePostprocessModel, MIN_OPSET, POST, PRE, preprocessModel } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import {
   loadOrtx,
@@ -38,6 +30,7 @@ import {
   type OrtxSessionOptions,
   type ValueInfo,
 } from './ortx.js';
+import { PostGraphs, postVia, type PostGraphState } from './postgraphs.js';
 import type { ImageGeometry } from './preprocess.js';
 import { ortLibraryPath } from './providers.js';
 import type { CudaGraphsChoice, ProviderInfo } from './types.js';
@@ -50,15 +43,6 @@ const RESIDENT_EMBEDDINGS = 4;
 
 /** Distinct decoder batch shapes with a session and graph of their own; others run without a graph. */
 const MAX_DECODER_GRAPHS = 6;
-
-/** Image sizes × prompt counts whose post-processing has a CUDA graph of its own, most recently used kept. */
-const MAX_POST_GRAPHS = 4;
-
-/**
- * Past this much upscaling memory (prompts × (S² + h·w) floats) a size keeps the plain post-processing
- * session: a captured graph holds its buffers for as long as it lives, and the plain session shares its own.
- */
-const POST_GRAPH_MAX_BYTES = 256 * 2 ** 20;
 
 export type Feeds = Record<string, HostTensor | DeviceTensor>;
 
@@ -97,22 +81,6 @@ function downloadVia(): DownloadVia {
   return v;
 }
 
-/**
- * Whether mask post-processing runs per image size as a CUDA graph (MASKROOM_ORTX_POST=graph) or as one
- * session for every size (`plain`, the default until a GPU run measures the graph: docs/gpu.md).
- */
-function postVia(): 'graph' | 'plain' {
-  const v = process.env.MASKROOM_ORTX_POST || 'plain';
-  if (v !== 'graph' && v !== 'plain')
-    throw new EngineError('internal', `MASKROOM_ORTX_POST must be graph or plain, not ${v}`);
-  return v;
-}
-
-/** A post-processing session for one image size and prompt count: null while it is built, or when refused. */
-interface PostGraph {
-  session: OrtxSession | null;
-}
-
 export interface GraphRuntimeSources {
   encoderPath: string;
   encoderInput: string;
@@ -128,10 +96,6 @@ export class GraphRuntime {
   private readonly resident = new Map<string, Record<string, DeviceTensor>>();
   /** The AMG decoder with its prefilter, when attached (no graph: its outputs' sizes depend on the data). */
   private amgSession: OrtxSession | null = null;
-  /** Per `prompts|rows x cols x height x width`, least recently used first (MASKROOM_ORTX_POST=graph). */
-  private readonly postGraphs = new Map<string, PostGraph>();
-  private readonly postGraphReasons = new Set<string>();
-  private released = false;
 
   private constructor(
     private readonly open: Opener,
@@ -145,9 +109,8 @@ export class GraphRuntime {
     private readonly post: OrtxSession,
     private readonly encoderReason: string | null,
     private readonly via: DownloadVia,
-    private readonly inputSize: number,
-    /** NonZero alone, after a post-processing graph; null when post-processing runs plain. */
-    private readonly changes: OrtxSession | null,
+    /** Post-processing per image size as CUDA graphs (MASKROOM_ORTX_POST=graph), else null. */
+    private readonly postGraphs: PostGraphs | null,
   ) {}
 
   /**
@@ -159,7 +122,7 @@ export class GraphRuntime {
       this.encoderReason,
       this.decoderGraphReason,
       ...this.decoderShapeReasons,
-      ...this.postGraphReasons,
+      ...(this.postGraphs?.reasons ?? []),
     ].filter((x): x is string => x !== null);
     return why.length ? `no CUDA graph for ${[...new Set(why)].join('; ')}` : null;
   }
@@ -215,7 +178,14 @@ export class GraphRuntime {
       }
       const decoder = await track(open(src.batchedPath, false));
       const post = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
-      const changes = postVia() === 'graph' ? await track(open(changesModel(MIN_OPSET), false)) : null;
+      const postGraphs =
+        postVia() === 'graph'
+          ? new PostGraphs(
+              (model, dims) => open(model, true, dims),
+              m.inputSize,
+              await track(open(changesModel(MIN_OPSET), false)),
+            )
+          : null;
       const rt = new GraphRuntime(
         open,
         src.batchedPath,
@@ -227,8 +197,7 @@ export class GraphRuntime {
         post,
         encoderReason,
         via,
-        m.inputSize,
-        changes,
+        postGraphs,
       );
       // A click's shape (one prompt, the point and SAM's padding point): says at load whether onnxruntime
       // will capture this decoder at all.
@@ -365,7 +334,7 @@ export class GraphRuntime {
         },
         [POST.threshold]: { type: 'float32', dims: [1], data: Float32Array.of(threshold) },
       };
-      const fixed = await this.postGraph(feeds, sizes, names, withLowRes);
+      const fixed = await this.postGraphs?.run(feeds, sizes, names, withLowRes);
       if (fixed) return { outputs: fixed, decoderMs };
       const out = await this.post.run(
         {
@@ -379,85 +348,6 @@ export class GraphRuntime {
       low.release();
       iou.release();
     }
-  }
-
-  /**
-   * Post-processing through this size's graph session (up to NonZero, replayed) and then NonZero alone, or
-   * null for the plain session: post graphs off, the size's session not built yet (its build starts here,
-   * off the caller's path), or refused. A graph that fails to capture or replay leaves its size to the plain
-   * session from then on, with the reason in describe().
-   */
-  private async postGraph(
-    feeds: Feeds,
-    sizes: [number, number, number, number],
-    names: string[],
-    withLowRes: boolean,
-  ): Promise<Record<string, HostTensor> | null> {
-    if (!this.changes) return null;
-    const prompts = (feeds.low_res_masks as DeviceTensor).dims[0]!;
-    const key = `${prompts}|${sizes.join('x')}`;
-    const entry = this.postGraphs.get(key);
-    if (!entry) {
-      this.buildPostGraph(key, prompts, sizes);
-      return null;
-    }
-    this.postGraphs.delete(key);
-    this.postGraphs.set(key, entry);
-    const session = entry.session;
-    if (!session) return null;
-    let out: Record<string, HostTensor | DeviceTensor>;
-    try {
-      // One graph per output set: a slot's outputs are fixed at its capture.
-      out = await session.run(
-        feeds,
-        [...names.map((name) => ({ name })), { name: POST.flips, device: true }],
-        { graphId: withLowRes ? 1 : 0 },
-      );
-    } catch (err) {
-      // Evicted meanwhile (released under this call): not this size's failure.
-      if (this.postGraphs.get(key) !== entry) return null;
-      entry.session = null;
-      session.release();
-      this.postGraphReasons.add(
-        `post-processing of ${prompts} prompt(s) at ${sizes[3]}×${sizes[2]}: ${firstLine(err)}`,
-      );
-      return null;
-    }
-    const flips = out[POST.flips] as DeviceTensor;
-    try {
-      const c = await this.changes.run({ [POST.flips]: flips }, [{ name: POST.changes }]);
-      const host = Object.fromEntries(names.map((n) => [n, out[n] as HostTensor]));
-      return { ...host, [POST.changes]: c[POST.changes] as HostTensor };
-    } finally {
-      flips.release();
-    }
-  }
-
-  /** Starts building the post-processing session of one size; the least recently used one past the cap goes. */
-  private buildPostGraph(key: string, prompts: number, sizes: [number, number, number, number]): void {
-    const entry: PostGraph = { session: null };
-    this.postGraphs.set(key, entry);
-    while (this.postGraphs.size > MAX_POST_GRAPHS) {
-      const [k, old] = this.postGraphs.entries().next().value as [string, PostGraph];
-      this.postGraphs.delete(k);
-      old.session?.release();
-    }
-    if (!postGraphFits(prompts, this.inputSize, sizes[2], sizes[3])) {
-      this.postGraphReasons.add(
-        `post-processing past ${POST_GRAPH_MAX_BYTES / 2 ** 20} MB of upscaling (prompts × image size)`,
-      );
-      return;
-    }
-    this.open(choiceFlipsModel(this.inputSize, [...sizes], MIN_OPSET), true, { B: prompts }).then(
-      (session) => {
-        // Evicted or released while it was built: nobody will run it.
-        if (this.released || this.postGraphs.get(key) !== entry) session.release();
-        else entry.session = session;
-      },
-      (err: unknown) => {
-        this.postGraphReasons.add(`post-processing: ${firstLine(err)}`);
-      },
-    );
   }
 
   /**
@@ -528,34 +418,19 @@ export class GraphRuntime {
     return s;
   }
 
-  /**
-   * Diagnostics (and the tests' view): each post-processing size key (`prompts|rows x cols x height x width`,
-   * least recently used first), whether its graph session is ready, and how often its graphs were replayed.
-   */
-  postGraphState(): { key: string; ready: boolean; replays: number }[] {
-    return [...this.postGraphs].map(([key, g]) => ({
-      key,
-      ready: g.session !== null,
-      replays: g.session ? g.session.graphSlots().reduce((n, x) => n + x.replays, 0) : 0,
-    }));
+  /** The post-processing graphs' sizes (PostGraphs.state); [] when post-processing runs plain. */
+  postGraphState(): PostGraphState[] {
+    return this.postGraphs?.state() ?? [];
   }
 
   release(): void {
-    this.released = true;
     for (const v of this.resident.values()) for (const t of Object.values(v)) t.release();
     this.resident.clear();
-    for (const s of [this.pre, this.encoder, this.decoder, this.post, this.amgSession, this.changes])
-      s?.release();
+    for (const s of [this.pre, this.encoder, this.decoder, this.post, this.amgSession]) s?.release();
     this.amgSession = null;
-    for (const g of this.postGraphs.values()) g.session?.release();
-    this.postGraphs.clear();
+    this.postGraphs?.release();
     for (const p of this.decoderGraphs.values()) void p.then((s) => s?.release());
   }
-}
-
-/** Whether post-processing `prompts` masks of height × width may have a graph (POST_GRAPH_MAX_BYTES). */
-export function postGraphFits(prompts: number, inputSize: number, height: number, width: number): boolean {
-  return prompts * (inputSize ** 2 + height * width) * 4 <= POST_GRAPH_MAX_BYTES;
 }
 
 /**
