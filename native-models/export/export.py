@@ -67,8 +67,8 @@ def _save_onnx(tmp_path: str, dst: str) -> None:
 def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], outputs: list[str], dynamic: dict, attention: str = "plain", vit_encoder: str = "spatial") -> None:
     """Traces `module` to `dst`. attention "plain" keeps MatMul/Softmax; "augment" / "bias" emit fused
     com.microsoft::MultiHeadAttention (fused_attention.py; the name picks how SAM's rel-pos bias is kept).
-    `vit_encoder` is fused_attention's: the layout SAM's ViT encoder is traced in (fused attention only)."""
-    if attention == "plain" and vit_encoder != "spatial":
+    `vit_encoder` is fused_attention's: the layout SAM's ViT encoder is traced in (resolve_vit_encoder)."""
+    if resolve_vit_encoder(vit_encoder, attention) != vit_encoder:
         raise ValueError(f"--vit-encoder {vit_encoder} needs fused attention (--attention augment or bias)")
     fuse = fused_attention(module, attention, vit_encoder) if attention != "plain" else contextlib.nullcontext()
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,6 +79,12 @@ def _export(module: torch.nn.Module, args: tuple, dst: str, inputs: list[str], o
                 opset_version=OPSET, do_constant_folding=True, dynamo=False, custom_opsets={"com.microsoft": 1},
             )
         _save_onnx(path, dst)
+
+
+def resolve_vit_encoder(vit_encoder: str, attention: str) -> str:
+    """The layout an export with `attention` traces the image encoder in: the token layouts are built from the
+    fused ops, so MatMul/Softmax ("plain", the fp32 default of resolve_attention) keeps the spatial one."""
+    return vit_encoder if attention != "plain" else "spatial"
 
 
 def resolve_attention(attention: str, precision: str) -> str:
@@ -120,8 +126,7 @@ def _prompts(b: int, n: int, g: torch.Generator, device) -> tuple[torch.Tensor, 
 def export_arch(arch: str, out_root: str, precision: str, checkpoint: str | None, random_init: bool, seed: int, device: str, check: bool, save_w: bool, attention: str = "auto", vit_encoder: str = "windows") -> dict:
     """Exports one (arch, precision) folder and returns its report (also written to export_report.json)."""
     attention = resolve_attention(attention, precision)
-    # The token layout needs the fused ops: fp32 exports keep MatMul/Softmax (resolve_attention), so the old layout.
-    vit_encoder = vit_encoder if attention != "plain" else "spatial"
+    vit_encoder = resolve_vit_encoder(vit_encoder, attention)
     t0 = time.time()
     model, family = build_model(arch, checkpoint, random_init, seed)
     if save_w and precision == "fp32":

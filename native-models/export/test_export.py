@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("onnx")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import write_summary  # noqa: E402
+from export import _export, resolve_attention, resolve_vit_encoder, write_summary  # noqa: E402
 
 
 def _report(arch, precision, seconds):
@@ -43,3 +43,13 @@ def test_a_file_that_is_not_a_summary_is_refused_and_left_as_it_was(tmp_path, co
     with pytest.raises(SystemExit, match="export_summary.json"):
         write_summary(str(path), [_report("sam_vit_h", "fp16", 1.0)])
     assert path.read_text() == content
+
+
+def test_one_rule_for_the_encoder_layout_under_plain_attention():
+    # fp32 resolves to MatMul/Softmax, which has no token layout: export_arch falls back to spatial.
+    assert resolve_vit_encoder("windows", resolve_attention("auto", "fp32")) == "spatial"
+    assert resolve_vit_encoder("windows", resolve_attention("auto", "fp16")) == "windows"
+    assert resolve_vit_encoder("tokens-wbias", "bias") == "tokens-wbias"
+    # Asked for directly, the same rule refuses before anything is traced.
+    with pytest.raises(ValueError, match="needs fused attention"):
+        _export(None, (), "unused.onnx", [], [], {}, "plain", "tokens")
