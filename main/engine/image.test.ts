@@ -5,7 +5,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBmp, encodeBmp24 } from './bmp.js';
-import { decodeForSam } from './image.js';
+import { decodeForSam, deferredDims } from './image.js';
 import { fixtureModelDir, fixtureShapesDir, ImageError, SamEngine } from './index.js';
 
 let tmp: string;
@@ -135,6 +135,61 @@ describe('decodeForSam formats', () => {
     expect(cmyk.rgb.length).toBe(reference.length);
     // CMYK→RGB is not an identity round trip (ink model vs. sRGB), so compare structure, not values.
     expect(correlation(cmyk.rgb, reference)).toBeGreaterThan(0.9);
+  });
+});
+
+describe('decodeForSam with upscaling left to the GPU (the fast path)', () => {
+  const small = () => sharp(scene()).resize(600, 400, { fit: 'fill' });
+
+  it('reads JPEG and PNG sizes from their headers, and nothing else', async () => {
+    expect(deferredDims(await small().jpeg().toBuffer())).toEqual({ width: 600, height: 400 });
+    expect(deferredDims(await small().jpeg({ progressive: true }).toBuffer())).toEqual({
+      width: 600,
+      height: 400,
+    });
+    // EXIF (APP1) before the frame header is stepped over; the stored size, not the displayed one.
+    const rotated = await small().jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    expect(deferredDims(rotated)).toEqual({ width: 600, height: 400 });
+    expect(deferredDims(await small().png().toBuffer())).toEqual({ width: 600, height: 400 });
+    expect(deferredDims(await small().webp().toBuffer())).toBeNull();
+    expect(deferredDims(new TextEncoder().encode('hello, I am not a JPEG'))).toBeNull();
+    const jpeg = await small().jpeg().toBuffer();
+    expect(deferredDims(jpeg.subarray(0, 20))).toBeNull();
+  });
+
+  it('gives sharp’s own decode, in displayed orientation, at the stored size', async () => {
+    for (const orientation of [1, 6]) {
+      const bytes = await small().jpeg().withMetadata({ orientation }).toBuffer();
+      const want = await sharp(bytes).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const d = await decodeForSam(bytes, 1024, { deferUpscale: true });
+      expect([d.rgbWidth, d.rgbHeight], `orientation ${orientation}`).toEqual([
+        want.info.width,
+        want.info.height,
+      ]);
+      expect([d.geometry.width, d.geometry.height]).toEqual(orientation === 6 ? [400, 600] : [600, 400]);
+      expect(d.orientation).toBe(orientation);
+      expect(Buffer.from(d.rgb).equals(want.data)).toBe(true);
+    }
+    // Larger than the encoder's frame: downscaled here, as without the fast path.
+    const big = await sharp(scene()).resize(1500, 1000, { fit: 'fill' }).jpeg().toBuffer();
+    const d = await decodeForSam(big, 1024, { deferUpscale: true });
+    expect([d.rgbWidth, d.rgbHeight]).toEqual([1024, 683]);
+    // A grey JPEG: three equal channels.
+    const grey = await decodeForSam(await small().greyscale().jpeg().toBuffer(), 1024, {
+      deferUpscale: true,
+    });
+    expect(grey.rgb.length).toBe(600 * 400 * 3);
+    expect([grey.rgb[3000], grey.rgb[3001]]).toEqual([grey.rgb[3002], grey.rgb[3002]]);
+  });
+
+  it('a small JPEG cut short is corrupt, text is not an image', async () => {
+    const jpeg = await small().jpeg().toBuffer();
+    await expect(decodeForSam(jpeg.subarray(0, 3000), 1024, { deferUpscale: true })).rejects.toMatchObject({
+      code: 'corrupt',
+    });
+    await expect(
+      decodeForSam(new TextEncoder().encode('hello, I am not a JPEG'), 1024, { deferUpscale: true }),
+    ).rejects.toMatchObject({ code: 'unsupported_format' });
   });
 });
 

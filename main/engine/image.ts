@@ -98,11 +98,23 @@ export async function decodeForSam(
     );
     return { geometry, orientation: 1, format: 'bmp', rgb, rgbWidth, rgbHeight };
   }
+  // An image whose header says it needs no resizing here (the usual case on the fast path: frames up to the
+  // encoder's size) is decoded while sharp reads its metadata, instead of after: the read is a trip through
+  // libuv's pool of its own (~0.5 ms of a 960×540 frame's 5). The pipeline guards its own pixel count.
+  const dims = deferredDims(bytes);
+  const early =
+    opts.deferUpscale && dims && Math.max(dims.width, dims.height) <= inputSize
+      ? rawRgb(decodePipeline(bytes, maxPixels)).then(
+          (r) => ({ ok: true as const, ...r }),
+          (err: unknown) => ({ ok: false as const, err }),
+        )
+      : null;
   let meta: Metadata;
   try {
     // Header only: no pixel is decoded here, so a bomb is refused before it can allocate.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
+    await early;
     throw sharpError(err);
   }
   const w = meta.width ?? 0;
@@ -112,18 +124,59 @@ export async function decodeForSam(
     meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
   const swap = orientation >= 5;
   const geometry = geometryFor(swap ? h : w, swap ? w : h, inputSize);
-  const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
-    .rotate() // EXIF orientation → displayed orientation
-    .removeAlpha()
-    .toColourspace('srgb');
   const [rgbWidth, rgbHeight] = targetSize(geometry, opts);
+  const format = meta.format ?? 'unknown';
+  const done = early && (await early);
+  if (done && !done.ok) throw done.err instanceof ImageError ? done.err : sharpError(done.err);
+  // Sizes that disagree with the header the guess came from: decoded again below, the usual way.
+  if (done && done.width === rgbWidth && done.height === rgbHeight) {
+    return { geometry, orientation, format, rgb: done.rgb, rgbWidth, rgbHeight };
+  }
   let rgb: Uint8Array;
   try {
-    rgb = await resizeRgb(pipeline, rgbWidth, rgbHeight);
+    rgb = await resizeRgb(decodePipeline(bytes, maxPixels), rgbWidth, rgbHeight);
   } catch (err) {
     throw err instanceof ImageError ? err : sharpError(err);
   }
-  return { geometry, orientation, format: meta.format ?? 'unknown', rgb, rgbWidth, rgbHeight };
+  return { geometry, orientation, format, rgb, rgbWidth, rgbHeight };
+}
+
+/** sharp's decode of `bytes` to 8-bit sRGB RGB in displayed orientation (no resize yet). */
+function decodePipeline(bytes: Uint8Array, maxPixels: number): Sharp {
+  return sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
+    .rotate() // EXIF orientation → displayed orientation
+    .removeAlpha()
+    .toColourspace('srgb');
+}
+
+/**
+ * Width and height as stored, read from a JPEG's frame header or a PNG's IHDR without sharp (microseconds);
+ * null for other formats or a header this scan does not find. Only a guess at whether the image needs
+ * resizing: decodeForSam checks what sharp decoded against sharp's own metadata.
+ */
+export function deferredDims(b: Uint8Array): { width: number; height: number } | null {
+  const u16 = (i: number) => (b[i]! << 8) | b[i + 1]!;
+  if (b.length >= 24 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return { width: v.getUint32(16), height: v.getUint32(20) };
+  }
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1]!;
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { width: u16(i + 7), height: u16(i + 5) };
+    }
+    if (marker === 0xd9 || marker === 0xda) return null; // end of image, or scan data before any frame header
+    i += 2 + u16(i + 2);
+  }
+  return null;
 }
 
 /** The size to decode to: the resized size, or the original one when upscaling is deferred to the GPU. */
@@ -133,19 +186,20 @@ function targetSize(g: ImageGeometry, opts: DecodeOptions): [number, number] {
 }
 
 async function resizeRgb(pipeline: Sharp, width: number, height: number): Promise<Uint8Array> {
-  const { data, info } = await pipeline
-    .resize({ width, height, fit: 'fill', kernel: 'linear' })
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height) {
-    throw new ImageError(
-      'corrupt',
-      `decoder produced ${info.width}×${info.height}, expected ${width}×${height}`,
-    );
+  const r = await rawRgb(pipeline.resize({ width, height, fit: 'fill', kernel: 'linear' }));
+  if (r.width !== width || r.height !== height) {
+    throw new ImageError('corrupt', `decoder produced ${r.width}×${r.height}, expected ${width}×${height}`);
   }
-  if (info.channels === 3) return data;
+  return r.rgb;
+}
+
+/** The pipeline's pixels as interleaved 8-bit RGB, with their size. */
+async function rawRgb(pipeline: Sharp): Promise<{ rgb: Uint8Array; width: number; height: number }> {
+  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  if (info.channels === 3) return { rgb: data, width, height };
   // Grey sources can come out with one channel despite toColourspace; expand rather than fail.
-  const n = info.width * info.height;
+  const n = width * height;
   const out = new Uint8Array(n * 3);
   const c = info.channels;
   for (let i = 0; i < n; i++) {
@@ -154,5 +208,5 @@ async function resizeRgb(pipeline: Sharp, width: number, height: number): Promis
     out[i * 3 + 1] = v;
     out[i * 3 + 2] = v;
   }
-  return out;
+  return { rgb: out, width, height };
 }
