@@ -252,6 +252,44 @@ export function addMaskChoice(g: GraphBuilder, lowRes: string, iou: string): str
 }
 
 /**
+ * addMaskChoice without GatherND and ArgMax, in Slice / Greater / Max / Equal / Where only, for a graph that
+ * onnxruntime captures: its CUDA GatherND stages the slice strides through a host vector with an async copy,
+ * and a captured copy keeps reading that address on every replay, long after the vector is gone (fixed
+ * upstream in onnxruntime PR 32120, not in the 1.29 build we ship; run 19 crashed with an illegal memory
+ * access on the capture's first launch). Selection, not arithmetic: the same index, score and plane, bit for
+ * bit, NaN and −0 included.
+ */
+function addMaskChoiceSelect(g: GraphBuilder, lowRes: string, iou: string): string {
+  const mm = g.input(POST.multimask, 'bool', ['B']);
+  const slot = (t: string, k: number): string => g.op('Slice', [t, g.i64([k]), g.i64([k + 1]), g.i64([1])]);
+  const [i0, i1, i2, i3] = [0, 1, 2, 3].map((k) => slot(iou, k)); // [B,1] each
+  // The best of outputs 1..3, the first on ties (ArgMax's rule).
+  const best12 = g.op('Where', [g.op('Greater', [i2!, i1!]), g.i64([2], []), g.i64([1], [])]);
+  const v12 = g.op('Max', [i1!, i2!]);
+  const best = g.op('Where', [g.op('Greater', [i3!, v12]), g.i64([3], []), best12]);
+  const sel = g.op('Where', [g.op('Unsqueeze', [mm, g.i64([1])]), best, g.i64([0], [])]); // [B,1]
+  g.output(g.op('Cast', [g.op('Squeeze', [sel, g.i64([1])])], { to: ELEM.int32 }), POST.index, 'int32', [
+    'B',
+  ]);
+  const pick = (cands: string[], at: string): string =>
+    g.op('Where', [
+      g.op('Equal', [at, g.i64([1], [])]),
+      cands[1]!,
+      g.op('Where', [
+        g.op('Equal', [at, g.i64([2], [])]),
+        cands[2]!,
+        g.op('Where', [g.op('Equal', [at, g.i64([3], [])]), cands[3]!, cands[0]!]),
+      ]),
+    ]);
+  g.output(g.op('Squeeze', [pick([i0!, i1!, i2!, i3!], sel), g.i64([1])]), POST.score, 'float', ['B']);
+  const sel4 = g.op('Unsqueeze', [sel, g.i64([2, 3])]); // [B,1,1,1]
+  const planes = [0, 1, 2, 3].map((k) => slot(lowRes, k)); // [B,1,256,256] each
+  const plane = g.op('Squeeze', [pick(planes, sel4), g.i64([1])]);
+  g.output(plane, POST.chosen, 'float', ['B', 256, 256]);
+  return plane;
+}
+
+/**
  * SAM's postprocess_masks on `planes` [K,256,256]: bilinear (PyTorch, align_corners=False) to
  * inputSize², crop to sizes[0] × sizes[1] (the resized image), bilinear to sizes[2] × sizes[3] (the original),
  * `> threshold`. Read column-major (COCO RLE order), it outputs each mask's first pixel `first` [K,1] uint8,
@@ -385,9 +423,10 @@ export function choicePostprocessModel(inputSize: number, opset: number): Uint8A
 
 /**
  * choicePostprocessModel for one image size, without NonZero: the sizes are constants and, with the prompt
- * count fixed at load, every shape is static, so onnxruntime can capture it as a CUDA graph (graphrun.ts).
- * Outputs as choicePostprocessModel's but `changes`, and the change flags POST.flips [B, h·w] bool, which
- * changesModel turns into `changes`.
+ * count fixed at load, every shape is static, so onnxruntime can capture it as a CUDA graph (postgraphs.ts);
+ * the mask choice avoids the ops whose CUDA kernels cannot be replayed (addMaskChoiceSelect). Outputs as
+ * choicePostprocessModel's but `changes`, and the change flags POST.flips [B, h·w] bool, which changesModel
+ * turns into `changes`.
  */
 export function choiceFlipsModel(
   inputSize: number,
@@ -399,7 +438,7 @@ export function choiceFlipsModel(
   const g = new GraphBuilder('maskroom_cf_');
   const lowRes = g.input('low_res_masks', 'float', ['B', 4, 256, 256]);
   const iou = g.input('iou_predictions', 'float', ['B', 4]);
-  const flips = addFlips(g, addMaskChoice(g, lowRes, iou), inputSize, g.i64([...sizes]));
+  const flips = addFlips(g, addMaskChoiceSelect(g, lowRes, iou), inputSize, g.i64([...sizes]));
   g.output(flips, POST.flips, 'bool', ['B', sizes[2] * sizes[3]]);
   return g.toModel(Math.max(opset, MIN_OPSET));
 }
