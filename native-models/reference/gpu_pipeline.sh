@@ -10,6 +10,8 @@
 #    optional stage "ortxab": onnxruntime-node vs ortx vs ortx with CUDA graphs per graph, ortx_ab.mjs;
 #    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs;
 #    optional stage "ortxtest": ortx's own tests with CUDA present, whose CUDA branches CI cannot reach;
+#    optional stage "postcheck": the post-processing graphs against the plain session on the fixture
+#    (postgraph_check.mjs), before the bench; on failure the bench drops its +postgraph modes;
 #    optional stage "encab": the image encoder's export layouts side by side (export/vit_tokens.py), encoder_variants.py;
 #    optional stage "benchtokens": the bench again with encab's layout ($TOKENS_VARIANT, "best" by default) swapped
 #    into each fp16 folder; since the exporter's default is that layout, compare against the old graph with
@@ -152,6 +154,23 @@ if [ -n "$REF_FROM" ]; then
     mkdir -p "$WORK/ref/$a" && cp "$REF_FROM/torch-reference-$a.json" "$WORK/ref/$a/summary.json" \
       && echo "$REF_FROM" > "$WORK/ref/$a/from.txt"
   done
+fi
+
+if has postcheck; then
+  # The post-processing graphs (MASKROOM_ORTX_POST=graph) against the plain session on the fixture, before
+  # the bench benches them: run 19's bench died in their capture and took every row with it. On failure the
+  # bench runs without its +postgraph modes.
+  stamp postcheck
+  mkdir -p "$WORK/docs"
+  node native-models/reference/postgraph_check.mjs --dist .gpu-dist > "$WORK/docs/postgraph-check.txt" 2>&1
+  rc=$?
+  tail -3 "$WORK/docs/postgraph-check.txt"
+  if [ $rc -ne 0 ]; then
+    echo "POSTCHECK FAILED (rc $rc)"
+    GPU_BENCH_CUDA_GRAPHS=$(echo "${GPU_BENCH_CUDA_GRAPHS:-off,auto}" | tr ',' '\n' | grep -v postgraph | paste -sd, -)
+    export GPU_BENCH_CUDA_GRAPHS=${GPU_BENCH_CUDA_GRAPHS:-auto}
+    echo "bench modes now: $GPU_BENCH_CUDA_GRAPHS"
+  fi
 fi
 
 if has bench; then
