@@ -45,7 +45,7 @@ try {
     const a = await plain.embed(image);
     const b = await graph.embed(image);
     for (let i = 0; i < clicks; i++) {
-      const point = { x: ((i * 97) % 89) / 89 * a.width, y: ((i * 53) % 83) / 83 * a.height, label: 1 };
+      const point = { x: (((i * 97) % 89) / 89) * a.width, y: (((i * 53) % 83) / 83) * a.height, label: 1 };
       const pa = await plain.segment({ key: a.key }, { points: [point] });
       const pb = await graph.segment({ key: b.key }, { points: [point] });
       total++;
@@ -65,7 +65,8 @@ try {
       `post p50 plain ${p50(post.plain)} ms, graph ${p50(post.graph)} ms; graph engine cudaGraphs: ${JSON.stringify(why)}`,
   );
   // On CUDA every graph must be captured (null), else the check passed without testing the graphs.
-  if (differ > 0 || (provider === 'cuda' ? why !== null : why?.includes('post-processing'))) process.exitCode = 1;
+  if (differ > 0 || (provider === 'cuda' ? why !== null : why?.includes('post-processing')))
+    process.exitCode = 1;
 } finally {
   await plain.close();
   await graph.close();
