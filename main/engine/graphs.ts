@@ -256,8 +256,8 @@ export function addMaskChoice(g: GraphBuilder, lowRes: string, iou: string): str
  * onnxruntime captures: its CUDA GatherND stages the slice strides through a host vector with an async copy,
  * and a captured copy keeps reading that address on every replay, long after the vector is gone (fixed
  * upstream in onnxruntime PR 32120, not in the 1.29 build we ship; run 19 crashed with an illegal memory
- * access on the capture's first launch). Selection, not arithmetic: the same index, score and plane, bit for
- * bit, NaN and −0 included.
+ * access on the capture's first launch). Selection, not arithmetic: for finite IoU predictions the index is
+ * ArgMax's, and the score and plane are the chosen ones bit for bit (−0 and NaN logits included).
  */
 function addMaskChoiceSelect(g: GraphBuilder, lowRes: string, iou: string): string {
   const mm = g.input(POST.multimask, 'bool', ['B']);
