@@ -1,9 +1,8 @@
 // The images a GPU run benches, as its table states them: how many of each size, and whether the PyTorch
 // reference it compares against ran on as many. Ratios of p50s over two different image sets would look like
 // a speed-up or a slow-down that neither side has.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp, { type Metadata } from 'sharp';
+import { readImageHeader } from '../main/store/image-files.js';
 
 export interface ImageSize {
   file: string;
@@ -11,23 +10,16 @@ export interface ImageSize {
   height: number;
 }
 
-/** Each image's displayed size (EXIF orientation applied), from its header only. */
+/** Each image's displayed size (EXIF orientation applied), from its header only (the store's reader). */
 export async function imageSizes(files: string[]): Promise<ImageSize[]> {
   return Promise.all(
     files.map(async (file) => {
-      let m: Metadata;
       try {
-        m = await sharp(readFileSync(file)).metadata();
+        const { width, height } = await readImageHeader(file);
+        return { file: path.basename(file), width, height };
       } catch (err) {
         throw new Error(`bench image ${file}: ${(err as Error).message}`, { cause: err });
       }
-      if (!m.width || !m.height) throw new Error(`bench image ${file}: no size in its header`);
-      const swap = (m.orientation ?? 1) >= 5;
-      return {
-        file: path.basename(file),
-        width: swap ? m.height : m.width,
-        height: swap ? m.width : m.height,
-      };
     }),
   );
 }
