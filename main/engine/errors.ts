@@ -54,6 +54,18 @@ export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
+/**
+ * A setting read from the environment that must be one of `allowed`; unset or empty is `fallback`. A wrong value
+ * is an error that names the variable, so a typo in a benchmark's settings cannot pass for the default.
+ */
+export function envChoice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const v = process.env[name] || fallback;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new EngineError('internal', `${name} must be ${allowed.join(' or ')}, not ${v}`);
+  }
+  return v as T;
+}
+
 /** The wire form of an error thrown inside the worker. */
 export interface SerializedError {
   name: string;

@@ -17,7 +17,7 @@
 // in). CPU sessions take the same route (`cudaGraphs: 'on'`) with ortx's emulated graph slots (the same
 // per-shape sessions, slot copies and shape checks, nothing captured), which is how the tests check it
 // against the plain path.
-import { EngineError, firstLine } from './errors.js';
+import { EngineError, envChoice, firstLine } from './errors.js';
 import { changesModel, choicePostprocessModel, MIN_OPSET, POST, PRE, preprocessModel } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
 import {
@@ -75,10 +75,7 @@ function cudaOptions(graph: boolean): NonNullable<OrtxSessionOptions['cuda']> {
  * through pinned memory, which is how the benchmark compares the two (docs/gpu.md, "Run 14").
  */
 function downloadVia(): DownloadVia {
-  const v = process.env.MASKROOM_ORTX_DOWNLOAD || 'pageable';
-  if (v !== 'staged' && v !== 'pageable')
-    throw new EngineError('internal', `MASKROOM_ORTX_DOWNLOAD must be staged or pageable, not ${v}`);
-  return v;
+  return envChoice('MASKROOM_ORTX_DOWNLOAD', ['staged', 'pageable'], 'pageable');
 }
 
 export interface GraphRuntimeSources {

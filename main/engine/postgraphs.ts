@@ -4,7 +4,7 @@
 // the prompt count are known, so per (prompts, size) that part gets a session of its own with the sizes baked
 // in (graphs.ts choiceFlipsModel), replayed as a CUDA graph, and NonZero runs alone after it (changesModel).
 // Session creation is not on the click's path: a size's first call runs the plain session and starts the build.
-import { EngineError, firstLine } from './errors.js';
+import { envChoice, firstLine } from './errors.js';
 import { choiceFlipsModel, MIN_OPSET, POST } from './graphs.js';
 import type { DeviceTensor, HostTensor, OrtxSession } from './ortx.js';
 
@@ -22,10 +22,7 @@ const POST_GRAPH_MAX_BYTES = 256 * 2 ** 20;
  * run measures the graphs: docs/gpu.md).
  */
 export function postVia(): 'graph' | 'plain' {
-  const v = process.env.MASKROOM_ORTX_POST || 'plain';
-  if (v !== 'graph' && v !== 'plain')
-    throw new EngineError('internal', `MASKROOM_ORTX_POST must be graph or plain, not ${v}`);
-  return v;
+  return envChoice('MASKROOM_ORTX_POST', ['graph', 'plain'], 'plain');
 }
 
 /** Whether post-processing `prompts` masks of height × width may have a graph (POST_GRAPH_MAX_BYTES). */
