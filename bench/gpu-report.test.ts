@@ -18,9 +18,18 @@ describe('GPU report goals section', () => {
     ]);
     const sps = lines.find((l) => l.includes('| sps |'))!;
     expect(sps).toContain('engine fp16 |');
-    expect(sps).toContain('| 2.47× | 6× | 41% | 2.4× | encoder (10/59/4/1) |');
+    expect(sps).toContain('| 2.47× | 6× | 41% | 2.43× | encoder (10/59/4/1) |');
     expect(lines.filter((l) => l.includes('| sps |'))).toHaveLength(1);
     expect(lines.find((l) => l.includes('| amg |'))).toContain('| met | decoder');
+  });
+
+  it('gives a near miss in milliseconds where the row has both p50s', () => {
+    const lines = goalLines([
+      { ...row('engine fp16 cudagraph postgraph', 'sps', 5.92, '6/24/1/3'), p50_ms: 35, torch_p50_ms: 207.1 },
+    ]);
+    expect(lines.find((l) => l.includes('| sps |'))).toContain(
+      '| 5.92× | 6× | 99% | 1.01×: p50 35 ms, the goal needs ≤ 34.5 ms | encoder (6/24/1/3) |',
+    );
   });
 
   it('tabulates ortx_ab results per graph, blank where a way did not run, with the refusal', () => {
