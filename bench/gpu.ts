@@ -171,6 +171,14 @@ async function runEngineTask(
   return { ms: t.total + (performance.now() - t1), stages: st, masks: many.masks.length };
 }
 
+/** One image's time and stages, for the debug log. */
+function imageLine(r: ImageRun): string {
+  const st = Object.entries(r.stages)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+  return `${r.ms.toFixed(1)} ms (${st})`;
+}
+
 function readF32(file: string): Float32Array {
   const b = readFileSync(file);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -464,7 +472,14 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             // fastPath, fastPathCudaGraph, fastPathCudaGraph_<set>, fastPathCudaGraph_staged, ...
             const fpKey = `fastPath${tag.replace(' cudagraph', 'CudaGraph').replace(/ /g, '_')}`;
             enginePer[fpKey] = engine.describe().fastPath;
-            for (const f of images) runs.push(await runEngineTask(engine, f, task, batch, amgOpts));
+            for (const f of images) {
+              const r = await runEngineTask(engine, f, task, batch, amgOpts);
+              runs.push(r);
+              // With ortx's debug log on, a line per image places its sessions, captures and replays (run
+              // 20's 300 ms stalls came from a log without them).
+              if (process.env.ORTX_DEBUG)
+                console.error(`[bench] ${key} ${path.basename(f)}: ${imageLine(r)}`);
+            }
             rows.push(
               row(arch, `engine ${variant}${tag}${task === 'amg' ? ` b${batch}` : ''}`, task, runs, ref),
             );
