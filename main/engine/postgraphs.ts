@@ -18,8 +18,9 @@ const MAX_POST_GRAPHS = 4;
 const POST_GRAPH_MAX_BYTES = 256 * 2 ** 20;
 
 /**
- * MASKROOM_ORTX_POST: `graph` (this module) or `plain` (one session for every size, the default until a GPU
- * run measures the graphs: docs/gpu.md).
+ * MASKROOM_ORTX_POST: `graph` (this module) or `plain` (one session for every size, the default: run 20
+ * measured the graphs at half the plain session's time, but with stalls of single calls it does not explain;
+ * docs/gpu.md).
  */
 export function postVia(): 'graph' | 'plain' {
   return envChoice('MASKROOM_ORTX_POST', ['graph', 'plain'], 'plain');
