@@ -19,6 +19,12 @@ describe('hostProfile', () => {
     expect(h.cpu.length).toBeGreaterThan(0);
     expect(h.threads).toBeGreaterThanOrEqual(1);
     expect(h.decode).toMatchObject({ image: 'frame.jpg', runs: 3 });
+    // The decoder is named: libjpeg-turbo where it is installed (CI), sharp with the reason elsewhere.
+    expect(h.decode.via).toMatch(
+      process.env.MASKROOM_REQUIRE_ORTX === '1'
+        ? /^libjpeg-turbo \(libturbojpeg/
+        : /^(libjpeg-turbo|sharp) \(/,
+    );
     expect(h.decode.p50Ms).toBeGreaterThan(0);
     expect(hostNote(h)).toMatch(
       /^host: .+, \d+ threads; image decode .* of frame\.jpg: p50 \d+\.\d\d ms over 3 runs$/,

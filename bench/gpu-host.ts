@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeForSam } from '../main/engine/image.js';
+import { decodeForSam, jpegDecodeVia } from '../main/engine/image.js';
 import { percentile } from './types.js';
 
 /** Polls nvidia-smi for the card's used memory; `peak()` gives the maximum seen since `reset()`. */
@@ -55,8 +55,11 @@ export function deviceName(): string {
 export interface HostProfile {
   cpu: string;
   threads: number;
-  /** p50 of the engine's own decode (sharp, upscaling left to the GPU) of one of the bench's images. */
-  decode: { image: string; runs: number; p50Ms: number };
+  /**
+   * p50 of the engine's own decode (upscaling left to the GPU) of one of the bench's images, and the decoder
+   * that does it (libjpeg-turbo or sharp, with why).
+   */
+  decode: { image: string; runs: number; p50Ms: number; via: string };
 }
 
 /**
@@ -85,13 +88,13 @@ export async function hostProfile(image: string, runs = 20): Promise<HostProfile
   return {
     cpu: cpus[0]?.model.trim() || 'unknown CPU',
     threads: cpus.length,
-    decode: { image: path.basename(image), runs, p50Ms: percentile(ms, 50) },
+    decode: { image: path.basename(image), runs, p50Ms: percentile(ms, 50), via: jpegDecodeVia() },
   };
 }
 
 export function hostNote(h: HostProfile): string {
   return (
-    `host: ${h.cpu}, ${h.threads} threads; image decode (sharp, as the engine does it) of ${h.decode.image}: ` +
+    `host: ${h.cpu}, ${h.threads} threads; image decode (${h.decode.via}, as the engine does it) of ${h.decode.image}: ` +
     `p50 ${h.decode.p50Ms.toFixed(2)} ms over ${h.decode.runs} runs`
   );
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, iou } from '../../common/rle/index.js';
 import { boxesToMasks, generateMasks } from './amg/index.js';
 import { promptFeeds } from './feeds.js';
+import { turboJpegReason } from './image.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import type { EncodedPrompt } from './prompt.js';
 import { instanceMask, interiorPoint, loadGroundTruth, maskBox, scenePaths } from './testing.js';
@@ -70,6 +71,8 @@ describe('fast path', () => {
       amgResidentReason: 'CPU provider: CUDA graphs need CUDA',
       // The default (auto) on a CPU machine.
       cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
+      // libjpeg-turbo where it is installed (CI installs it), else the reason.
+      imageDecode: process.env.MASKROOM_REQUIRE_ORTX === '1' ? null : turboJpegReason(),
     });
     expect(plain.describe().fastPath.active).toBe(false);
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });

@@ -15,6 +15,7 @@ import { count, hostRecord, type EmbeddingRecord } from './cache.js';
 import { EngineError, firstLine } from './errors.js';
 import { embeddingFeeds, hostEmbeddingFeeds, hostFeeds, i64, promptFeeds } from './feeds.js';
 import { GraphRuntime } from './graphrun.js';
+import { turboJpegReason } from './image.js';
 import {
   addAmgPrefilter,
   addMaskChoice,
@@ -204,6 +205,7 @@ export class FastPath {
         amgResident: false,
         amgResidentReason: reason,
         cudaGraphs: reason,
+        imageDecode: reason,
       },
     });
     if (choice === 'off') return off('turned off (fastPath: "off")');
@@ -292,6 +294,7 @@ export class FastPath {
           amgResident: residentReason === null,
           amgResidentReason: residentReason,
           cudaGraphs: g.runtime ? g.runtime.reason : g.reason,
+          imageDecode: turboJpegReason(),
         },
       };
     } catch (err) {

@@ -5,8 +5,9 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBmp, encodeBmp24 } from './bmp.js';
-import { decodeForSam, deferredDims } from './image.js';
+import { decodeForSam, deferredDims, jpegDecodeVia } from './image.js';
 import { fixtureModelDir, fixtureShapesDir, ImageError, SamEngine } from './index.js';
+import { loadJpegDecoder } from './ortx.js';
 
 let tmp: string;
 let reference: Uint8Array;
@@ -190,6 +191,88 @@ describe('decodeForSam with upscaling left to the GPU (the fast path)', () => {
     await expect(
       decodeForSam(new TextEncoder().encode('hello, I am not a JPEG'), 1024, { deferUpscale: true }),
     ).rejects.toMatchObject({ code: 'unsupported_format' });
+  });
+});
+
+describe('decodeForSam: JPEG frames through libjpeg-turbo', () => {
+  const { decoder, reason } = loadJpegDecoder();
+  // CI installs libturbojpeg0 (.ci/run) and requires the addon: there this suite must run.
+  const required = process.env.MASKROOM_REQUIRE_ORTX === '1';
+  const test = decoder || required ? it : it.skipIf(true);
+  if (!decoder && !required) console.warn(`libjpeg-turbo tests skipped: ${reason}`);
+
+  /** The fast path's decode with MASKROOM_JPEG set to `via`. */
+  async function decodeVia(via: 'turbo' | 'sharp', bytes: Uint8Array) {
+    const saved = process.env.MASKROOM_JPEG;
+    process.env.MASKROOM_JPEG = via;
+    try {
+      return await decodeForSam(bytes, 1024, { deferUpscale: true });
+    } catch (err) {
+      return err as Error;
+    } finally {
+      if (saved === undefined) delete process.env.MASKROOM_JPEG;
+      else process.env.MASKROOM_JPEG = saved;
+    }
+  }
+
+  test('gives sharp’s pixels, byte for byte, for every kind of JPEG the engine meets', async () => {
+    expect(decoder, reason ?? '').not.toBeNull();
+    expect(jpegDecodeVia()).toMatch(/^libjpeg-turbo \(/);
+    const repo = path.resolve(fixtureShapesDir(), '..', '..', '..');
+    const files = [
+      ...['00', '03', '07'].map((n) => path.join(fixtureShapesDir(), `shapes_${n}.jpg`)),
+      ...['000000017627', '000000480985'].map((n) =>
+        path.join(repo, 'main/export/fixtures/coco-val2017-sample/images', `${n}.jpg`),
+      ),
+    ];
+    const small = () => sharp(scene()).resize(600, 400, { fit: 'fill' });
+    const { data: cmykRaw, info } = await small().raw().toBuffer({ resolveWithObject: true });
+    const cases: [string, Uint8Array][] = [
+      ...files.map((f): [string, Uint8Array] => [path.basename(f), readFileSync(f)]),
+      ['progressive', await small().jpeg({ progressive: true }).toBuffer()],
+      ['4:4:4', await small().jpeg({ chromaSubsampling: '4:4:4', quality: 95 }).toBuffer()],
+      ['grey', await small().greyscale().jpeg().toBuffer()],
+      ['odd size', await sharp(scene()).resize(333, 211, { fit: 'fill' }).jpeg().toBuffer()],
+      // Handed back to sharp, which rotates, colour-manages or converts them:
+      ['orientation 6', await small().jpeg().withMetadata({ orientation: 6 }).toBuffer()],
+      ['ICC profile', await small().jpeg().withIccProfile('p3').toBuffer()],
+      [
+        'CMYK',
+        await sharp(cmykRaw, { raw: { width: info.width, height: info.height, channels: 3 } })
+          .toColourspace('cmyk')
+          .jpeg()
+          .toBuffer(),
+      ],
+    ];
+    for (const [name, bytes] of cases) {
+      const a = await decodeVia('turbo', bytes);
+      const b = await decodeVia('sharp', bytes);
+      if (b instanceof Error) throw new Error(`${name}: ${b.message}`);
+      expect(a instanceof Error ? a.message : null, name).toBeNull();
+      const t = a as Exclude<typeof a, Error>;
+      expect([t.rgbWidth, t.rgbHeight, t.orientation, t.format, t.geometry], name).toEqual([
+        b.rgbWidth,
+        b.rgbHeight,
+        b.orientation,
+        b.format,
+        b.geometry,
+      ]);
+      expect(Buffer.from(t.rgb).equals(Buffer.from(b.rgb)), name).toBe(true);
+    }
+  });
+
+  test('declines what it cannot decode cleanly, and sharp gives the verdict', async () => {
+    const jpeg = await sharp(scene()).resize(600, 400, { fit: 'fill' }).jpeg().toBuffer();
+    // Straight to the decoder: a cut-short JPEG is a warning in libjpeg-turbo, refused here.
+    await expect(decoder!.decode(jpeg.subarray(0, 3000), 1e8)).rejects.toThrow(/libjpeg-turbo/);
+    await expect(decoder!.decode(jpeg, 1000)).rejects.toThrow(/past maxPixels/);
+    await expect(decoder!.decode(new Uint8Array([0xff, 0xd8, 0xff, 0, 1, 2]), 1e8)).rejects.toThrow(
+      /libjpeg-turbo/,
+    );
+    // Through decodeForSam: the same typed error as sharp's path.
+    const cut = await decodeVia('turbo', jpeg.subarray(0, 3000));
+    expect(cut).toMatchObject({ code: 'corrupt' });
+    expect(await decodeVia('sharp', jpeg.subarray(0, 3000))).toMatchObject({ code: 'corrupt' });
   });
 });
 

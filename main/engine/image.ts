@@ -3,7 +3,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { decodeBmp, isBmp, readBmpHeader } from './bmp.js';
-import { ImageError } from './errors.js';
+import { envChoice, ImageError } from './errors.js';
+import { loadJpegDecoder, type JpegDecoder } from './ortx.js';
 import { geometryFor, type ImageGeometry } from './preprocess.js';
 
 /**
@@ -100,15 +101,23 @@ export async function decodeForSam(
   }
   // An image whose header says it needs no resizing here (the usual case on the fast path: frames up to the
   // encoder's size) is decoded while sharp reads its metadata, instead of after: the read is a trip through
-  // libuv's pool of its own (~0.5 ms of a 960×540 frame's 5). The pipeline guards its own pixel count.
+  // libuv's pool of its own (~0.5 ms of a 960×540 frame's 5). The pipeline guards its own pixel count. A JPEG
+  // goes to libjpeg-turbo itself where it is installed (same pixels, 2-5 ms less: docs/gpu.md, run 20), and
+  // to sharp below when the metadata says it needed more than a plain decode or libjpeg-turbo declined it.
   const dims = deferredDims(bytes);
-  const early =
-    opts.deferUpscale && dims && Math.max(dims.width, dims.height) <= inputSize
-      ? rawRgb(decodePipeline(bytes, maxPixels)).then(
-          (r) => ({ ok: true as const, ...r }),
-          (err: unknown) => ({ ok: false as const, err }),
+  const small = opts.deferUpscale && dims && Math.max(dims.width, dims.height) <= inputSize;
+  const turbo = small && isJpeg(bytes) ? jpegDecoder() : null;
+  const early = !small
+    ? null
+    : turbo
+      ? turbo.decode(bytes, maxPixels).then(
+          (r) => ({ ok: true as const, rgb: r.data, width: r.width, height: r.height, plain: true }),
+          () => null,
         )
-      : null;
+      : rawRgb(decodePipeline(bytes, maxPixels)).then(
+          (r) => ({ ok: true as const, ...r, plain: false }),
+          (err: unknown) => ({ ok: false as const, err }),
+        );
   let meta: Metadata;
   try {
     // Header only: no pixel is decoded here, so a bomb is refused before it can allocate.
@@ -128,8 +137,11 @@ export async function decodeForSam(
   const format = meta.format ?? 'unknown';
   const done = early && (await early);
   if (done && !done.ok) throw done.err instanceof ImageError ? done.err : sharpError(done.err);
-  // Sizes that disagree with the header the guess came from: decoded again below, the usual way.
-  if (done && done.width === rgbWidth && done.height === rgbHeight) {
+  // Sizes that disagree with the header the guess came from: decoded again below, the usual way. So is a
+  // plain decode of an image sharp would have rotated or colour-managed.
+  const plainFits =
+    orientation === 1 && !meta.icc && !meta.hasProfile && (meta.space === 'srgb' || meta.space === 'b-w');
+  if (done && (!done.plain || plainFits) && done.width === rgbWidth && done.height === rgbHeight) {
     return { geometry, orientation, format, rgb: done.rgb, rgbWidth, rgbHeight };
   }
   let rgb: Uint8Array;
@@ -139,6 +151,32 @@ export async function decodeForSam(
     throw err instanceof ImageError ? err : sharpError(err);
   }
   return { geometry, orientation, format, rgb, rgbWidth, rgbHeight };
+}
+
+function isJpeg(b: Uint8Array): boolean {
+  return b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+}
+
+/**
+ * libjpeg-turbo's decoder for the early decode, or null: MASKROOM_JPEG=sharp (for comparisons), or none
+ * installed (jpegDecodeVia() says why).
+ */
+function jpegDecoder(): JpegDecoder | null {
+  return envChoice('MASKROOM_JPEG', ['turbo', 'sharp'], 'turbo') === 'turbo'
+    ? loadJpegDecoder().decoder
+    : null;
+}
+
+/** Why JPEG frames on the fast path are not decoded by libjpeg-turbo; null when they are. */
+export function turboJpegReason(): string | null {
+  if (envChoice('MASKROOM_JPEG', ['turbo', 'sharp'], 'turbo') === 'sharp') return 'MASKROOM_JPEG=sharp';
+  return loadJpegDecoder().reason;
+}
+
+/** Which decoder a JPEG frame that needs no downscaling goes through on the fast path, in words. */
+export function jpegDecodeVia(): string {
+  const reason = turboJpegReason();
+  return reason === null ? `libjpeg-turbo (${loadJpegDecoder().decoder!.libraryPath})` : `sharp (${reason})`;
 }
 
 /** sharp's decode of `bytes` to 8-bit sRGB RGB in displayed orientation (no resize yet). */

@@ -267,3 +267,56 @@ export function ortxUnavailableReason(): string | null {
   loaded ??= tryLoad(undefined);
   return loaded.reason;
 }
+
+/** libjpeg-turbo's decoder through the addon (ortx.cc, "JPEG decode"). */
+export interface JpegDecoder {
+  /** The libturbojpeg that was loaded. */
+  libraryPath: string;
+  /**
+   * The pixels as stored, 8-bit RGB: no EXIF rotation, no colour management (the caller decides when that is
+   * what it needs). Rejects for CMYK/YCCK, an empty image or more than `maxPixels`, and any error or warning of
+   * libjpeg-turbo (truncated or corrupt data), so that another decoder can give its own verdict.
+   */
+  decode(bytes: Uint8Array, maxPixels: number): Promise<{ width: number; height: number; data: Uint8Array }>;
+}
+
+interface NativeJpeg {
+  jpegInit(path: string): { libraryPath?: string; error?: string };
+  decodeJpeg(
+    bytes: Uint8Array,
+    maxPixels: number,
+  ): Promise<{ width: number; height: number; data: Uint8Array }>;
+}
+
+let jpegLoaded: { decoder: JpegDecoder | null; reason: string | null } | undefined;
+
+/**
+ * libjpeg-turbo's decoder (libturbojpeg.so.0, or MASKROOM_TURBOJPEG's path), or why there is none: no addon,
+ * not Linux x64, no such library (Debian/Ubuntu: libturbojpeg0). Loaded once per thread; the first call decides.
+ */
+export function loadJpegDecoder(): { decoder: JpegDecoder | null; reason: string | null } {
+  jpegLoaded ??= tryLoadJpeg();
+  return jpegLoaded;
+}
+
+function tryLoadJpeg(): { decoder: JpegDecoder | null; reason: string | null } {
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { decoder: null, reason: `the ortx addon is built for linux-x64 only` };
+  const addon = addonPath();
+  if (!addon) return { decoder: null, reason: 'ortx addon not built' };
+  try {
+    const native = createRequire(import.meta.url)(addon) as NativeJpeg;
+    const r = native.jpegInit(process.env.MASKROOM_TURBOJPEG ?? '');
+    if (!r.libraryPath) return { decoder: null, reason: `no libjpeg-turbo: ${r.error ?? 'unknown'}` };
+    const libraryPath = r.libraryPath;
+    return {
+      decoder: { libraryPath, decode: async (bytes, maxPixels) => native.decodeJpeg(bytes, maxPixels) },
+      reason: null,
+    };
+  } catch (err) {
+    return {
+      decoder: null,
+      reason: `ortx failed to load: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+}

@@ -143,5 +143,6 @@ function gpuPathLine(engine: SamEngine): string {
     : f.amgResidentReason !== null && f.amgResidentReason !== f.cudaGraphs
       ? `; AMG decoder not on the device-resident embedding (${f.amgResidentReason})`
       : '';
-  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}`;
+  const jpeg = f.imageDecode === null ? '' : `; JPEG frames decoded by sharp (${f.imageDecode})`;
+  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}${jpeg}`;
 }

@@ -40,6 +40,9 @@ mkdir -p "$WORK/images" && cp -n .gpu-data/images/* "$WORK/images/"
 # defaults (50) would each drop the same photos silently.
 IMAGES=${IMAGES:-$(ls "$WORK/images" | grep -ciE '\.(jpe?g|png)$')}
 export GPU_BENCH_LIMIT=$IMAGES
+# The engine's JPEG decode through libjpeg-turbo (gpu_prepare.sh carries the library: the host may lack it).
+mkdir -p "$WORK/lib" && cp -n .gpu-data/lib/* "$WORK/lib/" 2>/dev/null
+[ -f "$WORK/lib/libturbojpeg.so.0" ] && export MASKROOM_TURBOJPEG=${MASKROOM_TURBOJPEG:-$WORK/lib/libturbojpeg.so.0}
 export PYTHONUNBUFFERED=1
 stamp() { echo "=== $(date -u +%H:%M:%S) $*"; }
 has() { [[ " $STAGES " == *" $1 "* ]]; }

@@ -36,6 +36,12 @@ if ! ls .gpu-data/whl/pycocotools-*.whl >/dev/null 2>&1; then
 fi
 ls .gpu-data/whl
 
+echo "== libjpeg-turbo (.gpu-data/lib): the engine decodes JPEG frames with it; the host may not have it"
+mkdir -p .gpu-data/lib
+TJ=$(ldconfig -p | sed -n 's/^[[:space:]]*libturbojpeg\.so\.0 (libc6,x86-64) => //p' | head -1)
+if [ -n "$TJ" ]; then cp -L "$TJ" .gpu-data/lib/libturbojpeg.so.0; ls -la .gpu-data/lib
+else echo "no libturbojpeg.so.0 here (apt-get install libturbojpeg0): the GPU host's engine decodes JPEGs with sharp"; fi
+
 echo "== runtime parts (.gpu-parts)"
 # postinstall puts the CUDA provider beside onnxruntime-node's library as hard links to the provider package;
 # pack.sh places them itself, and packing them twice would add 230 MB. Restored whatever happens.
