@@ -102,7 +102,7 @@ export async function decodeForSam(
   // An image whose header says it needs no resizing here (the usual case on the fast path: frames up to the
   // encoder's size) is decoded while sharp reads its metadata, instead of after: the read is a trip through
   // libuv's pool of its own (~0.5 ms of a 960×540 frame's 5). The pipeline guards its own pixel count. A JPEG
-  // goes to libjpeg-turbo itself where it is installed (same pixels, 2-5 ms less: docs/gpu.md, run 20), and
+  // goes to libjpeg-turbo itself where it is installed (same pixels, 2-5 ms less: docs/gpu.md, after run 20), and
   // to sharp below when the metadata says it needed more than a plain decode or libjpeg-turbo declined it.
   const dims = deferredDims(bytes);
   const small = opts.deferUpscale && dims && Math.max(dims.width, dims.height) <= inputSize;
@@ -162,15 +162,17 @@ function isJpeg(b: Uint8Array): boolean {
  * installed (jpegDecodeVia() says why).
  */
 function jpegDecoder(): JpegDecoder | null {
-  return envChoice('MASKROOM_JPEG', ['turbo', 'sharp'], 'turbo') === 'turbo'
-    ? loadJpegDecoder().decoder
-    : null;
+  return jpegVia() === 'turbo' ? loadJpegDecoder().decoder : null;
+}
+
+/** MASKROOM_JPEG: `turbo` (libjpeg-turbo where installed, the default) or `sharp`. */
+function jpegVia(): 'turbo' | 'sharp' {
+  return envChoice('MASKROOM_JPEG', ['turbo', 'sharp'], 'turbo');
 }
 
 /** Why JPEG frames on the fast path are not decoded by libjpeg-turbo; null when they are. */
 export function turboJpegReason(): string | null {
-  if (envChoice('MASKROOM_JPEG', ['turbo', 'sharp'], 'turbo') === 'sharp') return 'MASKROOM_JPEG=sharp';
-  return loadJpegDecoder().reason;
+  return jpegVia() === 'sharp' ? 'MASKROOM_JPEG=sharp' : loadJpegDecoder().reason;
 }
 
 /** Which decoder a JPEG frame that needs no downscaling goes through on the fast path, in words. */
