@@ -29,6 +29,7 @@ import { lowResToMask } from '../main/engine/postprocess.js';
 import { generateMasks as generateMasksInEngine } from '../main/engine/amg/index.js';
 import { SamEngine } from '../main/engine/index.js';
 import { normalizeToTensor } from '../main/engine/preprocess.js';
+import { withEnv } from '../main/engine/testing.js';
 import {
   BLOG,
   GpuBenchError,
@@ -298,25 +299,6 @@ interface RefSummary {
 }
 
 /** Runs the suite; see the file header. */
-/** Runs `f` with the given variables set (undefined: left as they are), then restores them. */
-async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
-  const saved = Object.entries(vars)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => {
-      const old = process.env[k];
-      process.env[k] = v;
-      return [k, old] as const;
-    });
-  try {
-    return await f();
-  } finally {
-    for (const [k, old] of saved) {
-      if (old === undefined) delete process.env[k];
-      else process.env[k] = old;
-    }
-  }
-}
-
 export async function run(opts: BenchOptions): Promise<SuiteResult> {
   const env = process.env;
   const modelsDir = path.resolve(env.GPU_BENCH_MODELS ?? '.gpu-models');

@@ -8,6 +8,7 @@ import { decodeBmp, encodeBmp24 } from './bmp.js';
 import { decodeForSam, deferredDims, jpegDecodeVia } from './image.js';
 import { fixtureModelDir, fixtureShapesDir, ImageError, SamEngine } from './index.js';
 import { loadJpegDecoder } from './ortx.js';
+import { withEnv } from './testing.js';
 
 let tmp: string;
 let reference: Uint8Array;
@@ -201,19 +202,11 @@ describe('decodeForSam: JPEG frames through libjpeg-turbo', () => {
   const test = decoder || required ? it : it.skipIf(true);
   if (!decoder && !required) console.warn(`libjpeg-turbo tests skipped: ${reason}`);
 
-  /** The fast path's decode with MASKROOM_JPEG set to `via`. */
-  async function decodeVia(via: 'turbo' | 'sharp', bytes: Uint8Array) {
-    const saved = process.env.MASKROOM_JPEG;
-    process.env.MASKROOM_JPEG = via;
-    try {
-      return await decodeForSam(bytes, 1024, { deferUpscale: true });
-    } catch (err) {
-      return err as Error;
-    } finally {
-      if (saved === undefined) delete process.env.MASKROOM_JPEG;
-      else process.env.MASKROOM_JPEG = saved;
-    }
-  }
+  /** The fast path's decode with MASKROOM_JPEG set to `via`; an error is returned, not thrown. */
+  const decodeVia = (via: 'turbo' | 'sharp', bytes: Uint8Array) =>
+    withEnv({ MASKROOM_JPEG: via }, () => decodeForSam(bytes, 1024, { deferUpscale: true })).catch(
+      (err: unknown) => err as Error,
+    );
 
   test('gives sharp’s pixels, byte for byte, for every kind of JPEG the engine meets', async () => {
     expect(decoder, reason ?? '').not.toBeNull();

@@ -149,3 +149,26 @@ export function median(values: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/**
+ * Runs `f` with the given environment variables set (undefined: left as they are), then restores them. An
+ * engine's worker copies the environment when it starts, so a setting made here holds for the engines `f`
+ * creates and for code `f` runs in this thread, and for nothing after.
+ */
+export async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.entries(vars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      const old = process.env[k];
+      process.env[k] = v;
+      return [k, old] as const;
+    });
+  try {
+    return await f();
+  } finally {
+    for (const [k, old] of saved) {
+      if (old === undefined) delete process.env[k];
+      else process.env[k] = old;
+    }
+  }
+}

@@ -15,24 +15,19 @@ const clicks = Number(takeOption(args, '--clicks', '12'));
 const { SamEngine, fixtureModelDir, fixtureShapesDir } = await import(
   pathToFileURL(path.join(dist, 'main/engine/index.js')).href
 );
+const { withEnv } = await import(pathToFileURL(path.join(dist, 'main/engine/testing.js')).href);
 
-async function engine(post) {
-  const saved = process.env.MASKROOM_ORTX_POST;
-  process.env.MASKROOM_ORTX_POST = post;
-  try {
-    // The worker copies the environment when it starts: the setting holds for this engine only.
-    return await SamEngine.create({
+// The worker copies the environment when it starts: the setting holds for this engine only.
+const engine = (post) =>
+  withEnv({ MASKROOM_ORTX_POST: post }, () =>
+    SamEngine.create({
       modelDir: fixtureModelDir(),
       provider,
       cacheDir: false,
       fastPath: 'on',
       cudaGraphs: provider === 'cuda' ? 'auto' : 'on',
-    });
-  } finally {
-    if (saved === undefined) delete process.env.MASKROOM_ORTX_POST;
-    else process.env.MASKROOM_ORTX_POST = saved;
-  }
-}
+    }),
+  );
 
 const plain = await engine('plain');
 const graph = await engine('graph');
