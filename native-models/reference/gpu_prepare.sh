@@ -38,7 +38,7 @@ ls .gpu-data/whl
 
 echo "== libjpeg-turbo (.gpu-data/lib): the engine decodes JPEG frames with it; the host may not have it"
 mkdir -p .gpu-data/lib
-TJ=$(ldconfig -p | sed -n 's/^[[:space:]]*libturbojpeg\.so\.0 (libc6,x86-64) => //p' | head -1)
+TJ=$( (ldconfig -p 2>/dev/null || true) | sed -n 's/^[[:space:]]*libturbojpeg\.so\.0 (libc6,x86-64) => //p' | head -1)
 if [ -n "$TJ" ]; then cp -L "$TJ" .gpu-data/lib/libturbojpeg.so.0; ls -la .gpu-data/lib
 else echo "no libturbojpeg.so.0 here (apt-get install libturbojpeg0): the GPU host's engine decodes JPEGs with sharp"; fi
 
