@@ -19,7 +19,7 @@ import { loadModelInfo } from './manifest.js';
 import { chooseProvider, ortLibraryPath } from './providers.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
-import { instanceMask, interiorPoint, loadGroundTruth, scenePaths } from './testing.js';
+import { instanceMask, interiorPoint, loadGroundTruth, scenePaths, withEnv } from './testing.js';
 
 const built = loadOrtx(ortLibraryPath() ?? '') !== null;
 const required = process.env.MASKROOM_REQUIRE_ORTX === '1';
@@ -235,23 +235,18 @@ describe.runIf(built || required)('CUDA-graph runtime: AMG on the resident embed
 
   it('refuses an unknown MASKROOM_ORTX_DOWNLOAD with a reason, not a throw', async () => {
     const info = loadModelInfo(fixtureModelDir());
-    const saved = process.env.MASKROOM_ORTX_DOWNLOAD;
-    process.env.MASKROOM_ORTX_DOWNLOAD = 'pinned';
-    try {
-      const { runtime, reason } = await GraphRuntime.create(
+    const { runtime, reason } = await withEnv({ MASKROOM_ORTX_DOWNLOAD: 'pinned' }, async () =>
+      GraphRuntime.create(
         info.manifest,
         { encoderPath: info.encoderPath, encoderInput: 'image', batchedPath: info.decoderBatchedPath! },
         await chooseProvider('cpu'),
         'on',
-      );
-      expect(runtime).toBeNull();
-      expect(reason).toBe(
-        'ortx sessions failed: MASKROOM_ORTX_DOWNLOAD must be staged or pageable, not pinned',
-      );
-    } finally {
-      if (saved === undefined) delete process.env.MASKROOM_ORTX_DOWNLOAD;
-      else process.env.MASKROOM_ORTX_DOWNLOAD = saved;
-    }
+      ),
+    );
+    expect(runtime).toBeNull();
+    expect(reason).toBe(
+      'ortx sessions failed: MASKROOM_ORTX_DOWNLOAD must be staged or pageable, not pinned',
+    );
   });
 
   it('finds onnxruntime-node’s masks, with the embedding on the device and after it left it', async () => {
@@ -341,15 +336,10 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
     return `${prompts}|${[g.resizedHeight, g.resizedWidth, h, w].join('x')}`;
   };
   async function runtime(post: string | undefined) {
-    const saved = process.env.MASKROOM_ORTX_POST;
-    if (post === undefined) delete process.env.MASKROOM_ORTX_POST;
-    else process.env.MASKROOM_ORTX_POST = post;
-    try {
-      return await GraphRuntime.create(info().manifest, sources(), await chooseProvider('cpu'), 'on');
-    } finally {
-      if (saved === undefined) delete process.env.MASKROOM_ORTX_POST;
-      else process.env.MASKROOM_ORTX_POST = saved;
-    }
+    // Unset (''): the default.
+    return withEnv({ MASKROOM_ORTX_POST: post ?? '' }, async () =>
+      GraphRuntime.create(info().manifest, sources(), await chooseProvider('cpu'), 'on'),
+    );
   }
 
   it('MASKROOM_ORTX_POST=graph gives the plain session’s outputs exactly, through each size’s graph once built', async () => {

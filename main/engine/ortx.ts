@@ -217,25 +217,38 @@ function defaultLibraryPath(): string {
   );
 }
 
-function tryLoad(libraryPath: string | undefined): { ortx: Ortx | null; reason: string | null } {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
+/**
+ * The addon required in this thread, or why it cannot be: not Linux x64, not built, or failing to load. Both
+ * of its parts (onnxruntime, libjpeg-turbo) go through here.
+ */
+function requireAddon<T>(): { native: T; reason: null } | { native: null; reason: string } {
+  if (process.platform !== 'linux' || process.arch !== 'x64')
     return {
-      ortx: null,
+      native: null,
       reason: `ortx is built for linux-x64 only (this is ${process.platform}-${process.arch})`,
     };
-  }
   const addon = addonPath();
-  if (!addon) {
+  if (!addon)
     return {
-      ortx: null,
+      native: null,
       reason:
         'ortx addon not built (main/engine/ortx/build/Release/ortx.node missing; run "npm run build:ortx")',
     };
+  try {
+    return { native: createRequire(import.meta.url)(addon) as T, reason: null };
+  } catch (err) {
+    return {
+      native: null,
+      reason: `ortx failed to load: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
-  let native: NativeOrtx;
+}
+
+function tryLoad(libraryPath: string | undefined): { ortx: Ortx | null; reason: string | null } {
+  const { native, reason } = requireAddon<NativeOrtx>();
+  if (!native) return { ortx: null, reason };
   let info: { version: string; libraryPath: string; externalBuffers: boolean };
   try {
-    native = createRequire(import.meta.url)(addon) as NativeOrtx;
     info = native.init(libraryPath || defaultLibraryPath());
   } catch (err) {
     return { ortx: null, reason: `ortx failed to load: ${err instanceof Error ? err.message : String(err)}` };
@@ -268,7 +281,7 @@ export function ortxUnavailableReason(): string | null {
   return loaded.reason;
 }
 
-/** libjpeg-turbo's decoder through the addon (ortx.cc, "JPEG decode"). */
+/** libjpeg-turbo's decoder through the addon (ortx/jpeg.cc). */
 export interface JpegDecoder {
   /** The libturbojpeg that was loaded. */
   libraryPath: string;
@@ -300,23 +313,13 @@ export function loadJpegDecoder(): { decoder: JpegDecoder | null; reason: string
 }
 
 function tryLoadJpeg(): { decoder: JpegDecoder | null; reason: string | null } {
-  if (process.platform !== 'linux' || process.arch !== 'x64')
-    return { decoder: null, reason: `the ortx addon is built for linux-x64 only` };
-  const addon = addonPath();
-  if (!addon) return { decoder: null, reason: 'ortx addon not built' };
-  try {
-    const native = createRequire(import.meta.url)(addon) as NativeJpeg;
-    const r = native.jpegInit(process.env.MASKROOM_TURBOJPEG ?? '');
-    if (!r.libraryPath) return { decoder: null, reason: `no libjpeg-turbo: ${r.error ?? 'unknown'}` };
-    const libraryPath = r.libraryPath;
-    return {
-      decoder: { libraryPath, decode: async (bytes, maxPixels) => native.decodeJpeg(bytes, maxPixels) },
-      reason: null,
-    };
-  } catch (err) {
-    return {
-      decoder: null,
-      reason: `ortx failed to load: ${err instanceof Error ? err.message : String(err)}`,
-    };
-  }
+  const { native, reason } = requireAddon<NativeJpeg>();
+  if (!native) return { decoder: null, reason };
+  const r = native.jpegInit(process.env.MASKROOM_TURBOJPEG ?? '');
+  if (!r.libraryPath) return { decoder: null, reason: `no libjpeg-turbo: ${r.error ?? 'unknown'}` };
+  const libraryPath = r.libraryPath;
+  return {
+    decoder: { libraryPath, decode: async (bytes, maxPixels) => native.decodeJpeg(bytes, maxPixels) },
+    reason: null,
+  };
 }

@@ -1,4 +1,5 @@
-// Helpers for tests and benchmarks on the shapes fixture: ground truth, interior points, IoU.
+// Helpers for tests and benchmarks: the shapes fixture's ground truth, interior points, IoU; environment
+// settings for one call (withEnv).
 import path from 'node:path';
 import sharp from 'sharp';
 

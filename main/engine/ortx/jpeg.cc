@@ -135,20 +135,16 @@ static Napi::Value DecodeJpegJs(const Napi::CallbackInfo& info) {
   int rc = tj.decompressHeader3(h, bytes.Data(), bytes.ByteLength(), &w, &ht, &subsamp, &cs);
   std::string err = rc != 0 ? std::string(tj.errorStr2(h)) : "";
   tj.destroy(h);
-  auto d = Napi::Promise::Deferred::New(env);
-  if (rc != 0) {
-    d.Reject(Napi::Error::New(env, "libjpeg-turbo: " + err).Value());
+  // Refusals are rejections, as the decode's own failures are: the caller hands the image to sharp either way.
+  auto refuse = [&env](const std::string& why) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(Napi::Error::New(env, "libjpeg-turbo: " + why).Value());
     return d.Promise();
-  }
-  if (cs == kTjcsCmyk || cs == kTjcsYcck) {
-    d.Reject(Napi::Error::New(env, "libjpeg-turbo: a CMYK/YCCK JPEG (not decoded here)").Value());
-    return d.Promise();
-  }
-  if (w <= 0 || ht <= 0 || double(w) * ht > maxPixels) {
-    d.Reject(Napi::Error::New(env, "libjpeg-turbo: " + std::to_string(w) + "x" + std::to_string(ht) +
-                                       " is empty or past maxPixels").Value());
-    return d.Promise();
-  }
+  };
+  if (rc != 0) return refuse(err);
+  if (cs == kTjcsCmyk || cs == kTjcsYcck) return refuse("a CMYK/YCCK JPEG (not decoded here)");
+  if (w <= 0 || ht <= 0 || double(w) * ht > maxPixels)
+    return refuse(std::to_string(w) + "x" + std::to_string(ht) + " is empty or past maxPixels");
   Napi::ArrayBuffer out = Napi::ArrayBuffer::New(env, size_t(w) * ht * 3);
   auto* worker = new JpegWorker(env, bytes, out, w, ht);
   Napi::Promise p = worker->Promise();
