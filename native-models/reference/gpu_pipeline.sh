@@ -170,9 +170,12 @@ if has postcheck; then
   tail -3 "$WORK/docs/postgraph-check.txt"
   if [ $rc -ne 0 ]; then
     echo "POSTCHECK FAILED (rc $rc)"
-    GPU_BENCH_CUDA_GRAPHS=$(echo "${GPU_BENCH_CUDA_GRAPHS:-off,auto}" | tr ',' '\n' | grep -v postgraph | paste -sd, -)
-    export GPU_BENCH_CUDA_GRAPHS=${GPU_BENCH_CUDA_GRAPHS:-auto}
-    echo "bench modes now: $GPU_BENCH_CUDA_GRAPHS"
+    # Unset: the bench's own default, which has no +postgraph mode.
+    if [ -n "${GPU_BENCH_CUDA_GRAPHS:-}" ]; then
+      GPU_BENCH_CUDA_GRAPHS=$(echo "$GPU_BENCH_CUDA_GRAPHS" | tr ',' '\n' | grep -v postgraph | paste -sd, -)
+      export GPU_BENCH_CUDA_GRAPHS=${GPU_BENCH_CUDA_GRAPHS:-auto}
+      echo "bench modes now: $GPU_BENCH_CUDA_GRAPHS"
+    fi
   fi
 fi
 
