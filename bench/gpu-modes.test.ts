@@ -31,7 +31,7 @@ describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
     expect(modes.map(modeTag)).toEqual([' cudagraph', ' cudagraph staged', ' cudagraph heur staged']);
     expect(() => parseGraphModes('off+staged', sets)).toThrow(/\+staged applies to the ortx sessions/);
     expect(() => parseGraphModes('auto+pinned', sets)).toThrow(
-      /unknown suffix \+pinned \(\+staged, \+postgraph\)/,
+      /unknown suffix \+pinned \(\+staged, \+postgraph, \+posthost\)/,
     );
     expect(() => parseGraphModes('auto+staged+x', sets)).toThrow(/unknown suffix \+x/);
   });
@@ -51,6 +51,19 @@ describe('GPU_BENCH_CUDA_GRAPHS with named CUDA option sets', () => {
     expect(modes.map(modeTag)).toEqual([' cudagraph postgraph', ' cudagraph heur staged postgraph']);
     expect(() => parseGraphModes('off+postgraph', sets)).toThrow(/\+postgraph applies to the ortx sessions/);
     expect(() => parseGraphModes('auto+postgraph+postgraph', sets)).toThrow(/\+postgraph given twice/);
+  });
+
+  it('+posthost: post-processing on the CPU cores; not with +postgraph', () => {
+    const modes = parseGraphModes('auto+posthost,auto+staged+posthost', sets);
+    expect(modes).toEqual([
+      { graphs: 'auto', post: 'host' },
+      { graphs: 'auto', download: 'staged', post: 'host' },
+    ]);
+    expect(modes.map(modeTag)).toEqual([' cudagraph posthost', ' cudagraph staged posthost']);
+    expect(() => parseGraphModes('off+posthost', sets)).toThrow(/\+posthost applies to the ortx sessions/);
+    expect(() => parseGraphModes('auto+postgraph+posthost', sets)).toThrow(
+      /\+postgraph and \+posthost are two places for the same work/,
+    );
   });
 
   it('reads the sets from a file too', () => {

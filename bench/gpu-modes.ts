@@ -12,15 +12,18 @@ export interface GraphMode {
   cuda?: Record<string, unknown>;
   /** "+staged": encoder outputs download through pinned memory (MASKROOM_ORTX_DOWNLOAD), not pageable. */
   download?: 'staged';
-  /** "+postgraph": mask post-processing per image size as a CUDA graph (MASKROOM_ORTX_POST=graph). */
-  post?: 'graph';
+  /**
+   * "+postgraph": mask post-processing per image size as a CUDA graph (MASKROOM_ORTX_POST=graph); "+posthost":
+   * on the CPU cores from the decoder's downloaded planes (MASKROOM_ORTX_POST=host).
+   */
+  post?: 'graph' | 'host';
 }
 
-const SUFFIXES = ['staged', 'postgraph'] as const;
+const SUFFIXES = ['staged', 'postgraph', 'posthost'] as const;
 
 /**
- * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+staged,auto+postgraph") with the option sets it names from
- * GPU_BENCH_ORTX_CUDA.
+ * GPU_BENCH_CUDA_GRAPHS ("off,auto,auto:cudnn,auto+staged,auto+postgraph,auto+posthost") with the option sets
+ * it names from GPU_BENCH_ORTX_CUDA.
  */
 export function parseGraphModes(spec: string, setsJson: string | undefined): GraphMode[] {
   let sets: Record<string, Record<string, unknown>> = {};
@@ -42,7 +45,7 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
       const [graphs, name, ...rest] = spec!.split(':');
       if (!['auto', 'on', 'off'].includes(graphs!) || rest.length)
         throw new GpuBenchError(
-          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+staged, auto+postgraph)`,
+          `unknown mode ${m} in GPU_BENCH_CUDA_GRAPHS (off, auto, on, auto:<set>, auto+staged, auto+postgraph, auto+posthost)`,
         );
       const g = graphs as GraphMode['graphs'];
       for (const x of suffixes) {
@@ -52,11 +55,14 @@ export function parseGraphModes(spec: string, setsJson: string | undefined): Gra
           throw new GpuBenchError(`${m}: +${x} given twice`);
         if (g === 'off') throw new GpuBenchError(`${m}: +${x} applies to the ortx sessions (auto or on)`);
       }
+      if (suffixes.includes('postgraph') && suffixes.includes('posthost'))
+        throw new GpuBenchError(`${m}: +postgraph and +posthost are two places for the same work: pick one`);
       const mode = withOptionSet(m, g, name, sets);
       return {
         ...mode,
         ...(suffixes.includes('staged') ? { download: 'staged' as const } : {}),
         ...(suffixes.includes('postgraph') ? { post: 'graph' as const } : {}),
+        ...(suffixes.includes('posthost') ? { post: 'host' as const } : {}),
       };
     });
 }
@@ -78,15 +84,15 @@ function withOptionSet(
 }
 
 /**
- * The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " staged" for +staged and " postgraph" for
- * +postgraph.
+ * The row's suffix: "" (off), " cudagraph", " cudagraph <set>", then " staged" for +staged and " postgraph" /
+ * " posthost" for +postgraph / +posthost.
  */
 export function modeTag(mode: GraphMode): string {
   if (mode.graphs === 'off') return '';
   return (
     (mode.name ? ` cudagraph ${mode.name}` : ' cudagraph') +
     (mode.download ? ` ${mode.download}` : '') +
-    (mode.post ? ' postgraph' : '')
+    (mode.post ? ` post${mode.post}` : '')
   );
 }
 

@@ -17,7 +17,8 @@
 //                                    (row "engine fp16 cudagraph <name>"); "auto+staged" downloads
 //                                    encoder outputs staged through pinned memory instead of a plain
 //                                    cudaMemcpy (row "engine fp16 cudagraph staged"); "auto+postgraph"
-//                                    post-processes per image size in a CUDA graph (MASKROOM_ORTX_POST)
+//                                    post-processes per image size in a CUDA graph, "auto+posthost" on the
+//                                    CPU cores (MASKROOM_ORTX_POST)
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -454,6 +455,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
             // fastPath, fastPathCudaGraph, fastPathCudaGraph_<set>, fastPathCudaGraph_staged, ...
             const fpKey = `fastPath${tag.replace(' cudagraph', 'CudaGraph').replace(/ /g, '_')}`;
             enginePer[fpKey] = engine.describe().fastPath;
+            enginePer.upscale = engine.describe().upscale;
             for (const f of images) {
               const r = await runEngineTask(engine, f, task, batch, amgOpts);
               runs.push(r);
@@ -506,6 +508,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
   let fixture: unknown = null;
   let fixtureEngine: unknown = null;
   let fixtureEngineGraphs: unknown = null;
+  const fixtureEnginePost: Record<string, unknown> = {};
   if (env.GPU_BENCH_FIXTURE !== '0') {
     try {
       // The fixture's decoder is the official export: its [B,32,256,256] upscaling activation reaches 2^31
@@ -530,6 +533,23 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       } catch (err) {
         notes.push(`fixture engine agreement with cudaGraphs auto failed: ${(err as Error).message}`);
       }
+    // And each other place the run's modes post-process in (+postgraph, +posthost).
+    for (const post of new Set(graphModes.flatMap((m) => (m.graphs !== 'off' && m.post ? [m.post] : [])))) {
+      if (opts.provider !== 'cuda') break;
+      try {
+        const r = await withEnv({ MASKROOM_ORTX_POST: post }, () =>
+          fixtureEngineAgreement(opts.provider, Math.min(engineAmgBatch, 256), 'auto'),
+        );
+        fixtureEnginePost[post] = r;
+        notes.push(
+          `fixture, engine fast path with cudaGraphs auto and post-processing "${post}" vs plain path: ${JSON.stringify(r)}`,
+        );
+      } catch (err) {
+        notes.push(
+          `fixture engine agreement with post-processing "${post}" failed: ${(err as Error).message}`,
+        );
+      }
+    }
     if (paths.includes('ort'))
       try {
         fixture = await fixtureAgreement(opts.provider, modelsDir, Math.min(amgBatch, 1024));
@@ -550,6 +570,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       fixture,
       fixtureEngine,
       fixtureEngineGraphs,
+      fixtureEnginePost,
       ortxAb: readStageJson<OrtxAb>(docsDir, 'ortx-ab-'), // stage ortxab (ortx_ab.mjs)
       cudaOptions: readStageJson<CudaOptionsRun>(docsDir, 'cuda-options-'), // stage cudaopts
     },

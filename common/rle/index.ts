@@ -5,7 +5,7 @@
  */
 export type { Rle, RleCounts, AnyRle } from './types.js';
 export { RleError, type RleErrorCode } from './errors.js';
-export { countsToString, countsFromString } from './strings.js';
+export { asciiToString, countsToString, countsFromString } from './strings.js';
 export { encode, encodeCompressed, decode, decodeInto, compress, decompress } from './codec.js';
 export { area, toBbox, merge, iou } from './ops.js';
 export { fromPolygons, fromBbox } from './polygon.js';

@@ -20,7 +20,16 @@ import { encodePrompt, type EncodedPrompt, type Prompt } from './prompt.js';
 import type { ImageSource, InitPayload } from './protocol.js';
 import { chooseProvider, sessionOptions } from './providers.js';
 import { checkDecoder, checkEncoder, type DecoderSignature, type EncoderSignature } from './signature.js';
-import type { EngineStats, FastPathInfo, LowResResult, ProviderInfo, StageTimings } from './types.js';
+import type { MaskUpscaler } from './ortx.js';
+import type {
+  EngineStats,
+  FastPathInfo,
+  HostUpscaleInfo,
+  LowResResult,
+  ProviderInfo,
+  StageTimings,
+} from './types.js';
+import { hostUpscaler } from './upscale.js';
 import type { EmbedOutcome, WorkerContext } from './worker-ops.js';
 
 const PLANE = LOW_RES * LOW_RES;
@@ -62,6 +71,8 @@ export class EngineContext implements WorkerContext {
     readonly batchedDecoder: DecoderSignature | null,
     readonly fast: FastPath | null,
     readonly fastPathInfo: FastPathInfo,
+    readonly upscaler: MaskUpscaler | null,
+    readonly upscaleInfo: HostUpscaleInfo,
     init: InitPayload,
   ) {
     this.memory = new ByteLru(init.memoryCacheBytes, recordBytes);
@@ -72,6 +83,8 @@ export class EngineContext implements WorkerContext {
     const info = loadModelInfo(init.modelDir);
     const m = info.manifest;
     const provider = await chooseProvider(init.provider);
+    // Before any session: a bad MASKROOM_UPSCALE fails the engine's creation with its message.
+    const host = hostUpscaler();
     const encoder = await openSession(info.encoderPath, 'encoder', provider);
     const sessions: ort.InferenceSession[] = [encoder];
     try {
@@ -132,6 +145,10 @@ export class EngineContext implements WorkerContext {
         batchedSig,
         fast,
         fastInfo,
+        host.upscaler,
+        host.upscaler
+          ? { via: 'native', threads: host.upscaler.threads, reason: null }
+          : { via: 'typescript', threads: 1, reason: host.reason },
         init,
       );
     } catch (err) {

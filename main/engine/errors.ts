@@ -61,7 +61,8 @@ export function firstLine(err: unknown): string {
 export function envChoice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
   const v = process.env[name] || fallback;
   if (!(allowed as readonly string[]).includes(v)) {
-    throw new EngineError('internal', `${name} must be ${allowed.join(' or ')}, not ${v}`);
+    const list = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}` : allowed[0];
+    throw new EngineError('internal', `${name} must be ${list}, not ${v}`);
   }
   return v as T;
 }

@@ -382,6 +382,8 @@ export class FastPath {
     const t0 = performance.now();
     let out: Record<string, { data: unknown }>;
     let decoderMs: number | null = null;
+    // Already made on the host (the graph runtime with MASKROOM_ORTX_POST=host).
+    let made: RleSummary[] | undefined;
     try {
       if (this.graphs) {
         const r = await this.graphs.masks(
@@ -395,6 +397,7 @@ export class FastPath {
         );
         out = r.outputs;
         decoderMs = r.decoderMs;
+        made = r.masks;
       } else {
         out = await this.masksSession!.run(
           {
@@ -411,7 +414,7 @@ export class FastPath {
       throw new EngineError('inference_failed', `decoder (fast path) failed: ${(err as Error).message}`);
     }
     const t1 = performance.now();
-    const masks = summaries(out, g.height, g.width);
+    const masks = made ?? summaries(out, g.height, g.width);
     return {
       index: out[POST.index]!.data as Int32Array,
       score: out[POST.score]!.data as Float32Array,

@@ -11,7 +11,7 @@ import { iou } from '../../common/rle/index.js';
 import { generateMasks } from './amg/index.js';
 import { hostFeeds, promptFeeds } from './feeds.js';
 import { fixedDimensions, GraphRuntime } from './graphrun.js';
-import { POST } from './graphs.js';
+import { masksFromChanges, POST } from './graphs.js';
 import { decodeForSam } from './image.js';
 import { geometryFor } from './preprocess.js';
 import { encodePrompt } from './prompt.js';
@@ -20,6 +20,7 @@ import { chooseProvider, ortLibraryPath } from './providers.js';
 import { fixtureModelDir, fixtureShapesDir, SamEngine, type Prompt } from './index.js';
 import { loadOrtx, ortxUnavailableReason } from './ortx.js';
 import { instanceMask, interiorPoint, loadGroundTruth, scenePaths, withEnv } from './testing.js';
+import { upscaleOnHost } from './upscale.js';
 
 const built = loadOrtx(ortLibraryPath() ?? '') !== null;
 const required = process.env.MASKROOM_REQUIRE_ORTX === '1';
@@ -406,9 +407,95 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
     }
   });
 
+  it('MASKROOM_ORTX_POST=host: the session’s mask choice and planes, and the host upscaling of those planes', async () => {
+    const plain = (await runtime(undefined)).runtime!;
+    const host = (await runtime('host')).runtime!;
+    try {
+      const { image, points } = await clicks('shapes_05');
+      const img = await decodeForSam(readFileSync(image), 1024, { deferUpscale: true });
+      for (const rt of [plain, host])
+        await rt.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, 'k');
+      const noHost = () => Promise.reject(new Error('the embedding is resident'));
+      const g = img.geometry;
+      const sizes: [number, number, number, number] = [g.resizedHeight, g.resizedWidth, g.height, g.width];
+      for (const n of [1, 5]) {
+        const prompts = points.slice(0, n).map((p) => encodePrompt(p, g));
+        const multimask = prompts.map((_, i) => i % 2 === 0);
+        const call = (rt: GraphRuntime) =>
+          rt.masks('k', noHost, hostFeeds(promptFeeds(prompts, false)), multimask, sizes, 0, true);
+        const want = await call(plain);
+        const got = await call(host);
+        expect(want.masks).toBeUndefined();
+        for (const k of [POST.index, POST.score, POST.chosen]) {
+          expect(got.outputs[k]!.dims, k).toEqual(want.outputs[k]!.dims);
+          expect(got.outputs[k]!.data, k).toEqual(want.outputs[k]!.data);
+        }
+        // The host's masks are its upscaling of the chosen planes, bit for bit...
+        const chosen = got.outputs[POST.chosen]!.data as Float32Array;
+        const index = Int32Array.from({ length: n }, (_, i) => i);
+        expect(got.masks).toEqual(
+          await withEnv({ MASKROOM_UPSCALE: 'js' }, () => upscaleOnHost(chosen, index, g, 0)),
+        );
+        // ...and agree with the post-processing session's (onnxruntime's Resize rounds its own way).
+        const session = masksFromChanges(
+          want.outputs[POST.first]!.data as Uint8Array,
+          want.outputs[POST.runs]!.data as Int32Array,
+          want.outputs[POST.changes]!.data as Int32Array,
+          g.height,
+          g.width,
+        );
+        got.masks!.forEach((m, i) => {
+          expect(m.area).toBeGreaterThan(0);
+          expect(iou(m.rle, session[i]!.rle)).toBeGreaterThan(0.99);
+        });
+      }
+      expect(host.postGraphState()).toEqual([]);
+    } finally {
+      plain.release();
+      host.release();
+    }
+  });
+
+  it('an engine with MASKROOM_ORTX_POST=host: clicks and batches as the plain path, each mask its own plane’s upscaling', async () => {
+    const engine = await withEnv({ MASKROOM_ORTX_POST: 'host' }, () =>
+      SamEngine.create({
+        modelDir: fixtureModelDir(),
+        provider: 'cpu',
+        cacheDir: false,
+        fastPath: 'on',
+        cudaGraphs: 'on',
+      }),
+    );
+    try {
+      expect(engine.describe().upscale).toEqual({ via: 'native', threads: expect.any(Number), reason: null });
+      const { image, points } = await clicks('shapes_06');
+      const ious: number[] = [];
+      for (const prompt of points) {
+        const a = await engine.segment(image, prompt);
+        const b = await plain.segment(image, prompt);
+        expect(a.maskIndex).toBe(b.maskIndex);
+        expect(a.timings.postprocess).toBeGreaterThan(0);
+        ious.push(iou(a.rle, b.rle));
+        const g = geometryFor(a.width, a.height, 1024);
+        const [own] = await upscaleOnHost(a.lowRes, Int32Array.of(0), g, 0);
+        expect({ rle: a.rle, area: a.area, bbox: a.bbox }).toEqual(own);
+      }
+      expect(ious.reduce((x, v) => x + v, 0) / ious.length).toBeGreaterThanOrEqual(0.99);
+      const key = (await engine.embed(image)).key;
+      const many = await engine.segmentMany(key, points, { pointsPerBatch: 4 });
+      const one = await Promise.all(points.map((p) => engine.segment({ key }, p)));
+      many.masks.forEach((m, i) => {
+        expect(m.maskIndex).toBe(one[i]!.maskIndex);
+        expect(iou(m.rle, one[i]!.rle)).toBeGreaterThan(0.99);
+      });
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('refuses an unknown MASKROOM_ORTX_POST with a reason, not a throw', async () => {
     const { runtime: rt, reason } = await runtime('always');
     expect(rt).toBeNull();
-    expect(reason).toBe('ortx sessions failed: MASKROOM_ORTX_POST must be graph or plain, not always');
+    expect(reason).toBe('ortx sessions failed: MASKROOM_ORTX_POST must be graph, plain or host, not always');
   });
 });

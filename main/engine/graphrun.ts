@@ -10,13 +10,16 @@
 //   post     SAM's mask choice + postprocess_masks + RLE run starts from the decoder's device outputs
 //            (NonZero's output size depends on the data: no graph). With MASKROOM_ORTX_POST=graph, per image
 //            size and prompt count: everything up to NonZero as a CUDA graph (sizes baked in), then NonZero
-//            alone (postgraphs.ts); the first call of a size builds that session in the background
+//            alone (postgraphs.ts); the first call of a size builds that session in the background. With
+//            MASKROOM_ORTX_POST=host, no post session: the decoder's planes come to the host and ortx's
+//            native post-processing upscales the chosen ones on the CPU cores (upscale.ts)
 //   amg      the AMG decoder + prefilter (fastpath.ts) on the resident embedding  (survivors vary: no graph)
 // A graph that onnxruntime refuses to capture (a node off the GPU, control flow) leaves that session running
 // normally, with the reason in describe().fastPath.cudaGraphs (kept current as calls of new prompt shapes come
 // in). CPU sessions take the same route (`cudaGraphs: 'on'`) with ortx's emulated graph slots (the same
 // per-shape sessions, slot copies and shape checks, nothing captured), which is how the tests check it
 // against the plain path.
+import type { RleSummary } from '../../common/rle/index.js';
 import { EngineError, envChoice, firstLine } from './errors.js';
 import { changesModel, choicePostprocessModel, MIN_OPSET, POST, PRE, preprocessModel } from './graphs.js';
 import type { ModelManifest } from './manifest.js';
@@ -26,14 +29,17 @@ import {
   type DeviceTensor,
   type DownloadVia,
   type HostTensor,
+  type MaskUpscaler,
   type OrtxSession,
   type OrtxSessionOptions,
   type ValueInfo,
 } from './ortx.js';
 import { PostGraphs, postVia, type PostGraphState } from './postgraphs.js';
+import { chooseMask, LOW_RES } from './postprocess.js';
 import type { ImageGeometry } from './preprocess.js';
 import { ortLibraryPath } from './providers.js';
 import type { CudaGraphsChoice, ProviderInfo } from './types.js';
+import { hostUpscaler, upscaleOnHost } from './upscale.js';
 
 /**
  * Embeddings kept on the device after encoding, most recent first: a click on an open image feeds the
@@ -47,6 +53,11 @@ const MAX_DECODER_GRAPHS = 6;
 export type Feeds = Record<string, HostTensor | DeviceTensor>;
 
 const CPU_REASON = 'CPU provider (graph slots emulated, nothing captured)';
+
+/** The decoder's outputs fetched to the host, for post-processing there (MASKROOM_ORTX_POST=host). */
+const HOST_FETCH = [{ name: 'low_res_masks' }, { name: 'iou_predictions' }];
+
+const PLANE = LOW_RES * LOW_RES;
 
 /**
  * CUDA provider options. Defaults chosen by measurement (docs/gpu.md, "ortx"); MASKROOM_ORTX_CUDA (JSON,
@@ -108,6 +119,8 @@ export class GraphRuntime {
     private readonly via: DownloadVia,
     /** Post-processing per image size as CUDA graphs (MASKROOM_ORTX_POST=graph), else null. */
     private readonly postGraphs: PostGraphs | null,
+    /** Post-processing on the host (MASKROOM_ORTX_POST=host), else null. */
+    private readonly hostPost: { upscaler: MaskUpscaler | null; inputSize: number } | null,
   ) {}
 
   /**
@@ -174,9 +187,10 @@ export class GraphRuntime {
         encoder = await track(open(src.encoderPath, false));
       }
       const decoder = await track(open(src.batchedPath, false));
-      const post = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
+      const postSession = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
+      const post = postVia();
       const postGraphs =
-        postVia() === 'graph'
+        post === 'graph'
           ? new PostGraphs(
               (model, dims) => open(model, true, dims),
               m.inputSize,
@@ -191,10 +205,11 @@ export class GraphRuntime {
         src.encoderInput,
         encoderGraph,
         decoder,
-        post,
+        postSession,
         encoderReason,
         via,
         postGraphs,
+        post === 'host' ? { upscaler: hostUpscaler().upscaler, inputSize: m.inputSize } : null,
       );
       // A click's shape (one prompt, the point and SAM's padding point): says at load whether onnxruntime
       // will capture this decoder at all.
@@ -303,15 +318,22 @@ export class GraphRuntime {
     sizes: [number, number, number, number],
     threshold: number,
     withLowRes: boolean,
-  ): Promise<{ outputs: Record<string, HostTensor>; decoderMs: number }> {
+  ): Promise<{ outputs: Record<string, HostTensor>; decoderMs: number; masks?: RleSummary[] }> {
     const t0 = performance.now();
     const shapes = Object.fromEntries(Object.entries(prompts).map(([k, t]) => [k, t.dims]));
     const graph = await this.graphSession(shapes);
+    const emb = await this.embeddingFeeds(key, embedding);
+    if (this.hostPost) {
+      const d = graph
+        ? await graph.run({ ...emb, ...prompts }, HOST_FETCH, { graphId: 0 })
+        : await this.decoder.run({ ...emb, ...prompts }, HOST_FETCH);
+      const decoderMs = performance.now() - t0;
+      return { ...(await this.hostMasks(d, multimask, sizes, threshold, withLowRes)), decoderMs };
+    }
     const fetch = [
       { name: 'low_res_masks', device: true },
       { name: 'iou_predictions', device: true },
     ];
-    const emb = await this.embeddingFeeds(key, embedding);
     const d = graph
       ? await graph.run({ ...emb, ...prompts }, fetch, { graphId: 0 })
       : await this.decoder.run({ ...emb, ...prompts }, fetch);
@@ -345,6 +367,49 @@ export class GraphRuntime {
       low.release();
       iou.release();
     }
+  }
+
+  /**
+   * MASKROOM_ORTX_POST=host: SAM's mask choice on the decoder's host outputs, then the chosen planes upscaled
+   * to RLE on the CPU cores; `outputs` has POST.index, POST.score and (withLowRes) POST.chosen.
+   */
+  private async hostMasks(
+    d: Record<string, HostTensor | DeviceTensor>,
+    multimask: boolean[],
+    sizes: [number, number, number, number],
+    threshold: number,
+    withLowRes: boolean,
+  ): Promise<{ outputs: Record<string, HostTensor>; masks: RleSummary[] }> {
+    const low = d.low_res_masks as HostTensor;
+    const iou = d.iou_predictions as HostTensor;
+    const [b, m] = low.dims;
+    if (low.type !== 'float32' || iou.type !== 'float32' || low.dims.length !== 4 || b !== multimask.length)
+      throw new EngineError(
+        'inference_failed',
+        `batched decoder gave low_res_masks ${low.type} [${low.dims.join(', ')}] for ${multimask.length} prompt(s)`,
+      );
+    const ious = iou.data as Float32Array;
+    const index = Int32Array.from(multimask, (mm, k) => chooseMask(ious, k * m!, m!, mm));
+    const planes = index.map((c, k) => k * m! + c);
+    const [resizedHeight, resizedWidth, height, width] = sizes;
+    const masks = await upscaleOnHost(
+      low.data as Float32Array,
+      planes,
+      { inputSize: this.hostPost!.inputSize, resizedHeight, resizedWidth, height, width },
+      threshold,
+      this.hostPost!.upscaler,
+    );
+    const outputs: Record<string, HostTensor> = {
+      [POST.index]: { type: 'int32', dims: [b], data: index },
+      [POST.score]: { type: 'float32', dims: [b], data: Float32Array.from(planes, (p) => ious[p]!) },
+    };
+    if (withLowRes) {
+      const all = low.data as Float32Array;
+      const chosen = new Float32Array(b * PLANE);
+      planes.forEach((p, k) => chosen.set(all.subarray(p * PLANE, (p + 1) * PLANE), k * PLANE));
+      outputs[POST.chosen] = { type: 'float32', dims: [b, LOW_RES, LOW_RES], data: chosen };
+    }
+    return { outputs, masks };
   }
 
   /**

@@ -15,6 +15,7 @@ export {
 } from './manifest.js';
 export type { Prompt, PromptPoint } from './prompt.js';
 export { lowResToMask, chooseMask, LOW_RES } from './postprocess.js';
+export { upscaleOnHost } from './upscale.js';
 export { geometryFor, toInputFrame, type ImageGeometry } from './preprocess.js';
 export { DEFAULT_MEMORY_CACHE_BYTES, EMBEDDING_FORMAT_VERSION, defaultCacheDir } from './cache.js';
 export { MAX_IMAGE_PIXELS } from './image.js';

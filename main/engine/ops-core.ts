@@ -1,15 +1,7 @@
 // The engine's own worker ops: embed, segment, decodeLowRes, stats.
-import {
-  area,
-  compress,
-  countsToString,
-  encode,
-  toBbox,
-  type RleCounts,
-  type RleSummary,
-} from '../../common/rle/index.js';
+import type { RleSummary } from '../../common/rle/index.js';
 import { EngineError } from './errors.js';
-import { chooseMask, LOW_RES, lowResToMask } from './postprocess.js';
+import { chooseMask, LOW_RES } from './postprocess.js';
 import type { ImageSource } from './protocol.js';
 import type { Prompt } from './prompt.js';
 import type { EncodedPrompt } from './prompt.js';
@@ -23,6 +15,7 @@ import type {
   SegmentOptions,
 } from './types.js';
 import type { EmbeddingRecord } from './cache.js';
+import { upscaleOnHost } from './upscale.js';
 import { registerOp, type WorkerContext } from './worker-ops.js';
 
 const PLANE = LOW_RES * LOW_RES;
@@ -84,23 +77,21 @@ registerOp<{ source: ImageSource; prompt: Prompt; opts?: SegmentOptions }, MaskR
     const index = chooseMask(out.iou, 0, M, multimask);
     // A copy, so the transferred buffer holds one 256² plane and not the decoder's four.
     const lowRes = out.lowRes.slice(index * PLANE, (index + 1) * PLANE);
-    let t0 = performance.now();
+    const t0 = performance.now();
     const g = record.geometry;
-    const mask = lowResToMask(lowRes, g, threshold);
+    // RLE, area and box come with the upscaling (one native pass where the addon is built).
+    const [m] = await upscaleOnHost(lowRes, Int32Array.of(0), g, threshold, ctx.upscaler);
     t.postprocess = performance.now() - t0;
-    t0 = performance.now();
-    const counts = encode(mask, g.height, g.width);
-    const rle = compress(counts);
-    t.rle = performance.now() - t0;
+    t.rle = 0;
     t.total += performance.now() - start;
     const value: MaskResult = {
       key: record.key,
       width: g.width,
       height: g.height,
-      rle,
+      rle: m!.rle,
       score: out.iou[index]!,
-      area: area(counts),
-      bbox: toBbox(counts),
+      area: m!.area,
+      bbox: m!.bbox,
       maskIndex: index,
       lowRes,
       cached,
@@ -165,14 +156,6 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMa
     const encoded = encodeAll(ctx, record, payload.prompts);
     const masks: ManyMasksResult['masks'] = [];
     const timings = { decoder: 0, postprocess: 0, rle: 0, total: 0 };
-    const push = (counts: number[], score: number, maskIndex: number): void => {
-      const r: RleCounts = { size: [g.height, g.width], counts };
-      // toBbox validates the counts once; the string and the area then need no second check.
-      const bbox = toBbox(r);
-      let a = 0;
-      for (let k = 1; k < counts.length; k += 2) a += counts[k]!;
-      masks.push({ rle: { size: r.size, counts: countsToString(counts) }, score, area: a, bbox, maskIndex });
-    };
     const pushSummary = (m: RleSummary, score: number, maskIndex: number): void => {
       masks.push({ rle: m.rle, score, area: m.area, bbox: m.bbox, maskIndex });
     };
@@ -191,19 +174,18 @@ registerOp<{ key: string; prompts: Prompt[]; opts?: SegmentManyOptions }, ManyMa
       const r = await ctx.decodeLowRes(record, part, batch);
       timings.decoder += r.timings.decoder;
       const M = r.masksPerPrompt;
-      part.forEach((_, b) => {
-        const m = chooseMask(r.iou, b * M, M, mm[b]!);
-        const t1 = performance.now();
-        const mask = lowResToMask(
-          r.lowRes.subarray((b * M + m) * PLANE, (b * M + m + 1) * PLANE),
-          g,
-          threshold,
-        );
-        const t2 = performance.now();
-        push(encode(mask, g.height, g.width).counts, r.iou[b * M + m]!, m);
-        timings.postprocess += t2 - t1;
-        timings.rle += performance.now() - t2;
-      });
+      const chosen = Int32Array.from(part, (_, b) => chooseMask(r.iou, b * M, M, mm[b]!));
+      const t1 = performance.now();
+      // The whole batch in one call: the native post-processing splits it over the cores.
+      const out = await upscaleOnHost(
+        r.lowRes,
+        chosen.map((m, b) => b * M + m),
+        g,
+        threshold,
+        ctx.upscaler,
+      );
+      timings.postprocess += performance.now() - t1;
+      part.forEach((_, b) => pushSummary(out[b]!, r.iou[b * M + chosen[b]!]!, chosen[b]!));
     }
     timings.total = performance.now() - t0;
     return { value: { key: record.key, width: g.width, height: g.height, masks, timings } };

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asciiToString, type RleSummary } from '../../common/rle/index.js';
 
 export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
 
@@ -320,6 +321,85 @@ function tryLoadJpeg(): { decoder: JpegDecoder | null; reason: string | null } {
   const libraryPath = r.libraryPath;
   return {
     decoder: { libraryPath, decode: async (bytes, maxPixels) => native.decodeJpeg(bytes, maxPixels) },
+    reason: null,
+  };
+}
+
+/** Where the upscaling maps a plane: the model's input side, the resized frame in it, the image. */
+export interface UpscaleGeometry {
+  inputSize: number;
+  resizedHeight: number;
+  resizedWidth: number;
+  height: number;
+  width: number;
+}
+
+/** SAM's mask post-processing on the host (ortx/masks.cc), split over the machine's cores. */
+export interface MaskUpscaler {
+  /** Threads one call is split over (the calling pool thread included). */
+  threads: number;
+  /**
+   * Mask k from plane `index[k]` of `planes` (256² logits each): postprocess_masks to height × width, `>
+   * threshold`, as compressed COCO RLE, area and box — bit-identical to postprocess.ts lowResToMask followed
+   * by common/rle's encode, compress, area and toBbox. Rejects with TypeError or RangeError for bad
+   * arguments. `planes` must not be modified until the promise settles.
+   */
+  upscale(
+    planes: Float32Array,
+    index: Int32Array,
+    frame: UpscaleGeometry,
+    threshold: number,
+    /** Testing aid: cut each mask into this many bands of columns (at most one per column). */
+    bands?: number,
+  ): Promise<RleSummary[]>;
+}
+
+interface NativeMasks {
+  upscaleMasks(
+    planes: Float32Array,
+    index: Int32Array,
+    frame: UpscaleGeometry,
+    threshold: number,
+    bands?: number,
+  ): Promise<{ chars: Uint8Array; ends: Int32Array; area: Float64Array; bbox: Float64Array }>;
+  upscaleThreads(): number;
+}
+
+let upscalerLoaded: { upscaler: MaskUpscaler | null; reason: string | null } | undefined;
+
+/** The addon's mask upscaler, or why there is none (no addon, not Linux x64). Loaded once per thread. */
+export function loadMaskUpscaler(): { upscaler: MaskUpscaler | null; reason: string | null } {
+  upscalerLoaded ??= tryLoadUpscaler();
+  return upscalerLoaded;
+}
+
+function tryLoadUpscaler(): { upscaler: MaskUpscaler | null; reason: string | null } {
+  const { native, reason } = requireAddon<NativeMasks>();
+  if (!native) return { upscaler: null, reason };
+  if (typeof native.upscaleMasks !== 'function')
+    return { upscaler: null, reason: 'the ortx addon predates upscaleMasks: run "npm run build:ortx"' };
+  return {
+    upscaler: {
+      threads: native.upscaleThreads(),
+      async upscale(planes, index, frame, threshold, bands) {
+        const r = await native.upscaleMasks(planes, index, frame, threshold, bands);
+        const out: RleSummary[] = new Array<RleSummary>(r.ends.length);
+        let start = 0;
+        for (let k = 0; k < r.ends.length; k++) {
+          const end = r.ends[k]!;
+          out[k] = {
+            rle: {
+              size: [frame.height, frame.width],
+              counts: asciiToString(r.chars.subarray(start, end), end - start),
+            },
+            area: r.area[k]!,
+            bbox: [r.bbox[4 * k]!, r.bbox[4 * k + 1]!, r.bbox[4 * k + 2]!, r.bbox[4 * k + 3]!],
+          };
+          start = end;
+        }
+        return out;
+      },
+    },
     reason: null,
   };
 }

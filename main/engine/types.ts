@@ -23,7 +23,7 @@ export interface StageTimings {
   preprocess: number;
   encoder: number;
   decoder: number;
-  /** Low-res logits → full-resolution binary mask. */
+  /** Low-res logits → full-resolution binary mask (and its RLE where one native pass does both: rle is 0). */
   postprocess: number;
   rle: number;
   total: number;
@@ -165,12 +165,25 @@ export interface FastPathInfo {
   imageDecode: string | null;
 }
 
+/**
+ * Where masks are upscaled on the host (the plain path's clicks and batches, and the graph runtime's with
+ * MASKROOM_ORTX_POST=host): ortx's native post-processing over `threads` threads, or TypeScript (the same
+ * masks, several times slower), with the reason.
+ */
+export interface HostUpscaleInfo {
+  via: 'native' | 'typescript';
+  threads: number;
+  /** Why TypeScript upscales (no addon, MASKROOM_UPSCALE=js); null when the native one does. */
+  reason: string | null;
+}
+
 export interface EngineInfo {
   model: ModelManifest;
   provider: ProviderInfo;
   decoder: DecoderSignature;
   batchedDecoder: DecoderSignature | null;
   fastPath: FastPathInfo;
+  upscale: HostUpscaleInfo;
 }
 
 export interface EngineStats {

@@ -7,6 +7,7 @@ import type { EncodedPrompt, Prompt } from './prompt.js';
 import type { EmbeddingRecord } from './cache.js';
 import type { DecoderSignature } from './signature.js';
 import type { FastPath } from './fastpath.js';
+import type { MaskUpscaler } from './ortx.js';
 import type { CacheHit, EngineStats, LowResResult, ProviderInfo, StageTimings } from './types.js';
 
 /** An embedding ready for decoding, and how it was obtained. */
@@ -25,6 +26,8 @@ export interface WorkerContext {
   readonly batchedDecoder: DecoderSignature | null;
   /** The GPU fast path's sessions, when active (EngineInfo.fastPath says why not). */
   readonly fast: FastPath | null;
+  /** The native host post-processing (upscale.ts), or null: TypeScript does it (EngineInfo.upscale). */
+  readonly upscaler: MaskUpscaler | null;
   /** The embedding of an image (path, bytes or key), encoding it only when no cache has it. */
   embed(source: ImageSource): Promise<EmbedOutcome>;
   /** Validates and maps a prompt into the model's input frame. Throws EngineError `bad_prompt`. */

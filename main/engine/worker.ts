@@ -35,6 +35,7 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
         decoder: c.decoder,
         batchedDecoder: c.batchedDecoder,
         fastPath,
+        upscale: c.upscaleInfo,
       },
     };
   }

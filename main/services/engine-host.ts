@@ -55,7 +55,7 @@ export class EngineHost {
         const p = engine.providerInfo();
         this.opts.log(
           `engine: model ${id} on ${p.active}${p.fallbackReason ? ` (${p.fallbackReason})` : ''}` +
-            (p.active === 'cuda' ? `; ${gpuPathLine(engine)}` : ''),
+            (p.active === 'cuda' ? `; ${gpuPathLine(engine)}` : upscaleNote(engine)),
         );
         return engine;
       } finally {
@@ -136,7 +136,8 @@ export class EngineHost {
 /** What of the GPU path is on, and why not where it is off: the first thing to read when a GPU seems slow. */
 function gpuPathLine(engine: SamEngine): string {
   const f = engine.describe().fastPath;
-  if (!f.active) return `fast path off (${f.reason ?? '?'})`;
+  const host = upscaleNote(engine);
+  if (!f.active) return `fast path off (${f.reason ?? '?'})${host}`;
   // Without the graph runtime the reason is the CUDA graphs' own, already on the line.
   const amg = f.amgResident
     ? '; AMG decoder on the device-resident embedding'
@@ -144,5 +145,11 @@ function gpuPathLine(engine: SamEngine): string {
       ? `; AMG decoder not on the device-resident embedding (${f.amgResidentReason})`
       : '';
   const jpeg = f.imageDecode === null ? '' : `; JPEG frames decoded by sharp (${f.imageDecode})`;
-  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}${jpeg}`;
+  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}${jpeg}${host}`;
+}
+
+/** Said only when masks are upscaled by the TypeScript (several times slower than the native one). */
+function upscaleNote(engine: SamEngine): string {
+  const u = engine.describe().upscale;
+  return u.reason === null ? '' : `; masks upscaled in TypeScript (${u.reason})`;
 }

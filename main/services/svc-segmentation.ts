@@ -2,14 +2,13 @@
 import path from 'node:path';
 import { AppError, contracts, type MaskCandidate, type ServiceImpl } from '../../common/contracts/index.js';
 import type { z } from 'zod';
-import { area as rleArea, encodeCompressed, toBbox } from '../../common/rle/index.js';
 import {
   EngineError,
   geometryFor,
-  lowResToMask,
   LOW_RES,
   type Prompt,
   type SamEngine,
+  upscaleOnHost,
 } from '../engine/index.js';
 import { downloadFile } from './download.js';
 import type { CallContext } from './host.js';
@@ -113,16 +112,12 @@ export function segmentationService(
       const order = Array.from({ length: low.masksPerPrompt }, (_, m) => m)
         .filter((m) => low.masksPerPrompt === 1 || m > 0)
         .sort((a, b) => low.iou[b]! - low.iou[a]!);
-      candidates = order.map((m) => {
+      // Off this (main) thread: the native post-processing runs on the thread pool.
+      const masks = await upscaleOnHost(low.lowRes, Int32Array.from(order), g, 0);
+      candidates = order.map((m, k) => {
         const logits = low.lowRes.slice(m * LOW_RES * LOW_RES, (m + 1) * LOW_RES * LOW_RES);
-        const rle = encodeCompressed(lowResToMask(logits, g), image.height, image.width);
-        return {
-          rle,
-          score: low.iou[m]!,
-          bbox: toBbox(rle),
-          area: rleArea(rle),
-          lowResId: s.engine.keepLowRes(imageId, logits),
-        };
+        const { rle, bbox, area } = masks[k]!;
+        return { rle, score: low.iou[m]!, bbox, area, lowResId: s.engine.keepLowRes(imageId, logits) };
       });
     }
     return { imageId, candidates, ms: Date.now() - started };

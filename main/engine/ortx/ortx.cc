@@ -1826,6 +1826,8 @@ static Napi::Value CreateSessionJs(const Napi::CallbackInfo& info) {
 
 // jpeg.cc: decodeJpeg and jpegInit.
 void InitJpeg(Napi::Env env, Napi::Object exports);
+// masks.cc: upscaleMasks and upscaleThreads.
+void InitMasks(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // External ArrayBuffers for host outputs: off by request, or where the runtime refuses them (probed).
@@ -1849,6 +1851,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("DeviceTensor", data->deviceTensorCtor.Value());
   exports.Set("apiVersion", Napi::Number::New(env, ORTX_API_VERSION));
   InitJpeg(env, exports);
+  InitMasks(env, exports);
   exports.Set("downloadCounts", Napi::Function::New(
                                     env,
                                     [](const Napi::CallbackInfo& info) -> Napi::Value {
