@@ -29,6 +29,7 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
     cacheDir: false,
   });
   const provider = cold.providerInfo();
+  const upscale = cold.describe().upscale;
   if (opts.provider === 'cuda' && provider.active !== 'cuda') {
     await Promise.all([cold.close(), warm.close()]);
     throw new Error(`--provider cuda asked for, but the engine runs on CPU: ${provider.fallbackReason}`);
@@ -101,9 +102,11 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
       `provider ${provider.active}${provider.fallbackReason ? ` (${provider.fallbackReason})` : ''}; ${os.cpus().length} CPU cores, load average ${os.loadavg()[0]!.toFixed(1)}`,
       `SPS = wall time of segment(path, one click) with no embedding cache (${spsRuns} run(s) per image); stage columns are the last run's`,
       `click = wall time of segment(key, same click) with the embedding cached (${clicks} per image)`,
+      `masks upscaled by ${upscale.via === 'native' ? `the native post-processing (${upscale.threads} threads)` : `TypeScript (${upscale.reason})`}`,
     ],
     extra: {
       provider,
+      upscale,
       sps: { p50: percentile(allSps, 50), p90: percentile(allSps, 90), samples: allSps.length },
       click: { p50: percentile(allClicks, 50), p90: percentile(allClicks, 90), samples: allClicks.length },
       loadAverage: os.loadavg(),

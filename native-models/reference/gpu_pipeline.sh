@@ -11,7 +11,8 @@
 #    optional stage "cudaopts": CUDA provider option sets per graph through ortx, cuda_options.mjs;
 #    optional stage "ortxtest": ortx's own tests with CUDA present, whose CUDA branches CI cannot reach;
 #    optional stage "postcheck": the post-processing graphs against the plain session on the fixture
-#    (postgraph_check.mjs), before the bench; on failure the bench drops its +postgraph modes;
+#    and the host post-processing (postgraph_check.mjs), before the bench; on failure the bench drops the
+#    failed +postgraph / +posthost modes;
 #    optional stage "encab": the image encoder's export layouts side by side (export/vit_tokens.py), encoder_variants.py;
 #    optional stage "benchtokens": the bench again with encab's layout ($TOKENS_VARIANT, "best" by default) swapped
 #    into each fp16 folder; since the exporter's default is that layout, compare against the old graph with
@@ -160,9 +161,10 @@ if [ -n "$REF_FROM" ]; then
 fi
 
 if has postcheck; then
-  # The post-processing graphs (MASKROOM_ORTX_POST=graph) against the plain session on the fixture, before
-  # the bench benches them: run 19's bench died in their capture and took every row with it. On failure the
-  # bench runs without its +postgraph modes.
+  # The post-processing graphs (MASKROOM_ORTX_POST=graph) and the host post-processing (=host) against the
+  # plain session on the fixture, before the bench benches them: run 19's bench died in a capture and took
+  # every row with it. Exit bit 1: the graphs failed, bit 2: the host did; the bench then runs without the
+  # failed +postgraph / +posthost modes.
   stamp postcheck
   mkdir -p "$WORK/docs"
   node native-models/reference/postgraph_check.mjs --dist .gpu-dist > "$WORK/docs/postgraph-check.txt" 2>&1
@@ -170,9 +172,13 @@ if has postcheck; then
   tail -3 "$WORK/docs/postgraph-check.txt"
   if [ $rc -ne 0 ]; then
     echo "POSTCHECK FAILED (rc $rc)"
-    # Unset: the bench's own default, which has no +postgraph mode.
+    drop=""
+    # A crash (any status past 3) drops both.
+    if [ $rc -gt 3 ] || [ $((rc & 1)) -ne 0 ]; then drop="postgraph"; fi
+    if [ $rc -gt 3 ] || [ $((rc & 2)) -ne 0 ]; then drop="$drop${drop:+|}posthost"; fi
+    # Unset: the bench's own default, which has neither mode.
     if [ -n "${GPU_BENCH_CUDA_GRAPHS:-}" ]; then
-      GPU_BENCH_CUDA_GRAPHS=$(echo "$GPU_BENCH_CUDA_GRAPHS" | tr ',' '\n' | grep -v postgraph | paste -sd, -)
+      GPU_BENCH_CUDA_GRAPHS=$(echo "$GPU_BENCH_CUDA_GRAPHS" | tr ',' '\n' | grep -Ev "$drop" | paste -sd, -)
       export GPU_BENCH_CUDA_GRAPHS=${GPU_BENCH_CUDA_GRAPHS:-auto}
       echo "bench modes now: $GPU_BENCH_CUDA_GRAPHS"
     fi
