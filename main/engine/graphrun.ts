@@ -19,10 +19,20 @@
 // in). CPU sessions take the same route (`cudaGraphs: 'on'`) with ortx's emulated graph slots (the same
 // per-shape sessions, slot copies and shape checks, nothing captured), which is how the tests check it
 // against the plain path.
+import { readFileSync } from 'node:fs';
 import type { RleSummary } from '../../common/rle/index.js';
 import { EngineError, envChoice, firstLine } from './errors.js';
-import { changesModel, choicePostprocessModel, MIN_OPSET, POST, PRE, preprocessModel } from './graphs.js';
+import {
+  changesModel,
+  choicePostprocessModel,
+  decoderWithChoice,
+  MIN_OPSET,
+  POST,
+  PRE,
+  preprocessModel,
+} from './graphs.js';
 import type { ModelManifest } from './manifest.js';
+import { hasExternalData } from './onnx-rewrite.js';
 import {
   loadOrtx,
   ortxUnavailableReason,
@@ -35,7 +45,7 @@ import {
   type ValueInfo,
 } from './ortx.js';
 import { PostGraphs, postVia, type PostGraphState } from './postgraphs.js';
-import { chooseMask, LOW_RES } from './postprocess.js';
+import { LOW_RES } from './postprocess.js';
 import type { ImageGeometry } from './preprocess.js';
 import { ortLibraryPath } from './providers.js';
 import type { CudaGraphsChoice, ProviderInfo } from './types.js';
@@ -54,8 +64,8 @@ export type Feeds = Record<string, HostTensor | DeviceTensor>;
 
 const CPU_REASON = 'CPU provider (graph slots emulated, nothing captured)';
 
-/** The decoder's outputs fetched to the host, for post-processing there (MASKROOM_ORTX_POST=host). */
-const HOST_FETCH = [{ name: 'low_res_masks' }, { name: 'iou_predictions' }];
+/** The chosen masks, fetched to the host for post-processing there (MASKROOM_ORTX_POST=host). */
+const HOST_FETCH = [{ name: POST.index }, { name: POST.score }, { name: POST.chosen }];
 
 const PLANE = LOW_RES * LOW_RES;
 
@@ -107,7 +117,8 @@ export class GraphRuntime {
 
   private constructor(
     private readonly open: Opener,
-    private readonly batchedPath: string,
+    /** The batched decoder's file, or its bytes with the mask choice appended (MASKROOM_ORTX_POST=host). */
+    private readonly decoderModel: string | Uint8Array,
     private readonly pre: OrtxSession,
     private readonly encoder: OrtxSession,
     private readonly encoderInput: string,
@@ -186,9 +197,19 @@ export class GraphRuntime {
         encoderGraph = false;
         encoder = await track(open(src.encoderPath, false));
       }
-      const decoder = await track(open(src.batchedPath, false));
-      const postSession = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
       const post = postVia();
+      // Host post-processing: the mask choice on the device, so that only the chosen planes are downloaded.
+      let decoderModel: string | Uint8Array = src.batchedPath;
+      if (post === 'host') {
+        const bytes = new Uint8Array(readFileSync(src.batchedPath));
+        // Rewritten bytes lose the file's folder, where onnxruntime finds external weights. Opt-in only, so
+        // the runtime says so and steps aside; were it the default, such a decoder would need the plain session.
+        if (hasExternalData(bytes))
+          throw new Error('MASKROOM_ORTX_POST=host needs a batched decoder without an external data file');
+        decoderModel = decoderWithChoice(bytes);
+      }
+      const decoder = await track(open(decoderModel, false));
+      const postSession = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
       const postGraphs =
         post === 'graph'
           ? new PostGraphs(
@@ -199,7 +220,7 @@ export class GraphRuntime {
           : null;
       const rt = new GraphRuntime(
         open,
-        src.batchedPath,
+        decoderModel,
         pre,
         encoder,
         src.encoderInput,
@@ -218,6 +239,8 @@ export class GraphRuntime {
         point_labels: [1, 2],
         mask_input: [1, 1, 256, 256],
         has_mask_input: [1],
+        // The mask choice appended for host post-processing takes the multimask flags.
+        ...(post === 'host' ? { [POST.multimask]: [1] } : {}),
       };
       await rt.graphSession(click);
       return { runtime: rt, reason: rt.reason ?? '' };
@@ -320,15 +343,23 @@ export class GraphRuntime {
     withLowRes: boolean,
   ): Promise<{ outputs: Record<string, HostTensor>; decoderMs: number; masks?: RleSummary[] }> {
     const t0 = performance.now();
-    const shapes = Object.fromEntries(Object.entries(prompts).map(([k, t]) => [k, t.dims]));
+    const mm: HostTensor = {
+      type: 'bool',
+      dims: [multimask.length],
+      data: Uint8Array.from(multimask, Number),
+    };
+    // The decoder with the mask choice appended (host post-processing) takes the multimask flags too.
+    const feeds: Feeds = this.hostPost ? { ...prompts, [POST.multimask]: mm } : prompts;
+    const shapes = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dims]));
     const graph = await this.graphSession(shapes);
     const emb = await this.embeddingFeeds(key, embedding);
     if (this.hostPost) {
       const d = graph
-        ? await graph.run({ ...emb, ...prompts }, HOST_FETCH, { graphId: 0 })
-        : await this.decoder.run({ ...emb, ...prompts }, HOST_FETCH);
+        ? await graph.run({ ...emb, ...feeds }, HOST_FETCH, { graphId: 0 })
+        : await this.decoder.run({ ...emb, ...feeds }, HOST_FETCH);
       const decoderMs = performance.now() - t0;
-      return { ...(await this.hostMasks(d, multimask, sizes, threshold, withLowRes)), decoderMs };
+      const host = d as Record<string, HostTensor>;
+      return { ...(await this.hostMasks(host, sizes, threshold, withLowRes)), decoderMs };
     }
     const fetch = [
       { name: 'low_res_masks', device: true },
@@ -346,11 +377,7 @@ export class GraphRuntime {
       const feeds: Feeds = {
         low_res_masks: low,
         iou_predictions: iou,
-        [POST.multimask]: {
-          type: 'bool',
-          dims: [multimask.length],
-          data: Uint8Array.from(multimask, Number),
-        },
+        [POST.multimask]: mm,
         [POST.threshold]: { type: 'float32', dims: [1], data: Float32Array.of(threshold) },
       };
       const fixed = await this.postGraphs?.run(feeds, sizes, names, withLowRes);
@@ -370,45 +397,31 @@ export class GraphRuntime {
   }
 
   /**
-   * MASKROOM_ORTX_POST=host: SAM's mask choice on the decoder's host outputs, then the chosen planes upscaled
-   * to RLE on the CPU cores; `outputs` has POST.index, POST.score and (withLowRes) POST.chosen.
+   * MASKROOM_ORTX_POST=host: the planes the decoder chose (decoderWithChoice) upscaled to RLE on the CPU cores;
+   * `outputs` has POST.index, POST.score and (withLowRes) POST.chosen.
    */
   private async hostMasks(
-    d: Record<string, HostTensor | DeviceTensor>,
-    multimask: boolean[],
+    outputs: Record<string, HostTensor>,
     sizes: [number, number, number, number],
     threshold: number,
     withLowRes: boolean,
   ): Promise<{ outputs: Record<string, HostTensor>; masks: RleSummary[] }> {
-    const low = d.low_res_masks as HostTensor;
-    const iou = d.iou_predictions as HostTensor;
-    const [b, m] = low.dims;
-    if (low.type !== 'float32' || iou.type !== 'float32' || low.dims.length !== 4 || b !== multimask.length)
+    const chosen = outputs[POST.chosen]!;
+    const b = outputs[POST.index]!.dims[0]!;
+    if (chosen.type !== 'float32' || chosen.data.length !== b * PLANE)
       throw new EngineError(
         'inference_failed',
-        `batched decoder gave low_res_masks ${low.type} [${low.dims.join(', ')}] for ${multimask.length} prompt(s)`,
+        `batched decoder gave ${chosen.type} planes [${chosen.dims.join(', ')}] for ${b} prompt(s)`,
       );
-    const ious = iou.data as Float32Array;
-    const index = Int32Array.from(multimask, (mm, k) => chooseMask(ious, k * m!, m!, mm));
-    const planes = index.map((c, k) => k * m! + c);
     const [resizedHeight, resizedWidth, height, width] = sizes;
     const masks = await upscaleOnHost(
-      low.data as Float32Array,
-      planes,
+      chosen.data as Float32Array,
+      Int32Array.from({ length: b }, (_, k) => k),
       { inputSize: this.hostPost!.inputSize, resizedHeight, resizedWidth, height, width },
       threshold,
       this.hostPost!.upscaler,
     );
-    const outputs: Record<string, HostTensor> = {
-      [POST.index]: { type: 'int32', dims: [b], data: index },
-      [POST.score]: { type: 'float32', dims: [b], data: Float32Array.from(planes, (p) => ious[p]!) },
-    };
-    if (withLowRes) {
-      const all = low.data as Float32Array;
-      const chosen = new Float32Array(b * PLANE);
-      planes.forEach((p, k) => chosen.set(all.subarray(p * PLANE, (p + 1) * PLANE), k * PLANE));
-      outputs[POST.chosen] = { type: 'float32', dims: [b, LOW_RES, LOW_RES], data: chosen };
-    }
+    if (!withLowRes) delete outputs[POST.chosen];
     return { outputs, masks };
   }
 
@@ -472,7 +485,7 @@ export class GraphRuntime {
       );
       return Promise.resolve(null);
     }
-    s = this.open(this.batchedPath, true, dims).catch((err: unknown) => {
+    s = this.open(this.decoderModel, true, dims).catch((err: unknown) => {
       this.decoderGraphReason = `batched decoder: ${firstLine(err)}`;
       return null;
     });

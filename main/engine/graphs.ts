@@ -290,6 +290,18 @@ function addMaskChoiceSelect(g: GraphBuilder, lowRes: string, iou: string): stri
 }
 
 /**
+ * The batched decoder with SAM's mask choice appended in its capturable form (addMaskChoiceSelect): input
+ * POST.multimask [B] besides the decoder's, outputs POST.index, POST.score and POST.chosen [B,256,256], so that
+ * only the chosen planes leave the device (the host post-processing, MASKROOM_ORTX_POST=host: 8 MB instead of
+ * 32 for 32 prompts). The decoder's bytes are not parsed (GraphBuilder.appendTo).
+ */
+export function decoderWithChoice(batched: Uint8Array): Uint8Array {
+  const g = new GraphBuilder('maskroom_hc_');
+  addMaskChoiceSelect(g, 'low_res_masks', 'iou_predictions');
+  return g.appendTo(batched);
+}
+
+/**
  * SAM's postprocess_masks on `planes` [K,256,256]: bilinear (PyTorch, align_corners=False) to
  * inputSize², crop to sizes[0] × sizes[1] (the resized image), bilinear to sizes[2] × sizes[3] (the original),
  * `> threshold`. Read column-major (COCO RLE order), it outputs each mask's first pixel `first` [K,1] uint8,
