@@ -11,8 +11,9 @@
 //            (NonZero's output size depends on the data: no graph). With MASKROOM_ORTX_POST=graph, per image
 //            size and prompt count: everything up to NonZero as a CUDA graph (sizes baked in), then NonZero
 //            alone (postgraphs.ts); the first call of a size builds that session in the background. With
-//            MASKROOM_ORTX_POST=host, no post session: the decoder's planes come to the host and ortx's
-//            native post-processing upscales the chosen ones on the CPU cores (upscale.ts)
+//            MASKROOM_ORTX_POST=host, no post session: the mask choice is appended to the decoder (in its
+//            graph), only the chosen planes come to the host, and ortx's native post-processing upscales
+//            them on the CPU cores (upscale.ts)
 //   amg      the AMG decoder + prefilter (fastpath.ts) on the resident embedding  (survivors vary: no graph)
 // A graph that onnxruntime refuses to capture (a node off the GPU, control flow) leaves that session running
 // normally, with the reason in describe().fastPath.cudaGraphs (kept current as calls of new prompt shapes come
@@ -125,7 +126,8 @@ export class GraphRuntime {
     private readonly encoderGraph: boolean,
     /** Dynamic shapes, no graph: decoder metadata, and every call without a graph session of its own. */
     private readonly decoder: OrtxSession,
-    private readonly post: OrtxSession,
+    /** The post-processing session; null with host post-processing, which has none. */
+    private readonly post: OrtxSession | null,
     private readonly encoderReason: string | null,
     private readonly via: DownloadVia,
     /** Post-processing per image size as CUDA graphs (MASKROOM_ORTX_POST=graph), else null. */
@@ -209,7 +211,8 @@ export class GraphRuntime {
         decoderModel = decoderWithChoice(bytes);
       }
       const decoder = await track(open(decoderModel, false));
-      const postSession = await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
+      const postSession =
+        post === 'host' ? null : await track(open(choicePostprocessModel(m.inputSize, MIN_OPSET), false));
       const postGraphs =
         post === 'graph'
           ? new PostGraphs(
@@ -382,7 +385,7 @@ export class GraphRuntime {
       };
       const fixed = await this.postGraphs?.run(feeds, sizes, names, withLowRes);
       if (fixed) return { outputs: fixed, decoderMs };
-      const out = await this.post.run(
+      const out = await this.post!.run(
         {
           ...feeds,
           [POST.sizes]: { type: 'int64', dims: [4], data: BigInt64Array.from(sizes, (v) => BigInt(v)) },
