@@ -28,6 +28,16 @@ if (!built && !required) {
   console.warn(`graphrun tests skipped: ${ortxUnavailableReason() ?? 'ortx not built'} (npm run build:ortx)`);
 }
 
+/** An engine on the CPU with the graph runtime (emulated graph slots). */
+const graphRuntimeEngine = () =>
+  SamEngine.create({
+    modelDir: fixtureModelDir(),
+    provider: 'cpu',
+    cacheDir: false,
+    fastPath: 'on',
+    cudaGraphs: 'on',
+  });
+
 let graphs: SamEngine;
 let fast: SamEngine;
 let plain: SamEngine;
@@ -273,13 +283,7 @@ describe.runIf(built || required)('CUDA-graph runtime: AMG on the resident embed
 
 describe.runIf(built || required)('CUDA-graph runtime: describe() follows the prompt shapes seen', () => {
   it('names the shapes that run without a graph once calls of them come in, not before', async () => {
-    const engine = await SamEngine.create({
-      modelDir: fixtureModelDir(),
-      provider: 'cpu',
-      cacheDir: false,
-      fastPath: 'on',
-      cudaGraphs: 'on',
-    });
+    const engine = await graphRuntimeEngine();
     try {
       const cpu = 'no CUDA graph for CPU provider (graph slots emulated, nothing captured)';
       expect(engine.describe().fastPath.cudaGraphs).toBe(cpu);
@@ -343,15 +347,29 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
     );
   }
 
-  it('MASKROOM_ORTX_POST=graph gives the plain session’s outputs exactly, through each size’s graph once built', async () => {
-    const plain = (await runtime(undefined)).runtime!;
-    const graph = (await runtime('graph')).runtime!;
+  /** The default runtime and one with MASKROOM_ORTX_POST=post, `scene` encoded under 'k' on both; its clicks. */
+  async function encodedOn(post: string, scene: string) {
+    const rts: GraphRuntime[] = [];
     try {
-      const { image, points } = await clicks('shapes_03');
+      for (const p of [undefined, post]) rts.push((await runtime(p)).runtime!);
+      const { image, points } = await clicks(scene);
       const img = await decodeForSam(readFileSync(image), 1024, { deferUpscale: true });
-      for (const rt of [plain, graph])
-        await rt.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, 'k');
-      const noHost = () => Promise.reject(new Error('the embedding is resident'));
+      for (const rt of rts) await rt.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, 'k');
+      return { rts: rts as [GraphRuntime, GraphRuntime], img, points };
+    } catch (err) {
+      for (const rt of rts) rt.release();
+      throw err;
+    }
+  }
+  const noHost = () => Promise.reject(new Error('the embedding is resident'));
+
+  it('MASKROOM_ORTX_POST=graph gives the plain session’s outputs exactly, through each size’s graph once built', async () => {
+    const {
+      rts: [plain, graph],
+      img,
+      points,
+    } = await encodedOn('graph', 'shapes_03');
+    try {
       const call = (rt: GraphRuntime, w: number, h: number, withLowRes: boolean, n = 1) => {
         const g = geometryFor(w, h, 1024);
         const prompts = points.slice(0, n).map((p) => encodePrompt(p, img.geometry));
@@ -408,14 +426,12 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
   });
 
   it('MASKROOM_ORTX_POST=host: the session’s mask choice and planes, and the host upscaling of those planes', async () => {
-    const plain = (await runtime(undefined)).runtime!;
-    const host = (await runtime('host')).runtime!;
+    const {
+      rts: [plain, host],
+      img,
+      points,
+    } = await encodedOn('host', 'shapes_05');
     try {
-      const { image, points } = await clicks('shapes_05');
-      const img = await decodeForSam(readFileSync(image), 1024, { deferUpscale: true });
-      for (const rt of [plain, host])
-        await rt.encode(img.rgb, img.rgbWidth, img.rgbHeight, img.geometry, 'k');
-      const noHost = () => Promise.reject(new Error('the embedding is resident'));
       const g = img.geometry;
       const sizes: [number, number, number, number] = [g.resizedHeight, g.resizedWidth, g.height, g.width];
       for (const n of [1, 5]) {
@@ -457,15 +473,7 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
   });
 
   it('an engine with MASKROOM_ORTX_POST=host: clicks and batches as the plain path, each mask its own plane’s upscaling', async () => {
-    const engine = await withEnv({ MASKROOM_ORTX_POST: 'host' }, () =>
-      SamEngine.create({
-        modelDir: fixtureModelDir(),
-        provider: 'cpu',
-        cacheDir: false,
-        fastPath: 'on',
-        cudaGraphs: 'on',
-      }),
-    );
+    const engine = await withEnv({ MASKROOM_ORTX_POST: 'host' }, () => graphRuntimeEngine());
     try {
       expect(engine.describe().upscale).toEqual({ via: 'native', threads: expect.any(Number), reason: null });
       const { image, points } = await clicks('shapes_06');
