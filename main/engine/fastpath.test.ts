@@ -73,8 +73,11 @@ describe('fast path', () => {
       cudaGraphs: 'CPU provider: CUDA graphs need CUDA',
       // libjpeg-turbo where it is installed (CI installs it), else the reason.
       imageDecode: process.env.MASKROOM_REQUIRE_ORTX === '1' ? null : turboJpegReason(),
+      // Without the graph runtime, in the decoder's own session.
+      postprocess: 'decoder',
     });
     expect(plain.describe().fastPath.active).toBe(false);
+    expect(plain.describe().fastPath.postprocess).toBeNull();
     const auto = await SamEngine.create({ modelDir: fixtureModelDir(), provider: 'cpu', cacheDir: false });
     try {
       expect(auto.describe().fastPath.active).toBe(false);

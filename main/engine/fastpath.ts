@@ -206,6 +206,7 @@ export class FastPath {
         amgResidentReason: reason,
         cudaGraphs: reason,
         imageDecode: reason,
+        postprocess: null,
       },
     });
     if (choice === 'off') return off('turned off (fastPath: "off")');
@@ -295,6 +296,7 @@ export class FastPath {
           amgResidentReason: residentReason,
           cudaGraphs: g.runtime ? g.runtime.reason : g.reason,
           imageDecode: turboJpegReason(),
+          postprocess: g.runtime ? g.runtime.postprocess : masks ? 'decoder' : null,
         },
       };
     } catch (err) {

@@ -72,6 +72,8 @@ describe.runIf(built || required)('CUDA-graph runtime (ortx), on CPU', () => {
     expect(info.cudaGraphs).toBe('no CUDA graph for CPU provider (graph slots emulated, nothing captured)');
     // Its encoder replaces the fused one (one copy of the weights on the device).
     expect(info.encoderPreprocess).toBeNull();
+    // MASKROOM_ORTX_POST unset: the post-processing session.
+    expect(info.postprocess).toBe('session');
     expect(fast.describe().fastPath.cudaGraphs).toBe('turned off (cudaGraphs: "off")');
     // 'auto' means CUDA only; this machine has none.
     const auto = await SamEngine.create({
@@ -397,6 +399,7 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
       // First call of a size: the plain session serves it while the size's graph session is built.
       await same(W, H, false);
       expect(plain.postGraphState()).toEqual([]);
+      expect(graph.postprocess).toBe('graphs');
       await vi.waitFor(() => expect(graph.postGraphState()[0]?.ready).toBe(true));
       // Then its graph: captured on the first call, replayed after; with the chosen plane, a graph of its own.
       for (let i = 0; i < 3; i++) await same(W, H, false);
@@ -466,6 +469,7 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
         });
       }
       expect(host.postGraphState()).toEqual([]);
+      expect([plain.postprocess, host.postprocess]).toEqual(['session', 'host']);
     } finally {
       plain.release();
       host.release();
@@ -476,6 +480,7 @@ describe.runIf(built || required)('CUDA-graph runtime: post-processing per image
     const engine = await withEnv({ MASKROOM_ORTX_POST: 'host' }, () => graphRuntimeEngine());
     try {
       expect(engine.describe().upscale).toEqual({ via: 'native', threads: expect.any(Number), reason: null });
+      expect(engine.describe().fastPath.postprocess).toBe('host');
       const { image, points } = await clicks('shapes_06');
       const ious: number[] = [];
       for (const prompt of points) {

@@ -496,6 +496,11 @@ export class GraphRuntime {
     return s;
   }
 
+  /** Where masks are post-processed (FastPathInfo.postprocess). */
+  get postprocess(): 'session' | 'graphs' | 'host' {
+    return this.hostPost ? 'host' : this.postGraphs ? 'graphs' : 'session';
+  }
+
   /** The post-processing graphs' sizes (PostGraphs.state); [] when post-processing runs plain. */
   postGraphState(): PostGraphState[] {
     return this.postGraphs?.state() ?? [];

@@ -163,6 +163,14 @@ export interface FastPathInfo {
    * less than half its time); null when they are, else why sharp decodes them (no libturbojpeg.so.0, …).
    */
   imageDecode: string | null;
+  /**
+   * Where the fast path post-processes a click's masks (mask choice, upscaling, RLE): `decoder` (appended to
+   * the decoder's onnxruntime-node session), `session` (the graph runtime's own session after the decoder's
+   * graph), `graphs` (per image size as CUDA graphs, MASKROOM_ORTX_POST=graph) or `host` (the CPU cores,
+   * MASKROOM_ORTX_POST=host); null when the fast path is off (the plain path upscales on the host:
+   * EngineInfo.upscale).
+   */
+  postprocess: 'decoder' | 'session' | 'graphs' | 'host' | null;
 }
 
 /**

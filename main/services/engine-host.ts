@@ -145,7 +145,7 @@ function gpuPathLine(engine: SamEngine): string {
       ? `; AMG decoder not on the device-resident embedding (${f.amgResidentReason})`
       : '';
   const jpeg = f.imageDecode === null ? '' : `; JPEG frames decoded by sharp (${f.imageDecode})`;
-  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}${amg}${jpeg}${host}`;
+  return `fast path on; CUDA graphs: ${f.cudaGraphs ?? 'on'}; mask post-processing: ${f.postprocess ?? '?'}${amg}${jpeg}${host}`;
 }
 
 /** Said only when masks are upscaled by the TypeScript (several times slower than the native one). */

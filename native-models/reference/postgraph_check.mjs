@@ -89,8 +89,13 @@ try {
   // no post-processing graph may have been refused; other graphs' reasons (the fixture's own) are printed only.
   const offCuda = provider === 'cuda' && info.provider.active !== 'cuda';
   if (offCuda) console.log('postgraph_check: asked for CUDA, running on the CPU: nothing was tested');
-  const graphFails = differ > 0 || offCuda || why?.includes('post-processing');
-  const hostFails = !(meanIou >= 0.99) || offCuda;
+  // Each engine must post-process where it was asked to (a graph runtime that failed to build would leave
+  // the fast path's decoder session doing it, and the figures would be that session's).
+  const where = [graph, host].map((e) => e.describe().fastPath.postprocess);
+  if (where[0] !== 'graphs' || where[1] !== 'host')
+    console.log(`postgraph_check: post-processing ran in ${where.join(' and ')}, not graphs and host`);
+  const graphFails = differ > 0 || offCuda || why?.includes('post-processing') || where[0] !== 'graphs';
+  const hostFails = !(meanIou >= 0.99) || offCuda || where[1] !== 'host';
   process.exitCode = (graphFails ? 1 : 0) | (hostFails ? 2 : 0);
 } finally {
   await plain.close();
