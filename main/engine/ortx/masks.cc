@@ -19,6 +19,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -50,6 +51,9 @@ class Pool {
   }
   int threads() const { return int(workers_.size()) + 1; }
 
+  // Runs f(0) .. f(n-1) over the threads; returns when all are done. An exception in any (bad_alloc on a
+  // huge mask) is rethrown here, on the calling thread, once the others have finished: one escaping a pool
+  // thread would end the process.
   void forEach(int n, const std::function<void(int)>& f) {
     if (n <= 0) return;
     if (n == 1 || workers_.empty()) {
@@ -63,6 +67,7 @@ class Pool {
       total_ = n;
       next_.store(0);
       pending_ = int(workers_.size());
+      error_ = nullptr;
       gen_++;
     }
     cv_.notify_all();
@@ -70,6 +75,7 @@ class Pool {
     std::unique_lock<std::mutex> lock(m_);
     done_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
   }
 
  private:
@@ -85,7 +91,14 @@ class Pool {
     for (;;) {
       int i = next_.fetch_add(1);
       if (i >= total_) return;
-      (*job_)(i);
+      try {
+        (*job_)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (!error_) error_ = std::current_exception();
+        // The rest is skipped: the call fails as a whole.
+        next_.store(total_);
+      }
     }
   }
   void loop() {
@@ -111,6 +124,7 @@ class Pool {
   int total_ = 0;
   std::atomic<int> next_{0};
   int pending_ = 0;
+  std::exception_ptr error_;
   uint64_t gen_ = 0;
 };
 
@@ -292,6 +306,14 @@ class UpscaleWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      SetError(std::string("ortx: upscaleMasks failed: ") + e.what());
+    }
+  }
+
+  void run() {
     const int n = int(index_.size());
     out_.resize(n);
     if (n == 0) return;
