@@ -339,6 +339,11 @@ export interface MaskUpscaler {
   /** Threads one call is split over (the calling pool thread included). */
   threads: number;
   /**
+   * Bands of columns so far (this process) whose tiles were mostly decided from the logits' range
+   * (`tiledBands`) or that were computed pixel by pixel (`stagedBands`: noisy masks): for tests and benches.
+   */
+  stats(): { tiledBands: number; stagedBands: number };
+  /**
    * Mask k from plane `index[k]` of `planes` (256² logits each): postprocess_masks to height × width, `>
    * threshold`, as compressed COCO RLE, area and box — bit-identical to postprocess.ts lowResToMask followed
    * by common/rle's encode, compress, area and toBbox. Rejects with TypeError or RangeError for bad
@@ -363,6 +368,7 @@ interface NativeMasks {
     bands?: number,
   ): Promise<{ chars: Uint8Array; ends: Int32Array; area: Float64Array; bbox: Float64Array }>;
   upscaleThreads(): number;
+  upscaleStats(): { tiledBands: number; stagedBands: number };
 }
 
 let upscalerLoaded: { upscaler: MaskUpscaler | null; reason: string | null } | undefined;
@@ -381,6 +387,7 @@ function tryLoadUpscaler(): { upscaler: MaskUpscaler | null; reason: string | nu
   return {
     upscaler: {
       threads: native.upscaleThreads(),
+      stats: () => native.upscaleStats(),
       async upscale(planes, index, frame, threshold, bands) {
         const r = await native.upscaleMasks(planes, index, frame, threshold, bands);
         const out: RleSummary[] = new Array<RleSummary>(r.ends.length);

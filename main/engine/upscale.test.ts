@@ -25,7 +25,8 @@ function reference(planes: Float32Array, p: number, g: UpscaleGeometry, threshol
   return { rle: compress(counts), area: area(counts), bbox: toBbox(counts) };
 }
 
-type Kind = 'blobs' | 'noise' | 'ramp' | 'constant' | 'nonfinite' | 'tiny' | 'nearOne';
+type Kind =
+  'blobs' | 'noise' | 'ramp' | 'constant' | 'nonfinite' | 'tiny' | 'nearOne' | 'blobsNonfinite' | 'steps';
 
 function plane(kind: Kind, rand: () => number): Float32Array {
   const a = new Float32Array(PLANE);
@@ -54,6 +55,16 @@ function plane(kind: Kind, rand: () => number): Float32Array {
           break;
         case 'tiny':
           a[i] = rand() < 0.001 ? 5 : -5;
+          break;
+        case 'blobsNonfinite':
+          // Mostly decided tiles, a few whose logits include NaN or ±Infinity (never decided from their range).
+          a[i] = (r - Math.hypot(x - cx, y - cy)) * 0.37;
+          if (rand() < 0.002) a[i] = [NaN, Infinity, -Infinity][Math.floor(rand() * 3)]!;
+          break;
+        case 'steps':
+          // Blocks one float step above and below 1: with threshold 1, tiles decided by the smallest margin
+          // there is, and every block edge computed.
+          a[i] = ((x >> 4) + (y >> 3)) % 3 === 0 ? 1 - 2 ** -24 : 1 + 2 ** -23;
           break;
         case 'nearOne':
           // A few float steps either side of 1: compared with threshold 1, float arithmetic where the
@@ -126,6 +137,27 @@ describe('native host post-processing (ortx upscaleMasks)', () => {
     await expect(upscaler!.upscale(planes, Int32Array.of(0), geometryFor(9, 9, 1024), 0, 0)).rejects.toThrow(
       'bands must be a positive integer',
     );
+  });
+
+  test('decides tiles from the logits’ range only where that is safe: the same masks either way', async () => {
+    const before = upscaler!.stats();
+    const planes = planesOf(['blobs', 'blobsNonfinite', 'steps', 'blobs', 'noise'], 23);
+    for (const [w, h] of [
+      [960, 540],
+      [1800, 1200],
+      [53, 37],
+      [1, 1],
+    ] as const) {
+      const g = geometryFor(w, h, 1024);
+      await expectSame(planes, [0, 1, 3, 4], g, 0);
+      await expectSame(planes, [0, 1], g, 2.5);
+      await expectSame(planes, [2], g, 1);
+      await expectSame(planes, [2], g, 1 - 2 ** -24);
+    }
+    const after = upscaler!.stats();
+    // Both ways were taken: tiles decided (smooth masks) and every pixel computed (the noisy one).
+    expect(after.tiledBands).toBeGreaterThan(before.tiledBands);
+    expect(after.stagedBands).toBeGreaterThan(before.stagedBands);
   });
 
   test('rounds as the TypeScript does: float32 between the resizes, double inside each', async () => {

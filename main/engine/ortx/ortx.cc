@@ -1826,7 +1826,7 @@ static Napi::Value CreateSessionJs(const Napi::CallbackInfo& info) {
 
 // jpeg.cc: decodeJpeg and jpegInit.
 void InitJpeg(Napi::Env env, Napi::Object exports);
-// masks.cc: upscaleMasks and upscaleThreads.
+// masks.cc: upscaleMasks, upscaleThreads and upscaleStats.
 void InitMasks(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
