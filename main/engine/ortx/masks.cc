@@ -33,6 +33,9 @@
 
 #include <napi.h>
 
+// -O3 for this file only (the addon builds at -O2): its vectorized loops take noisy masks ~10% faster here.
+// Floating point is unchanged by it (no -ffast-math; contraction is off).
+#pragma GCC optimize("O3")
 namespace ortx {
 
 namespace {
@@ -222,10 +225,10 @@ void stagedRuns(const float* plane, const Geometry& g, const Axes& ax, int x0, i
   // Stage 2a: the resized frame's rows resized along the columns to the image's width (this band's columns).
   for (int x = 0; x < nx; x++) {
     const int c = x0 + x;
-    const float* a = up.data() + size_t(ax.outCols.i0[c] - ua) * rh;
-    const float* b = up.data() + size_t(ax.outCols.i1[c] - ua) * rh;
+    const float* __restrict a = up.data() + size_t(ax.outCols.i0[c] - ua) * rh;
+    const float* __restrict b = up.data() + size_t(ax.outCols.i1[c] - ua) * rh;
     const float f = ax.outCols.f[c];
-    float* dst = tmp.data() + size_t(x) * rh;
+    float* __restrict dst = tmp.data() + size_t(x) * rh;
     for (int y = 0; y < rh; y++) dst[y] = lerp(a[y], b[y], f);
   }
   // Stage 2b + threshold + runs: along the rows to the image's height, compared unrounded.
