@@ -18,7 +18,7 @@ describe(`ortx in stopped workers${ortx ? '' : ` (unavailable: ${reason})`}`, ()
   // on the thread pool. Their completions then find an environment that cannot run JS; node-addon-api's
   // rethrow of that failure escaped the callback and aborted the whole process (run 20 on the GPU host, the
   // post-processing graphs' background builds). Now the promise is dropped with the worker and the process
-  // lives. The child stops workers at several points of their builds and runs.
+  // lives. The child stops workers at several points of their builds, runs and mask upscaling.
   test('stopping a worker with builds and runs in flight does not abort the process', () => {
     const script = `
       const { Worker } = require('node:worker_threads');
@@ -32,7 +32,12 @@ describe(`ortx in stopped workers${ortx ? '' : ` (unavailable: ${reason})`}`, ()
           a.createSession(w.model, { provider: 'cpu' }).then((s) => {
             const data = new Float32Array(3 * 1024 * 1024);
             s.run({ image: { type: 'float32', dims: [1, 3, 1024, 1024], data } }, [{ name: s.outputs[0].name }]).catch(() => {});
-          }, () => {});\`;
+          }, () => {});
+        // The mask post-processing too (masks.cc: its own pool threads, then the completion).
+        const planes = Float32Array.from({ length: 8 * 65536 }, () => Math.random() - 0.5);
+        const frame = { inputSize: 1024, resizedHeight: 683, resizedWidth: 1024, height: 1500, width: 2250 };
+        for (let i = 0; i < 4; i++)
+          a.upscaleMasks(planes, Int32Array.of(0, 1, 2, 3, 4, 5, 6, 7), frame, 0).catch(() => {});\`;
       (async () => {
         let stopped = 0;
         for (const delay of [0, 10, 40, 120, 300, 600]) {
