@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "ortx",
-      "sources": ["ortx.cc", "jpeg.cc", "masks.cc"],
+      "sources": ["ortx.cc", "jpeg.cc", "masks.cc", "masks_kernel.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O3"],
