@@ -33,7 +33,7 @@ describe(`ortx in stopped workers${ortx ? '' : ` (unavailable: ${reason})`}`, ()
             const data = new Float32Array(3 * 1024 * 1024);
             s.run({ image: { type: 'float32', dims: [1, 3, 1024, 1024], data } }, [{ name: s.outputs[0].name }]).catch(() => {});
           }, () => {});
-        // The mask post-processing too (masks.cc: its own pool threads, then the completion).
+        // The mask post-processing too (masks_kernel.cc: its own pool threads, then the completion).
         const planes = Float32Array.from({ length: 8 * 65536 }, () => Math.random() - 0.5);
         const frame = { inputSize: 1024, resizedHeight: 683, resizedWidth: 1024, height: 1500, width: 2250 };
         for (let i = 0; i < 4; i++)

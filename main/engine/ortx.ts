@@ -334,7 +334,7 @@ export interface UpscaleGeometry {
   width: number;
 }
 
-/** SAM's mask post-processing on the host (ortx/masks.cc), split over the machine's cores. */
+/** SAM's mask post-processing on the host (ortx/masks_kernel.cc), split over the machine's cores. */
 export interface MaskUpscaler {
   /** Threads one call is split over (the calling pool thread included). */
   threads: number;

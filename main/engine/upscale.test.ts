@@ -1,4 +1,4 @@
-// The native host post-processing (ortx/masks.cc) against the TypeScript it replaces (lowResToMask, then
+// The native host post-processing (ortx/masks_kernel.cc) against the TypeScript it replaces (lowResToMask, then
 // common/rle encode, compress, area, toBbox): the same strings, areas and boxes, bit for bit, over image sizes,
 // input sizes, thresholds and logits of every kind (smooth, noisy, constant, non-finite).
 import { describe, expect, it } from 'vitest';

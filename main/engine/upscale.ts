@@ -1,7 +1,8 @@
 // Chosen low-res planes → full-size masks as RLE, area and box, on the host: through the ortx addon's native
-// post-processing (ortx/masks.cc, split over the cores) when it is built, else in TypeScript (lowResToMask,
-// then common/rle). Both give the same strings, areas and boxes bit for bit (upscale.test.ts); the native one
-// takes a fraction of the time (13-15 ms → 2-5 ms for one 960×540 mask on one core, docs/engine.md).
+// post-processing (ortx/masks_kernel.cc, split over the cores) when it is built, else in TypeScript
+// (lowResToMask, then common/rle). Both give the same strings, areas and boxes bit for bit (upscale.test.ts); the
+// native one takes a fraction of the time (one 960×540 mask on a 2-core machine: 14 ms in TypeScript, about 1 ms
+// native for a real mask and 3-5 ms for a noisy one; docs/engine.md).
 import { area, compress, encode, toBbox, type RleSummary } from '../../common/rle/index.js';
 import { envChoice } from './errors.js';
 import { loadMaskUpscaler, type MaskUpscaler } from './ortx.js';
