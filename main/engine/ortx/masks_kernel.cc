@@ -13,7 +13,7 @@
 // in), and ends as a list of runs. Bands of a mask are joined in order, then each mask gets its string.
 // Within a band, 16x16 tiles whose low-res logits all lie on one side of the threshold are filled without
 // computing their pixels (bandRuns): a real mask is a boundary through such tiles (4x faster here), a noisy
-// one (random weights) has few and is computed pixel by pixel (stagedRuns).
+// one (random weights) has few and is computed pixel by pixel, the band as one region (tilePixels).
 #include "masks_kernel.h"
 
 #include <algorithm>
@@ -183,70 +183,6 @@ struct Band {
   std::vector<uint32_t> runs;
 };
 
-// Columns [x0, x1) of one mask, every pixel computed. Every stage is computed for the columns later stages
-// read, stored column-major, so the last pass walks each column top to bottom as the RLE does.
-void stagedRuns(const float* plane, const Geometry& g, const Axes& ax, int x0, int x1, double threshold,
-                Band& band) {
-  const int rh = g.resizedHeight, h = g.height;
-  // Resized-frame columns this band reads (the axes ascend).
-  const int ua = ax.outCols.i0[x0], ub = ax.outCols.i1[x1 - 1];
-  const int nu = ub - ua + 1, nx = x1 - x0;
-  // Per-thread buffers, kept between calls: fresh megabytes would cost a page fault per 4 kB every call.
-  thread_local std::vector<float> t1, up, tmp;
-  t1.resize(size_t(nu) * kLowRes);
-  up.resize(size_t(nu) * rh);
-  tmp.resize(size_t(nx) * rh);
-  // Stage 1a: each low-res row resized along its columns (256 rows x the resized-frame columns ua..ub).
-  for (int y = 0; y < kLowRes; y++) {
-    const float* row = plane + size_t(y) * kLowRes;
-    for (int u = 0; u < nu; u++) {
-      const int c = ua + u;
-      t1[size_t(u) * kLowRes + y] = lerp(row[ax.upCols.i0[c]], row[ax.upCols.i1[c]], ax.upCols.f[c]);
-    }
-  }
-  // Stage 1b: then along the rows, cropped to the resized frame's rh rows.
-  for (int u = 0; u < nu; u++) {
-    const float* col = t1.data() + size_t(u) * kLowRes;
-    float* dst = up.data() + size_t(u) * rh;
-    for (int y = 0; y < rh; y++) dst[y] = lerp(col[ax.upRows.i0[y]], col[ax.upRows.i1[y]], ax.upRows.f[y]);
-  }
-  // Stage 2a: the resized frame's rows resized along the columns to the image's width (this band's columns).
-  for (int x = 0; x < nx; x++) {
-    const int c = x0 + x;
-    const float* __restrict a = up.data() + size_t(ax.outCols.i0[c] - ua) * rh;
-    const float* __restrict b = up.data() + size_t(ax.outCols.i1[c] - ua) * rh;
-    const float f = ax.outCols.f[c];
-    float* __restrict dst = tmp.data() + size_t(x) * rh;
-    for (int y = 0; y < rh; y++) dst[y] = lerp(a[y], b[y], f);
-  }
-  // Stage 2b + threshold + runs: along the rows to the image's height, compared unrounded.
-  const int32_t* r0 = ax.outRows.i0.data();
-  const int32_t* r1 = ax.outRows.i1.data();
-  const float* fy = ax.outRows.f.data();
-  bool cur = false;
-  uint32_t len = 0;
-  band.runs.clear();
-  for (int x = 0; x < nx; x++) {
-    const float* col = tmp.data() + size_t(x) * rh;
-    for (int y = 0; y < h; y++) {
-      const double a = col[r0[y]];
-      const bool v = a + (double(col[r1[y]]) - a) * double(fy[y]) > threshold;
-      if (x == 0 && y == 0) {
-        band.firstInside = v;
-        cur = v;
-        len = 1;
-      } else if (v == cur) {
-        len++;
-      } else {
-        band.runs.push_back(len);
-        cur = v;
-        len = 1;
-      }
-    }
-  }
-  band.runs.push_back(len);
-}
-
 // Tiles of kTile x kTile image pixels are decided from the low-res logits under them where they can be:
 // each upscaled value is a convex combination of those logits, and rounding to float32 between the stages
 // keeps it within their range (a float between two floats rounds to one of them at worst), so a tile whose
@@ -263,8 +199,9 @@ inline double margin(double threshold, double lo, double hi) {
   return std::isfinite(threshold) ? 1e-9 * (std::fabs(threshold) + std::fabs(lo) + std::fabs(hi)) : 0.0;
 }
 
-// Pixels [xs, xe) x [ys, ye) of the mask exactly as stagedRuns computes them, into `bits` (column-major,
-// `h` per column, column 0 being the band's x0).
+// Pixels [xs, xe) x [ys, ye) of the mask into `bits` (column-major, `h` per column, column 0 being the band's
+// x0): the one place of the arithmetic (bit-identity, at the top). Each stage is computed for just the columns
+// and rows the next one reads, column-major, so the last pass walks each column top to bottom as RLE does.
 void tilePixels(const float* plane, const Axes& ax, int x0, int xs, int xe, int ys, int ye, int h,
                 double threshold, uint8_t* bits) {
   // Resized rows and columns, then low-res rows, that these pixels read.
@@ -305,8 +242,37 @@ void tilePixels(const float* plane, const Axes& ax, int x0, int xs, int xe, int 
   }
 }
 
+// The runs of column-major 0/1 bytes, eight at a time where nothing changes (most of a real mask).
+void runsOf(const uint8_t* b, size_t n, Band& band) {
+  band.runs.clear();
+  band.firstInside = b[0] != 0;
+  uint8_t cur = b[0];
+  uint32_t len = 0;
+  size_t p = 0;
+  while (p < n) {
+    if (p + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, b + p, 8);
+      if (w == (cur ? 0x0101010101010101ull : 0ull)) {
+        len += 8;
+        p += 8;
+        continue;
+      }
+    }
+    if (b[p] == cur) {
+      len++;
+    } else {
+      band.runs.push_back(len);
+      cur = b[p];
+      len = 1;
+    }
+    p++;
+  }
+  band.runs.push_back(len);
+}
+
 // Columns [x0, x1) of one mask: decided tiles filled, the rest computed, then the runs; or, when most tiles
-// are undecided, stagedRuns. The same pixels either way.
+// are undecided, every pixel of the band computed at once. The same pixels either way.
 void bandRuns(const float* plane, const Geometry& g, const Axes& ax, int x0, int x1, double threshold,
               Band& band) {
   const int h = g.height, nx = x1 - x0;
@@ -335,13 +301,15 @@ void bandRuns(const float* plane, const Geometry& g, const Axes& ax, int x0, int
       else undecided++;
     }
   }
-  if (2 * undecided > cls.size()) {
-    g_stagedBands++;
-    return stagedRuns(plane, g, ax, x0, x1, threshold, band);
-  }
-  g_tiledBands++;
   thread_local std::vector<uint8_t> bits;
   bits.resize(size_t(nx) * h);
+  if (2 * undecided > cls.size()) {
+    // Mostly undecided (a noisy mask): every pixel, the band as one region.
+    g_stagedBands++;
+    tilePixels(plane, ax, x0, x0, x1, 0, h, h, threshold, bits.data());
+    return runsOf(bits.data(), bits.size(), band);
+  }
+  g_tiledBands++;
   for (int i = 0; i < tx; i++) {
     const int xs = x0 + i * kTile, xe = std::min(x1, xs + kTile);
     for (int j = 0; j < ty; j++) {
@@ -354,34 +322,7 @@ void bandRuns(const float* plane, const Geometry& g, const Axes& ax, int x0, int
       for (int x = xs; x < xe; x++) std::memset(bits.data() + size_t(x - x0) * h + ys, k, size_t(ye - ys));
     }
   }
-  // Runs over the column-major bits, eight at a time where nothing changes (most of a real mask).
-  const uint8_t* b = bits.data();
-  const size_t n = bits.size();
-  band.runs.clear();
-  band.firstInside = b[0] != 0;
-  uint8_t cur = b[0];
-  uint32_t len = 0;
-  size_t p = 0;
-  while (p < n) {
-    if (p + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, b + p, 8);
-      if (w == (cur ? 0x0101010101010101ull : 0ull)) {
-        len += 8;
-        p += 8;
-        continue;
-      }
-    }
-    if (b[p] == cur) {
-      len++;
-    } else {
-      band.runs.push_back(len);
-      cur = b[p];
-      len = 1;
-    }
-    p++;
-  }
-  band.runs.push_back(len);
+  runsOf(bits.data(), bits.size(), band);
 }
 
 // pycocotools' rleToString: counts from the 4th on as the difference to the count two back, in signed
