@@ -534,8 +534,11 @@ export async function run(opts: BenchOptions): Promise<SuiteResult> {
         notes.push(`fixture engine agreement with cudaGraphs auto failed: ${(err as Error).message}`);
       }
     // And each other place the run's modes post-process in (+postgraph, +posthost).
-    for (const post of new Set(graphModes.flatMap((m) => (m.graphs !== 'off' && m.post ? [m.post] : [])))) {
-      if (opts.provider !== 'cuda') break;
+    const posts =
+      opts.provider === 'cuda'
+        ? graphModes.flatMap((m) => (m.graphs !== 'off' && m.post ? [m.post] : []))
+        : [];
+    for (const post of new Set(posts)) {
       try {
         const r = await withEnv({ MASKROOM_ORTX_POST: post }, () =>
           fixtureEngineAgreement(opts.provider, Math.min(engineAmgBatch, 256), 'auto'),

@@ -45,12 +45,13 @@ let total = 0;
 try {
   for (const scene of ['shapes_00', 'shapes_01', 'shapes_02']) {
     const image = `${fixtureShapesDir()}/${scene}.jpg`;
+    const first = await plain.embed(image);
+    const { width, height } = first;
     const keys = {
-      plain: (await plain.embed(image)).key,
+      plain: first.key,
       graph: (await graph.embed(image)).key,
       host: (await host.embed(image)).key,
     };
-    const { width, height } = await plain.embed(image);
     for (let i = 0; i < clicks; i++) {
       const point = { x: (((i * 97) % 89) / 89) * width, y: (((i * 53) % 83) / 83) * height, label: 1 };
       const pa = await plain.segment({ key: keys.plain }, { points: [point] });
