@@ -20,8 +20,8 @@ const POST_GRAPH_MAX_BYTES = 256 * 2 ** 20;
 /**
  * MASKROOM_ORTX_POST: `graph` (this module), `plain` (one session for every size, the default: run 20
  * measured the graphs at half the plain session's time, but with stalls of single calls it does not explain;
- * docs/gpu.md) or `host` (the decoder's planes downloaded and upscaled by ortx's native post-processing on
- * the CPU cores, upscale.ts).
+ * docs/gpu.md) or `host` (the mask choice appended to the decoder, the chosen planes downloaded and upscaled by
+ * ortx's native post-processing on the CPU cores, upscale.ts).
  */
 export function postVia(): 'graph' | 'plain' | 'host' {
   return envChoice('MASKROOM_ORTX_POST', ['graph', 'plain', 'host'], 'plain');
